@@ -1,0 +1,42 @@
+# Quorum: `make run` (zero-setup local server) and `make test` (full suite on PostgreSQL).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/quorum
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: venv run test migrate seed bench worker beat clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+migrate: venv
+	mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+# Embedded default: SQLite file in var/, Celery tasks run eagerly, no services needed.
+run: seed
+	@echo "Quorum API on http://$(HOST):$(PORT)/api/v1/  docs: http://$(HOST):$(PORT)/api/docs/"
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: venv
+	./scripts/ensure_services.sh
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL= \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: venv
+	./scripts/ensure_services.sh
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python bench/import_items.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

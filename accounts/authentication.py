@@ -1,0 +1,31 @@
+"""Bearer tokens, stored hashed (django-rest-knox's SHA-512 digests), expiring, revocable.
+
+knox's stock authenticator walks every token of the user and deletes expired ones on each
+request: a write and N queries on the read path. Here a request costs one indexed lookup;
+expired tokens are simply ignored and purged by ``accounts.tasks.purge_expired_tokens``.
+"""
+import binascii
+from hmac import compare_digest
+
+from django.utils import timezone
+from knox.auth import TokenAuthentication
+from knox.crypto import hash_token
+from knox.models import AuthToken
+from knox.settings import CONSTANTS
+from rest_framework import exceptions
+
+
+class BearerTokenAuthentication(TokenAuthentication):
+    def authenticate_credentials(self, token: bytes):
+        token_text = token.decode("utf-8", errors="replace")
+        try:
+            digest = hash_token(token_text)
+        except (TypeError, ValueError, binascii.Error):
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        candidates = AuthToken.objects.filter(
+            token_key=token_text[: CONSTANTS.TOKEN_KEY_LENGTH], expiry__gt=timezone.now()
+        ).select_related("user")
+        for auth_token in candidates:
+            if compare_digest(digest, auth_token.digest):
+                return self.validate_user(auth_token)
+        raise exceptions.AuthenticationFailed("Invalid or expired token.")

@@ -1,0 +1,31 @@
+import os
+import sys
+
+from celery import Celery
+from celery.signals import worker_init
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("config")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+def announce_eager_mode() -> None:
+    """Say aloud that jobs run inline, so nobody mistakes it for a working broker."""
+    from django.conf import settings
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        print(
+            "Quorum: no CELERY_BROKER_URL configured - Celery tasks run eagerly "
+            "(inline, in the web process).",
+            file=sys.stderr,
+        )
+
+
+@worker_init.connect
+def refuse_eager_worker(**_kwargs) -> None:
+    from django.conf import settings
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        raise RuntimeError("A Celery worker needs CELERY_BROKER_URL; none is configured.")

@@ -1,0 +1,146 @@
+from rest_framework import serializers
+
+from ..enums import PayModel, Sensitivity, TaskType
+from ..services.projects import MAX_ASSIGNMENT_DURATION_SECONDS
+
+
+class SkillRequirementField(serializers.Serializer):
+    skill = serializers.SlugField(help_text="Skill slug from GET /api/v1/skills")
+    min_level = serializers.IntegerField(min_value=0, max_value=100, default=0)
+
+
+class ProjectInput(serializers.Serializer):
+    """Types and ranges; rules spanning fields live in services.projects."""
+
+    name = serializers.CharField(max_length=200)
+    instructions = serializers.CharField(allow_blank=True, default="",
+                                         help_text="Markdown shown to workers")
+    task_type = serializers.ChoiceField(choices=TaskType.choices)
+    label_config = serializers.JSONField(help_text="Shape depends on task_type")
+    required_skills = SkillRequirementField(many=True, default=list)
+    domain = serializers.SlugField(required=False, allow_null=True)
+    sensitivity = serializers.ChoiceField(choices=Sensitivity.choices,
+                                          default=Sensitivity.PUBLIC)
+    pay_model = serializers.ChoiceField(choices=PayModel.choices)
+    reward_cents = serializers.IntegerField(min_value=0, max_value=10_000_000,
+                                            required=False, allow_null=True)
+    hourly_rate_cents = serializers.IntegerField(min_value=0, max_value=10_000_000,
+                                                 required=False, allow_null=True)
+    max_seconds_per_assignment = serializers.IntegerField(min_value=1, max_value=7 * 24 * 3600,
+                                                          required=False, allow_null=True)
+    items_per_task = serializers.IntegerField(min_value=1, max_value=1000, default=1)
+    gold_per_task = serializers.IntegerField(min_value=0, max_value=100, default=0)
+    overlap = serializers.IntegerField(min_value=1, max_value=100, default=1)
+    max_overlap = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    confidence_target = serializers.FloatField(min_value=0.0, max_value=1.0, required=False,
+                                               allow_null=True)
+    min_gold_accuracy = serializers.FloatField(min_value=0.0, max_value=1.0, required=False,
+                                               allow_null=True)
+    assignment_duration_seconds = serializers.IntegerField(
+        min_value=30, max_value=MAX_ASSIGNMENT_DURATION_SECONDS, default=3600)
+    auto_approve_seconds = serializers.IntegerField(min_value=0, max_value=90 * 24 * 3600,
+                                                    default=3 * 24 * 3600)
+    budget_cents = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    priority = serializers.IntegerField(min_value=-1000, max_value=1000, default=0)
+
+    def validate(self, attrs):
+        unknown = set(self.initial_data) - set(self.fields) if isinstance(
+            self.initial_data, dict) else set()
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["Unknown field."] for name in sorted(unknown)})
+        return attrs
+
+
+class ProjectOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    instructions = serializers.CharField()
+    task_type = serializers.CharField()
+    label_config = serializers.JSONField()
+    required_skills = serializers.SerializerMethodField()
+    domain = serializers.SlugField(source="domain.slug", allow_null=True, default=None)
+    sensitivity = serializers.CharField()
+    pay_model = serializers.CharField()
+    reward_cents = serializers.IntegerField(allow_null=True)
+    hourly_rate_cents = serializers.IntegerField(allow_null=True)
+    max_seconds_per_assignment = serializers.IntegerField(allow_null=True)
+    items_per_task = serializers.IntegerField()
+    gold_per_task = serializers.IntegerField()
+    overlap = serializers.IntegerField()
+    max_overlap = serializers.IntegerField()
+    confidence_target = serializers.FloatField(allow_null=True)
+    min_gold_accuracy = serializers.FloatField(allow_null=True)
+    assignment_duration_seconds = serializers.IntegerField()
+    auto_approve_seconds = serializers.IntegerField()
+    budget_cents = serializers.IntegerField(allow_null=True)
+    priority = serializers.IntegerField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    launched_at = serializers.DateTimeField(allow_null=True)
+
+    def get_required_skills(self, project) -> list[dict]:
+        return [{"skill": requirement.skill.slug, "min_level": requirement.min_level}
+                for requirement in project.skill_requirements.all()]
+
+
+class InlineItem(serializers.Serializer):
+    external_id = serializers.JSONField(required=False)
+    data = serializers.JSONField()
+
+
+class ItemsUploadInput(serializers.Serializer):
+    items = serializers.ListField(child=serializers.JSONField(), required=False)
+    file = serializers.FileField(required=False, help_text=".jsonl, .csv or .json")
+
+
+class ImportCreatedOutput(serializers.Serializer):
+    created = serializers.IntegerField()
+    tasks_created = serializers.IntegerField()
+
+
+class ImportQueuedOutput(serializers.Serializer):
+    import_id = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class ImportOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    project_id = serializers.IntegerField()
+    kind = serializers.SerializerMethodField()
+    status = serializers.CharField()
+    rows_total = serializers.IntegerField()
+    rows_done = serializers.IntegerField()
+    items_created = serializers.IntegerField()
+    tasks_created = serializers.IntegerField()
+    errors = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_kind(self, item_import) -> str:
+        return "gold" if item_import.is_gold else "items"
+
+
+class ItemOutput(serializers.Serializer):
+    """Requester view of an item; gold answers are the requester's own data."""
+
+    id = serializers.IntegerField()
+    external_id = serializers.CharField(allow_null=True)
+    data = serializers.JSONField()
+    is_gold = serializers.BooleanField()
+    gold_answer = serializers.JSONField(allow_null=True)
+    task_id = serializers.IntegerField(allow_null=True)
+    result = serializers.JSONField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+
+
+class TaskOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    overlap = serializers.IntegerField()
+    item_ids = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_item_ids(self, task) -> list[int]:
+        return [item.pk for item in task.items.all()]

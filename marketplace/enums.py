@@ -1,0 +1,61 @@
+from django.db import models
+
+
+class MemberRole(models.TextChoices):
+    OWNER = "owner", "Owner"
+    MEMBER = "member", "Member"
+
+
+class ProjectStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# Which status a project may move to from each status. "completed" is reached by the
+# system (all items final), never by a requester call.
+PROJECT_TRANSITIONS: dict[str, set[str]] = {
+    ProjectStatus.DRAFT: {ProjectStatus.ACTIVE, ProjectStatus.CANCELLED},
+    ProjectStatus.ACTIVE: {ProjectStatus.PAUSED, ProjectStatus.CANCELLED,
+                           ProjectStatus.COMPLETED},
+    ProjectStatus.PAUSED: {ProjectStatus.ACTIVE, ProjectStatus.CANCELLED},
+    ProjectStatus.COMPLETED: set(),
+    ProjectStatus.CANCELLED: set(),
+}
+
+
+class TaskType(models.TextChoices):
+    SINGLE_CHOICE = "single_choice", "Single choice"
+    MULTI_CHOICE = "multi_choice", "Multiple choice"
+    RATING = "rating", "Rating"
+    TEXT = "text", "Free text"
+    SPANS = "spans", "Text spans"
+    BBOX = "bbox", "Bounding boxes"
+    PAIRWISE = "pairwise", "Pairwise comparison"
+    RANKING = "ranking", "Ranking"
+
+
+class Sensitivity(models.TextChoices):
+    PUBLIC = "public", "Public"
+    CONFIDENTIAL = "confidential", "Confidential"
+    PII = "pii", "Personal data (PII)"
+    PHI = "phi", "Health data (PHI)"
+
+
+class PayModel(models.TextChoices):
+    PER_TASK = "per_task", "Per task"
+    HOURLY = "hourly", "Hourly"
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    COMPLETE = "complete", "Complete"
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"

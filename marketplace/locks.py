@@ -1,0 +1,14 @@
+"""Row locks. Global order: Project -> Task -> Assignment -> ledger accounts (by pk).
+
+Every service that locks more than one of these takes them in that order, so two
+transactions can never wait on each other in a cycle.
+"""
+from .models import ItemImport, Project
+
+
+def project_for_update(*, project_id: int) -> Project:
+    return Project.objects.select_for_update().get(pk=project_id)
+
+
+def item_import_for_update(*, import_id: int) -> ItemImport:
+    return ItemImport.objects.select_for_update().get(pk=import_id)

@@ -1,0 +1,155 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .enums import (
+    ImportStatus,
+    MemberRole,
+    PayModel,
+    ProjectStatus,
+    Sensitivity,
+    TaskStatus,
+    TaskType,
+)
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                                     related_name="memberships")
+    # One organization per requester account keeps every request's scope unambiguous.
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="membership")
+    role = models.CharField(max_length=16, choices=MemberRole.choices,
+                            default=MemberRole.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.role})"
+
+
+class Project(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT,
+                                     related_name="projects")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    name = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True, help_text="Markdown shown to workers")
+    task_type = models.CharField(max_length=20, choices=TaskType.choices)
+    label_config = models.JSONField()
+    domain = models.ForeignKey("workers.Domain", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="projects")
+    sensitivity = models.CharField(max_length=16, choices=Sensitivity.choices,
+                                   default=Sensitivity.PUBLIC)
+    pay_model = models.CharField(max_length=16, choices=PayModel.choices)
+    reward_cents = models.BigIntegerField(null=True, blank=True)
+    hourly_rate_cents = models.BigIntegerField(null=True, blank=True)
+    max_seconds_per_assignment = models.PositiveIntegerField(null=True, blank=True)
+    items_per_task = models.PositiveIntegerField(default=1)
+    gold_per_task = models.PositiveIntegerField(default=0)
+    overlap = models.PositiveIntegerField(default=1)
+    max_overlap = models.PositiveIntegerField(default=1)
+    confidence_target = models.FloatField(null=True, blank=True)
+    min_gold_accuracy = models.FloatField(null=True, blank=True)
+    assignment_duration_seconds = models.PositiveIntegerField(default=3600)
+    auto_approve_seconds = models.PositiveIntegerField(default=3 * 24 * 3600)
+    budget_cents = models.BigIntegerField(null=True, blank=True)
+    priority = models.IntegerField(default=0, help_text="Higher is routed first")
+    status = models.CharField(max_length=16, choices=ProjectStatus.choices,
+                              default=ProjectStatus.DRAFT, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(overlap__gte=1), name="project_overlap_min_1"),
+            models.CheckConstraint(condition=Q(max_overlap__gte=models.F("overlap")),
+                                   name="project_max_overlap_ge_overlap"),
+            models.CheckConstraint(condition=Q(items_per_task__gte=1),
+                                   name="project_items_per_task_min_1"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProjectSkillRequirement(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE,
+                                related_name="skill_requirements")
+    skill = models.ForeignKey("workers.Skill", on_delete=models.PROTECT, related_name="+")
+    min_level = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "skill"], name="uniq_project_skill"),
+        ]
+
+
+class Task(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    overlap = models.PositiveIntegerField(help_text="Assignments this task needs now")
+    status = models.CharField(max_length=16, choices=TaskStatus.choices,
+                              default=TaskStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "status"])]
+
+
+class Item(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="items")
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    data = models.JSONField()
+    is_gold = models.BooleanField(default=False)
+    gold_answer = models.JSONField(null=True, blank=True,
+                                   help_text="Never leaves the server towards workers")
+    result = models.JSONField(null=True, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "external_id"],
+                                    condition=Q(external_id__isnull=False),
+                                    name="uniq_item_external_id_per_project"),
+            models.CheckConstraint(
+                condition=Q(is_gold=False, gold_answer__isnull=True)
+                | Q(is_gold=True, task__isnull=True),
+                name="item_gold_has_no_task",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "is_gold"])]
+
+
+class ItemImport(models.Model):
+    """A large upload processed by Celery; the raw payload waits here for the worker."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="imports")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    is_gold = models.BooleanField(default=False)
+    file_format = models.CharField(max_length=8)
+    payload = models.BinaryField(help_text="Raw upload; cleared once processed")
+    status = models.CharField(max_length=16, choices=ImportStatus.choices,
+                              default=ImportStatus.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    items_created = models.PositiveIntegerField(default=0)
+    tasks_created = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    # Which delivery of the Celery job owns the import; see services/imports.py.
+    attempt = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)

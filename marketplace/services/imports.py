@@ -1,0 +1,278 @@
+"""Item and gold imports: all-or-nothing, bulk inserts, tasks cut as items are stored.
+
+Small uploads are stored inside the request. Large ones are parked in an ItemImport row
+and processed by ``item_import_run`` (a Celery job). That job may be delivered twice
+(acks_late) or die half way: it claims the import with a compare-and-swap on
+(status, attempt), and the insert, the task cutting and the final status change commit in
+one transaction guarded by that attempt - so a crash stores nothing and a duplicate
+delivery stores nothing twice.
+"""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from accounts.models import User
+from config.errors import Conflict, InvalidInput
+
+from .. import task_types
+from ..enums import ImportStatus, ProjectStatus
+from ..locks import item_import_for_update, project_for_update
+from ..models import Item, ItemImport, Project, Task
+from ..uploads import MAX_ROW_ERRORS, UploadRow, parse_upload
+
+INSERT_BATCH_SIZE = 5000
+EXTERNAL_ID_LOOKUP_CHUNK = 5000
+MAX_EXTERNAL_ID_LENGTH = 255
+# A running import whose progress has not moved for this long is taken to be dead.
+STALE_IMPORT_AFTER = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    tasks_created: int
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row: int
+    field: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "field": self.field, "message": self.message}
+
+
+def _require_open(project: Project) -> None:
+    if project.status in (ProjectStatus.COMPLETED, ProjectStatus.CANCELLED):
+        raise Conflict(f"Items cannot be added to a {project.status} project.",
+                       code="project_closed")
+
+
+def _normalise_external_id(value) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError("must be a string or an integer.")
+    text = str(value).strip()
+    if len(text) > MAX_EXTERNAL_ID_LENGTH:
+        raise ValueError(f"at most {MAX_EXTERNAL_ID_LENGTH} characters.")
+    return text or None
+
+
+def _row_problems(project: Project, row: UploadRow, *, is_gold: bool) -> list[RowProblem]:
+    problems = []
+    if row.unknown_keys:
+        problems.append(RowProblem(row.row, "row", "unknown key(s): "
+                                   + ", ".join(row.unknown_keys) + "."))
+    for message in task_types.item_data_problems(project.task_type, row.data):
+        problems.append(RowProblem(row.row, "data", message))
+    if is_gold:
+        if not row.has_answer:
+            problems.append(RowProblem(row.row, "answer", "gold items need an 'answer'."))
+        elif not problems:
+            for message in task_types.answer_problems(
+                    project.task_type, project.label_config, row.answer, row.data):
+                problems.append(RowProblem(row.row, "answer", message))
+    elif row.has_answer and row.answer is not None:
+        problems.append(RowProblem(row.row, "answer",
+                                   "items carry no answer; upload gold items to /gold."))
+    return problems
+
+
+def _validated_items(project: Project, rows: list[UploadRow], *, is_gold: bool,
+                     on_progress=None) -> list[Item]:
+    """Build unsaved Items, or raise InvalidInput naming the first bad rows."""
+    problems: list[RowProblem] = []
+    items: list[Item] = []
+    seen_external_ids: dict[str, int] = {}
+    for position, row in enumerate(rows, start=1):
+        row_problems = _row_problems(project, row, is_gold=is_gold)
+        try:
+            external_id = _normalise_external_id(row.external_id)
+        except ValueError as exc:
+            row_problems.append(RowProblem(row.row, "external_id", str(exc)))
+            external_id = None
+        if external_id is not None:
+            if external_id in seen_external_ids:
+                row_problems.append(RowProblem(
+                    row.row, "external_id",
+                    f"duplicate of row {seen_external_ids[external_id]} ({external_id!r})."))
+            else:
+                seen_external_ids[external_id] = row.row
+        problems.extend(row_problems)
+        if len(problems) >= MAX_ROW_ERRORS:
+            break
+        if not row_problems:
+            items.append(Item(project=project, external_id=external_id, data=row.data,
+                              is_gold=is_gold,
+                              gold_answer=row.answer if is_gold else None))
+        if on_progress and position % INSERT_BATCH_SIZE == 0:
+            on_progress(position)
+
+    if not problems and seen_external_ids:
+        problems.extend(_existing_external_id_problems(project, seen_external_ids))
+    if problems:
+        _raise_row_problems(problems)
+    return items
+
+
+def _existing_external_id_problems(project: Project,
+                                   seen: dict[str, int]) -> list[RowProblem]:
+    problems = []
+    external_ids = list(seen)
+    for start in range(0, len(external_ids), EXTERNAL_ID_LOOKUP_CHUNK):
+        chunk = external_ids[start:start + EXTERNAL_ID_LOOKUP_CHUNK]
+        taken = Item.objects.filter(project=project, external_id__in=chunk).values_list(
+            "external_id", flat=True)
+        for external_id in taken:
+            problems.append(RowProblem(seen[external_id], "external_id",
+                                       f"{external_id!r} already exists in this project."))
+            if len(problems) >= MAX_ROW_ERRORS:
+                return sorted(problems, key=lambda p: p.row)
+    return sorted(problems, key=lambda p: p.row)
+
+
+def _raise_row_problems(problems: list[RowProblem]) -> None:
+    problems = sorted(problems, key=lambda p: p.row)[:MAX_ROW_ERRORS]
+    first = problems[0]
+    fields: dict[str, list[str]] = {}
+    for problem in problems:
+        fields.setdefault(f"rows.{problem.row}.{problem.field}", []).append(problem.message)
+    raise InvalidInput(f"Row {first.row}: {first.field}: {first.message} "
+                       "Nothing was stored.", code="invalid_rows", fields=fields)
+
+
+def _cut_into_tasks(project: Project, items: list[Item]) -> int:
+    """Give every item a task of ``items_per_task`` items; returns tasks created.
+
+    On a draft project (nobody can hold a task yet) the last short task of an earlier
+    upload is topped up first, so uploading in pieces cuts the same tasks as one upload.
+    """
+    remaining = items
+    if project.status == ProjectStatus.DRAFT:
+        last_task = (Task.objects.filter(project=project)
+                     .annotate(size=Count("items")).order_by("-id").first())
+        if last_task is not None and last_task.size < project.items_per_task:
+            room = project.items_per_task - last_task.size
+            for item in remaining[:room]:
+                item.task = last_task
+            remaining = remaining[room:]
+    size = project.items_per_task
+    tasks = Task.objects.bulk_create(
+        [Task(project=project, overlap=project.overlap)
+         for _ in range(0, len(remaining), size)],
+        batch_size=INSERT_BATCH_SIZE,
+    )
+    for index, item in enumerate(remaining):
+        item.task = tasks[index // size]
+    return len(tasks)
+
+
+def _store(project: Project, items: list[Item], *, is_gold: bool) -> ImportResult:
+    """Insert validated items under the project lock. Caller holds a transaction."""
+    tasks_created = 0 if is_gold else _cut_into_tasks(project, items)
+    try:
+        with transaction.atomic():
+            Item.objects.bulk_create(items, batch_size=INSERT_BATCH_SIZE)
+    except IntegrityError:
+        # Another upload stored the same external_id between validation and insert.
+        raise Conflict("Another upload added some of these external_ids; nothing was "
+                       "stored. Retry to see which rows clash.", code="duplicate_external_id")
+    return ImportResult(created=len(items), tasks_created=tasks_created)
+
+
+def items_import(*, project: Project, actor: User, rows: list[UploadRow],
+                 is_gold: bool) -> ImportResult:
+    """Validate every row, then store all of them or none."""
+    if not rows:
+        raise InvalidInput("The upload holds no rows.", code="empty_upload",
+                           fields={"items": ["At least one row is required."]})
+    with transaction.atomic():
+        project = project_for_update(project_id=project.pk)
+        _require_open(project)
+        items = _validated_items(project, rows, is_gold=is_gold)
+        return _store(project, items, is_gold=is_gold)
+
+
+def item_import_enqueue(*, project: Project, actor: User, payload: bytes, file_format: str,
+                        rows_total: int, is_gold: bool) -> ItemImport:
+    from ..tasks import run_item_import
+
+    _require_open(project)
+    with transaction.atomic():
+        item_import = ItemImport.objects.create(
+            project=project, created_by=actor, is_gold=is_gold, file_format=file_format,
+            payload=payload, rows_total=rows_total)
+        transaction.on_commit(lambda: run_item_import.delay(item_import.pk))
+    return item_import
+
+
+def _claim_import(import_id: int) -> int | None:
+    """Compare-and-swap the import to running; returns this run's attempt number."""
+    now = timezone.now()
+    claimable = Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.RUNNING,
+                                                  heartbeat_at__lt=now - STALE_IMPORT_AFTER)
+    claimed = ItemImport.objects.filter(claimable, pk=import_id).update(
+        status=ImportStatus.RUNNING, attempt=F("attempt") + 1, heartbeat_at=now,
+        rows_done=0)
+    if not claimed:
+        return None
+    return ItemImport.objects.values_list("attempt", flat=True).get(pk=import_id)
+
+
+def _finish(import_id: int, attempt: int, **fields) -> bool:
+    return bool(ItemImport.objects.filter(
+        pk=import_id, attempt=attempt, status=ImportStatus.RUNNING,
+    ).update(finished_at=timezone.now(), payload=b"", **fields))
+
+
+def _shape(project: Project) -> tuple:
+    return project.task_type, project.label_config, project.items_per_task
+
+
+def item_import_run(*, import_id: int) -> None:
+    attempt = _claim_import(import_id)
+    if attempt is None:
+        return  # finished already, or another live run owns it
+    item_import = ItemImport.objects.select_related("project").get(pk=import_id)
+
+    def report_progress(rows_done: int) -> None:
+        ItemImport.objects.filter(pk=import_id, attempt=attempt).update(
+            rows_done=rows_done, heartbeat_at=timezone.now())
+
+    try:
+        rows = parse_upload(bytes(item_import.payload), item_import.file_format)
+        project = item_import.project
+        _require_open(project)
+        items = _validated_items(project, rows, is_gold=item_import.is_gold,
+                                 on_progress=report_progress)
+        with transaction.atomic():
+            locked_project = project_for_update(project_id=project.pk)
+            locked_import = item_import_for_update(import_id=import_id)
+            if locked_import.attempt != attempt or locked_import.status != ImportStatus.RUNNING:
+                return  # a newer run took over; it will store the rows
+            _require_open(locked_project)
+            if _shape(locked_project) != _shape(project):
+                # The project was edited while we validated: validate against the new shape.
+                items = _validated_items(locked_project, rows, is_gold=item_import.is_gold)
+            project = locked_project
+            for item in items:
+                item.project = project
+            result = _store(project, items, is_gold=item_import.is_gold)
+            _finish(import_id, attempt, status=ImportStatus.SUCCEEDED, rows_done=len(rows),
+                    items_created=result.created, tasks_created=result.tasks_created)
+    except (InvalidInput, Conflict) as exc:
+        errors = [{"row": None, "field": name, "message": "; ".join(messages)}
+                  for name, messages in getattr(exc, "fields", {}).items()] or [
+            {"row": None, "field": None, "message": str(exc.detail)}]
+        for error in errors:
+            parts = (error["field"] or "").split(".")
+            if len(parts) >= 2 and parts[0] == "rows" and parts[1].isdigit():
+                error["row"] = int(parts[1])
+                error["field"] = ".".join(parts[2:]) or None
+        _finish(import_id, attempt, status=ImportStatus.FAILED, errors=errors)
+

@@ -1,0 +1,146 @@
+"""Parsing item uploads (inline JSON, .json, .jsonl, .csv) into rows.
+
+Only syntax and shape are checked here; what a row means (data, answer, duplicates) is
+checked by ``services.items_import``. Row numbers are what a person finds in the file:
+the line number for JSONL and CSV (the CSV header is line 1), the 1-based position for
+JSON arrays and inline items.
+"""
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from config.errors import InvalidInput
+
+FORMATS = ("json", "jsonl", "csv")
+RESERVED_COLUMNS = {"external_id", "answer", "data"}
+MAX_ROW_ERRORS = 20
+
+
+@dataclass(frozen=True)
+class UploadRow:
+    row: int
+    external_id: Any
+    data: Any
+    answer: Any
+    has_answer: bool
+    unknown_keys: tuple[str, ...] = ()
+
+
+def format_from_filename(filename: str) -> str:
+    lowered = filename.lower()
+    for extension, file_format in ((".jsonl", "jsonl"), (".ndjson", "jsonl"),
+                                   (".json", "json"), (".csv", "csv")):
+        if lowered.endswith(extension):
+            return file_format
+    raise InvalidInput("Upload a .jsonl, .csv or .json file.", code="unsupported_file_type",
+                       fields={"file": ["Unsupported file type; use .jsonl, .csv or .json."]})
+
+
+def _row_error(row: int, message: str) -> InvalidInput:
+    return InvalidInput(f"Row {row}: {message}", code="invalid_row",
+                        fields={f"rows.{row}": [message]})
+
+
+def _row_from_object(row: int, obj: Any) -> UploadRow:
+    if not isinstance(obj, dict):
+        raise _row_error(row, "each row must be an object with 'data'.")
+    if "data" not in obj:
+        raise _row_error(row, "'data' is required.")
+    return UploadRow(
+        row=row,
+        external_id=obj.get("external_id"),
+        data=obj["data"],
+        answer=obj.get("answer"),
+        has_answer="answer" in obj,
+        unknown_keys=tuple(sorted(set(obj) - RESERVED_COLUMNS)),
+    )
+
+
+def rows_from_objects(objects: Any) -> list[UploadRow]:
+    if not isinstance(objects, list):
+        raise InvalidInput("'items' must be a list.", fields={"items": ["Must be a list."]})
+    return [_row_from_object(index, obj) for index, obj in enumerate(objects, start=1)]
+
+
+def _decode(payload: bytes) -> str:
+    try:
+        return payload.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("The file is not valid UTF-8.", code="invalid_encoding",
+                           fields={"file": [f"Not UTF-8 near byte {exc.start}."]})
+
+
+def _parse_json(text: str) -> list[UploadRow]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"Invalid JSON at line {exc.lineno}: {exc.msg}.",
+                           code="invalid_json", fields={"file": [exc.msg]})
+    if isinstance(document, dict) and "items" in document:
+        document = document["items"]
+    return rows_from_objects(document)
+
+
+def _parse_jsonl(text: str) -> list[UploadRow]:
+    rows = []
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise _row_error(line_number, f"invalid JSON ({exc.msg}).")
+        rows.append(_row_from_object(line_number, obj))
+    return rows
+
+
+def _parse_csv(text: str) -> list[UploadRow]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames:
+        raise InvalidInput("The CSV file has no header row.", code="invalid_csv",
+                           fields={"file": ["A header row is required."]})
+    header = [name.strip() for name in reader.fieldnames]
+    if len(set(header)) != len(header) or any(not name for name in header):
+        raise InvalidInput("CSV header names must be distinct and non-empty.",
+                           code="invalid_csv", fields={"file": ["Bad header row."]})
+    reader.fieldnames = header
+    data_columns = [name for name in header if name not in RESERVED_COLUMNS]
+    rows = []
+    try:
+        for record in reader:
+            line = reader.line_num
+            if None in record:
+                raise _row_error(line, "more cells than header columns.")
+            if "data" in header:
+                try:
+                    data = json.loads(record["data"])
+                except (json.JSONDecodeError, TypeError):
+                    raise _row_error(line, "the 'data' cell must hold JSON.")
+            else:
+                data = {name: record[name] for name in data_columns}
+            answer, has_answer = None, "answer" in header
+            if has_answer:
+                raw_answer = record["answer"]
+                try:
+                    answer = json.loads(raw_answer)
+                except (json.JSONDecodeError, TypeError):
+                    answer = raw_answer  # a bare label such as positive
+            external_id = (record.get("external_id") or "").strip() or None
+            rows.append(UploadRow(row=line, external_id=external_id, data=data,
+                                  answer=answer, has_answer=has_answer))
+    except csv.Error as exc:
+        raise _row_error(reader.line_num, f"malformed CSV ({exc}).")
+    return rows
+
+
+def parse_upload(payload: bytes, file_format: str) -> list[UploadRow]:
+    text = _decode(payload)
+    if file_format == "json":
+        return _parse_json(text)
+    if file_format == "jsonl":
+        return _parse_jsonl(text)
+    if file_format == "csv":
+        return _parse_csv(text)
+    raise ValueError(f"unknown upload format {file_format!r}")

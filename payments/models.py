@@ -1,0 +1,1 @@
+"""Ledger, funding, escrow, earnings and payouts arrive with the payments issue."""

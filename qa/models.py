@@ -1,0 +1,1 @@
+"""Gold grading, accuracy, aggregation and review arrive with the quality issue."""
