@@ -1,7 +1,112 @@
+"""Shared fixtures: personas (requester, another organization's requester, worker, staff)
+and API clients authenticated as each of them."""
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
+
+from accounts.enums import Role
+from accounts.models import User
+from accounts.services import token_issue
+from marketplace.services import organization_create
+from workers.services import worker_profile_create
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Throttle counters live in the cache (Redis under `make test`): start every test clean.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
-def api_client():
+def api_client() -> APIClient:
     return APIClient()
+
+
+def make_requester(email: str, organization_name: str) -> User:
+    user = User.objects.create_user(email=email, password=PASSWORD, role=Role.REQUESTER)
+    organization_create(name=organization_name, owner=user)
+    return user
+
+
+def make_worker(email: str) -> User:
+    user = User.objects.create_user(email=email, password=PASSWORD, role=Role.WORKER)
+    worker_profile_create(user=user)
+    return user
+
+
+def client_for(user: User) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_issue(user=user).token}")
+    return client
+
+
+@pytest.fixture
+def requester(db) -> User:
+    return make_requester("alice@acme.example", "Acme AI")
+
+
+@pytest.fixture
+def other_requester(db) -> User:
+    return make_requester("bob@globex.example", "Globex")
+
+
+@pytest.fixture
+def worker(db) -> User:
+    return make_worker("charlie@workers.example")
+
+
+@pytest.fixture
+def staff(db) -> User:
+    return User.objects.create_superuser(email="root@quorum.example", password=PASSWORD)
+
+
+@pytest.fixture
+def requester_client(requester) -> APIClient:
+    return client_for(requester)
+
+
+@pytest.fixture
+def other_requester_client(other_requester) -> APIClient:
+    return client_for(other_requester)
+
+
+@pytest.fixture
+def worker_client(worker) -> APIClient:
+    return client_for(worker)
+
+
+@pytest.fixture
+def staff_client(staff) -> APIClient:
+    return client_for(staff)
+
+
+def project_payload(**overrides) -> dict:
+    """A valid single_choice project body; override any field."""
+    payload = {
+        "name": "Sentiment",
+        "instructions": "Pick the sentiment.",
+        "task_type": "single_choice",
+        "label_config": {"choices": ["positive", "negative", "neutral"]},
+        "required_skills": [{"skill": "sentiment-en", "min_level": 50}],
+        "domain": "languages",
+        "sensitivity": "public",
+        "pay_model": "per_task",
+        "reward_cents": 10,
+        "items_per_task": 2,
+        "gold_per_task": 0,
+        "overlap": 3,
+    }
+    payload.update(overrides)
+    return payload
+
+
+@pytest.fixture
+def project(requester_client) -> dict:
+    """A draft project of the requester's organization, as the API returned it."""
+    response = requester_client.post("/api/v1/projects", project_payload(), format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
