@@ -25,9 +25,12 @@ seed: migrate
 	$(BIN)/python manage.py seed_demo
 
 # Embedded default: SQLite file in var/, Celery tasks run eagerly, no services needed.
+# The periodic jobs (what beat runs in production) run beside the server and stop with it.
 run: seed
 	@echo "Quorum API on http://$(HOST):$(PORT)/api/v1/  docs: http://$(HOST):$(PORT)/api/docs/"
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@$(BIN)/python manage.py run_periodic_jobs & periodic=$$!; \
+	trap 'kill $$periodic 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
 
 test: venv
 	./scripts/ensure_services.sh

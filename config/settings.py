@@ -162,7 +162,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+# Periodic jobs. Under Celery beat in production; `manage.py run_periodic_jobs` runs the
+# same schedule in-process for the zero-setup mode (no broker, no beat).
+CELERY_BEAT_SCHEDULE: dict = {
+    "purge-expired-tokens": {"task": "accounts.tasks.purge_expired_tokens",
+                             "schedule": 3600.0},
+}
 
 # --- Platform money settings (used by payments) -------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")

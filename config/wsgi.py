@@ -4,3 +4,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
+
+from config.celery import announce_eager_mode  # noqa: E402  (needs settings loaded)
+
+announce_eager_mode()

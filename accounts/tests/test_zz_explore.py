@@ -1,0 +1,48 @@
+import json
+from rest_framework.throttling import SimpleRateThrottle
+
+def test_explore(api_client, requester_client, worker_client, staff_client, requester, worker, staff, monkeypatch):
+    out = {}
+    r = api_client.post("/api/v1/auth/register", {"email": "x@y.example", "password": "password", "role": "worker"}, format="json")
+    out["weak"] = (r.status_code, r.json())
+    r = api_client.post("/api/v1/auth/register", {"email": "nope", "password": "a-long-enough-password", "role": "boss"}, format="json")
+    out["bad"] = (r.status_code, r.json())
+    r = api_client.post("/api/v1/auth/register", {"email": "Dana@Example.COM", "password": "a-long-enough-password", "role": "requester"}, format="json")
+    out["reg"] = (r.status_code, r.json())
+    r = api_client.post("/api/v1/auth/register", "{bad", content_type="application/json")
+    out["parse"] = (r.status_code, r.json())
+    r = api_client.post("/api/v1/auth/token", {"email": "alice@acme.example", "password": "wrong"}, format="json")
+    out["wrongcreds"] = (r.status_code, r.json())
+    out["me_r"] = requester_client.get("/api/v1/me").json()
+    out["me_w"] = worker_client.get("/api/v1/me").json()
+    out["me_s"] = staff_client.get("/api/v1/me").json()
+    r = requester_client.put("/api/v1/me", {}, format="json")
+    out["405"] = (r.status_code, r.json())
+    r = api_client.get("/api/v1/me")
+    out["401"] = (r.status_code, r.json(), dict(r.headers))
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer garbage")
+    r = api_client.get("/api/v1/me")
+    out["401g"] = (r.status_code, r.json())
+    api_client.credentials()
+    r = api_client.get("/api/v1/nope")
+    out["404"] = (r.status_code, r.headers["Content-Type"], r.content)
+    r = worker_client.get("/api/v1/projects")
+    out["403"] = (r.status_code, r.json())
+    r = api_client.get("/healthz")
+    out["health"] = (r.status_code, r.json())
+    r = api_client.get("/api/schema/?format=json")
+    out["schema"] = (r.status_code, r.headers["Content-Type"], sorted(r.json()["paths"]))
+    r = api_client.get("/api/docs/")
+    out["docs"] = (r.status_code, r.headers["Content-Type"], r.content[:300])
+    r = requester_client.post("/api/v1/projects", {"name": ""}, format="json")
+    out["400proj"] = (r.status_code, r.json())
+    r = api_client.get("/api/v1/skills")
+    out["skills"] = r.status_code
+    r = worker_client.get("/api/v1/skills")
+    out["skillsw"] = (r.status_code, r.json())
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"auth": "2/min"})
+    for i in range(3):
+        r = api_client.post("/api/v1/auth/token", {"email": "alice@acme.example", "password": "correct-horse-battery-staple"}, format="json")
+    out["429"] = (r.status_code, r.json(), dict(r.headers))
+    print(json.dumps(out, indent=1, default=str))
+    assert 0
