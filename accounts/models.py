@@ -29,6 +29,13 @@ class User(AbstractUser):
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
 
+    def clean(self):
+        super().clean()
+        # The admin's user forms bypass the manager; without this an added user keeps a
+        # mixed-case email the login cannot match and an empty, unique username.
+        self.email = self.email.lower()
+        self.username = self.email
+
     @property
     def is_requester(self) -> bool:
         return self.role == Role.REQUESTER

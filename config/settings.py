@@ -169,6 +169,10 @@ CELERY_BEAT_SCHEDULE: dict = {
                              "schedule": 3600.0},
 }
 
+# --- Workers ----------------------------------------------------------------------------
+# Workers cleared for sensitive data must have accepted this version of the terms.
+CONFIDENTIALITY_TERMS_VERSION = env_str("CONFIDENTIALITY_TERMS_VERSION", "2026-01")
+
 # --- Platform money settings (used by payments) -------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")

@@ -7,6 +7,7 @@ from .health import healthz
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("marketplace.api.urls")),
+    path("", include("workers.api.urls")),
 ]
 
 urlpatterns = [

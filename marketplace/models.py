@@ -153,3 +153,23 @@ class ItemImport(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+
+class WorkerPseudonym(models.Model):
+    """How a requester sees a worker on one project: stable, and unlinkable across projects.
+
+    Stored (not only derived) so a requester's pseudonym can be resolved back to the worker
+    for blocks and bonuses.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="pseudonyms")
+    worker = models.ForeignKey("workers.WorkerProfile", on_delete=models.CASCADE,
+                               related_name="+")
+    pseudonym = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "worker"], name="uniq_project_worker"),
+            models.UniqueConstraint(fields=["project", "pseudonym"],
+                                    name="uniq_project_pseudonym"),
+        ]

@@ -41,3 +41,12 @@ def item_list(*, project: Project, is_gold: bool | None = None) -> QuerySet[Item
 
 def task_list(*, project: Project) -> QuerySet[Task]:
     return Task.objects.filter(project=project).order_by("id").prefetch_related("items")
+
+
+def worker_by_pseudonym(*, project: Project, pseudonym: str):
+    """The worker a requester knows as ``pseudonym`` on ``project``, or None."""
+    from .models import WorkerPseudonym
+
+    link = (WorkerPseudonym.objects.select_related("worker")
+            .filter(project=project, pseudonym=str(pseudonym)).first())
+    return link.worker if link else None

@@ -8,6 +8,7 @@ JSON arrays and inline items.
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from config.errors import InvalidInput
 FORMATS = ("json", "jsonl", "csv")
 RESERVED_COLUMNS = {"external_id", "answer", "data"}
 MAX_ROW_ERRORS = 20
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,10 @@ def _parse_json(text: str) -> list[UploadRow]:
 
 def _parse_jsonl(text: str) -> list[UploadRow]:
     rows = []
-    for line_number, line in enumerate(text.splitlines(), start=1):
+    # Only "\n" ends a JSONL line: str.splitlines() would also split on U+2028, U+0085
+    # and other separators that JSON strings may hold unescaped. A "\r" left by CRLF is
+    # whitespace to json.loads.
+    for line_number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -110,16 +115,28 @@ def _parse_csv(text: str) -> list[UploadRow]:
     rows = []
     try:
         for record in reader:
-            line = reader.line_num
+            # line_num is where the record ends; a quoted cell may span lines, and a
+            # person looks for the line the record starts on.
+            line = reader.line_num - sum(len(_LINE_BREAK.findall(value))
+                                         for value in record.values()
+                                         if isinstance(value, str))
             if None in record:
                 raise _row_error(line, "more cells than header columns.")
+            columns = {name: record[name] for name in data_columns}
             if "data" in header:
                 try:
                     data = json.loads(record["data"])
                 except (json.JSONDecodeError, TypeError):
                     raise _row_error(line, "the 'data' cell must hold JSON.")
+                # Other columns are data fields too; dropping them would lose them silently.
+                if columns and isinstance(data, dict):
+                    clashes = sorted(set(columns) & set(data))
+                    if clashes:
+                        raise _row_error(line, "column(s) " + ", ".join(clashes)
+                                         + " also appear in the 'data' cell.")
+                    data = {**data, **columns}
             else:
-                data = {name: record[name] for name in data_columns}
+                data = columns
             answer, has_answer = None, "answer" in header
             if has_answer:
                 raw_answer = record["answer"]

@@ -6,6 +6,7 @@ from .imports import (
     items_import,
 )
 from .organizations import organization_create
+from .pseudonyms import worker_pseudonym_for
 from .projects import (
     project_cancel,
     project_create,
@@ -27,4 +28,5 @@ __all__ = [
     "project_pause",
     "project_resume",
     "project_update",
+    "worker_pseudonym_for",
 ]
