@@ -76,8 +76,11 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # SQLite serialises writers; a generous busy timeout turns contention into waiting.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # SQLite has no row locks: IMMEDIATE transactions take the write lock up front, so
+    # claims are serialised instead of failing on lock upgrades; the busy timeout turns
+    # contention into waiting.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE"})
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -120,6 +123,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "auth": env_str("THROTTLE_AUTH_RATE", "30/min"),
+        # Per worker: asking for work and submitting it.
+        "worker_next": env_str("THROTTLE_WORKER_NEXT_RATE", "120/min"),
+        "worker_submit": env_str("THROTTLE_WORKER_SUBMIT_RATE", "120/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -167,7 +173,18 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
     "purge-expired-tokens": {"task": "accounts.tasks.purge_expired_tokens",
                              "schedule": 3600.0},
+    "expire-leases": {"task": "marketplace.tasks.expire_leases", "schedule": 30.0},
+    "auto-approve": {"task": "marketplace.tasks.auto_approve_submissions",
+                     "schedule": 60.0},
 }
+
+# --- Routing and assignments ---------------------------------------------------------------
+# Who reacts to assignment decisions (marketplace/events.py): kind -> dotted callables.
+DOMAIN_EVENT_SUBSCRIBERS: dict[str, list[str]] = {
+    "assignment.submitted": ["qa.subscribers.on_assignment_submitted"],
+}
+# A heartbeat gap longer than this counts as this much active time (worker stepped away).
+HEARTBEAT_MAX_GAP_SECONDS = env_int("HEARTBEAT_MAX_GAP_SECONDS", 60, minimum=1)
 
 # --- Workers ----------------------------------------------------------------------------
 # Workers cleared for sensitive data must have accepted this version of the terms.

@@ -59,3 +59,17 @@ class ImportStatus(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+
+
+class AssignmentStatus(models.TextChoices):
+    ASSIGNED = "assigned", "Assigned"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Expired"
+    RETURNED = "returned", "Returned"
+
+
+# Statuses that hold one of the task's overlap slots.
+SLOT_HOLDING_STATUSES = (AssignmentStatus.ASSIGNED, AssignmentStatus.SUBMITTED,
+                         AssignmentStatus.APPROVED, AssignmentStatus.REJECTED)

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 
 from .enums import (
+    AssignmentStatus,
     ImportStatus,
     MemberRole,
     PayModel,
@@ -97,12 +98,24 @@ class ProjectSkillRequirement(models.Model):
 class Task(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
     overlap = models.PositiveIntegerField(help_text="Assignments this task needs now")
+    # Live-or-finished assignments (assigned, submitted, approved, rejected). Claims raise
+    # it only while it is below overlap; the check constraint is the last line of defence.
+    filled = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=TaskStatus.choices,
                               default=TaskStatus.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["project", "status"])]
+        indexes = [
+            models.Index(fields=["project", "status"]),
+            # The routing scan: open tasks of a project, most started first.
+            models.Index(fields=["project", "-filled", "id"], condition=Q(status="open"),
+                         name="task_routing_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(filled__lte=models.F("overlap")),
+                                   name="task_filled_within_overlap"),
+        ]
 
 
 class Item(models.Model):
@@ -173,3 +186,76 @@ class WorkerPseudonym(models.Model):
             models.UniqueConstraint(fields=["project", "pseudonym"],
                                     name="uniq_project_pseudonym"),
         ]
+
+
+class Assignment(models.Model):
+    """One worker's lease on one task: its items plus injected gold, in served order."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments")
+    worker = models.ForeignKey("workers.WorkerProfile", on_delete=models.PROTECT,
+                               related_name="assignments")
+    status = models.CharField(max_length=16, choices=AssignmentStatus.choices,
+                              default=AssignmentStatus.ASSIGNED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_heartbeat_at = models.DateTimeField()
+    active_seconds = models.PositiveIntegerField(default=0)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    auto_approve_at = models.DateTimeField(null=True, blank=True,
+                                           help_text="submitted_at + the project's "
+                                           "auto_approve_seconds")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    review_reason = models.TextField(blank=True)
+    reward_cents = models.BigIntegerField(null=True, blank=True,
+                                          help_text="Per-task reward promised at claim time")
+    graded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # A worker holds a task at most once, ever (a returned task never comes back).
+            models.UniqueConstraint(fields=["task", "worker"], name="uniq_task_worker"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="assignment_lease_idx"),
+            models.Index(fields=["status", "auto_approve_at"], name="assignment_review_idx"),
+            models.Index(fields=["worker", "status"]),
+            models.Index(fields=["project", "status"]),
+        ]
+
+
+class Answer(models.Model):
+    """One served item of an assignment. Its pk is the opaque item id the worker sees, so
+    gold items cannot be told apart by their ids."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="answers")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="answers")
+    position = models.PositiveSmallIntegerField()
+    is_gold = models.BooleanField(default=False)
+    value = models.JSONField(null=True, blank=True)
+    is_correct = models.BooleanField(null=True, blank=True, help_text="Gold only, once graded")
+
+    class Meta:
+        ordering = ["assignment", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "item"], name="uniq_assignment_item"),
+        ]
+        indexes = [models.Index(fields=["item"], condition=Q(is_gold=False),
+                                name="answer_item_idx")]
+
+
+class AssignmentEvent(models.Model):
+    """Append-only history of assignment decisions; payments and qa act on the same
+    events through marketplace.events.emit."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]

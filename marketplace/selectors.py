@@ -1,9 +1,19 @@
-from django.db.models import QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import Http404
 
 from accounts.models import User
 
-from .models import Item, ItemImport, Membership, Organization, Project, Task
+from .models import (
+    Answer,
+    Assignment,
+    Item,
+    ItemImport,
+    Membership,
+    Organization,
+    Project,
+    Task,
+    WorkerPseudonym,
+)
 
 
 def organization_of(*, user: User) -> Organization | None:
@@ -45,8 +55,51 @@ def task_list(*, project: Project) -> QuerySet[Task]:
 
 def worker_by_pseudonym(*, project: Project, pseudonym: str):
     """The worker a requester knows as ``pseudonym`` on ``project``, or None."""
-    from .models import WorkerPseudonym
-
     link = (WorkerPseudonym.objects.select_related("worker")
             .filter(project=project, pseudonym=str(pseudonym)).first())
     return link.worker if link else None
+
+
+# --- Assignments -------------------------------------------------------------------------
+
+def served_items(*, assignment) -> list[dict]:
+    """What a worker sees of an assignment's items: an opaque id and the data, in served
+    order. The id is the answer slot's, so gold items look like any other."""
+    answers = (Answer.objects.filter(assignment=assignment).order_by("position")
+               .values_list("pk", "item__data"))
+    return [{"id": answer_id, "data": data} for answer_id, data in answers]
+
+
+def worker_assignment_list(*, worker, status: str | None = None):
+    assignments = Assignment.objects.filter(worker=worker).order_by("-created_at", "-id")
+    if status:
+        assignments = assignments.filter(status=status)
+    missed_gold = Answer.objects.filter(is_gold=True, is_correct=False).select_related("item")
+    return assignments.prefetch_related(Prefetch("answers", queryset=missed_gold,
+                                                 to_attr="missed_gold"))
+
+
+def worker_assignment_get(*, worker, assignment_id):
+    try:
+        return worker_assignment_list(worker=worker).get(pk=int(assignment_id))
+    except (Assignment.DoesNotExist, ValueError, TypeError):
+        raise Http404
+
+
+def project_assignment_list(*, project: Project, status: str | None = None):
+    pseudonym = WorkerPseudonym.objects.filter(project=OuterRef("project"),
+                                               worker=OuterRef("worker")).values("pseudonym")[:1]
+    assignments = (Assignment.objects.filter(project=project)
+                   .annotate(worker_pseudonym=Subquery(pseudonym))
+                   .prefetch_related(Prefetch("answers",
+                                              queryset=Answer.objects.order_by("position")))
+                   .order_by("-submitted_at", "-id"))
+    return assignments.filter(status=status) if status else assignments
+
+
+def assignment_for_organization(*, organization: Organization, assignment_id):
+    """A requester's view: the assignment if it belongs to one of their projects, else 404."""
+    try:
+        return Assignment.objects.get(pk=int(assignment_id), project__organization=organization)
+    except (Assignment.DoesNotExist, ValueError, TypeError):
+        raise Http404

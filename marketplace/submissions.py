@@ -4,20 +4,21 @@ from typing import Any
 from config.errors import InvalidInput
 
 from . import task_types
-from .models import Item, Project
+from .models import Project
 
 
-def validate_answers(*, project: Project, items: list[Item],
+def validate_answers(*, project: Project, items: dict[int, Any],
                      answers: Any) -> dict[int, Any]:
     """Every item answered exactly once with a valid value, nothing else.
 
-    Returns {item_id: value} in the order of ``items``; raises InvalidInput with one
-    entry per problem (``answers.<index>.value`` ...) otherwise.
+    ``items`` maps the item ids the worker was shown to the item data (needed by span
+    offsets). Returns {item_id: value} in the order of ``items``; raises InvalidInput with
+    one entry per problem (``answers.<index>.value`` ...) otherwise.
     """
     if not isinstance(answers, list):
         raise InvalidInput("'answers' must be a list of {item_id, value}.",
                            fields={"answers": ["Must be a list."]})
-    expected = {item.pk: item for item in items}
+    expected = items
     values: dict[int, Any] = {}
     attempted: set[int] = set()
     problems: dict[str, list[str]] = {}
@@ -38,9 +39,8 @@ def validate_answers(*, project: Project, items: list[Item],
             problems[f"answers.{index}.item_id"] = ["This item is answered twice."]
             continue
         attempted.add(item_id)
-        item = expected[item_id]
         value_problems = task_types.answer_problems(project.task_type, project.label_config,
-                                                    answer["value"], item.data)
+                                                    answer["value"], expected[item_id])
         if value_problems:
             problems[f"answers.{index}.value"] = value_problems
             continue
@@ -52,4 +52,4 @@ def validate_answers(*, project: Project, items: list[Item],
     if problems:
         field, messages = next(iter(problems.items()))
         raise InvalidInput(f"Invalid answers: {field}: {messages[0]}", fields=problems)
-    return {item.pk: values[item.pk] for item in items}
+    return {item_id: values[item_id] for item_id in items}

@@ -1,8 +1,23 @@
+"""Celery jobs of the marketplace: thin, idempotent wrappers around services."""
 from celery import shared_task
 
-from .services import item_import_run
+from .services import (
+    assignments_auto_approve,
+    assignments_expire_overdue,
+    item_import_run,
+)
 
 
 @shared_task(acks_late=True)
 def run_item_import(import_id: int) -> None:
     item_import_run(import_id=import_id)
+
+
+@shared_task(acks_late=True)
+def expire_leases() -> int:
+    return assignments_expire_overdue()
+
+
+@shared_task(acks_late=True)
+def auto_approve_submissions() -> int:
+    return assignments_auto_approve()

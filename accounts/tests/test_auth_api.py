@@ -454,7 +454,7 @@ def test_me_for_staff(staff_client, staff):
 
 
 @pytest.mark.parametrize("persona", ["requester_client", "worker_client", "staff_client"])
-def test_skills_is_the_whole_taxonomy_as_a_plain_list(request, persona):
+def test_skills_is_the_whole_taxonomy_as_a_plain_list(request, db, persona):
     client = request.getfixturevalue(persona)
 
     response = client.get(SKILLS, {"page_size": 1})

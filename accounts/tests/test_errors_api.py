@@ -82,7 +82,7 @@ def test_bad_token_is_a_401(api_client, db):
 
 
 @pytest.mark.parametrize("persona", ["worker_client", "staff_client"])
-def test_non_requester_listing_projects_is_a_403(request, persona):
+def test_non_requester_listing_projects_is_a_403(request, db, persona):
     client = request.getfixturevalue(persona)
 
     response = client.get(PROJECTS)

@@ -1,6 +1,7 @@
 """``Idempotency-Key`` on create endpoints (config/idempotency.py), through POST
 /api/v1/projects: same key + same body replays the first answer and creates nothing new."""
 import threading
+import time
 
 import pytest
 from django.db import connection
@@ -8,6 +9,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import IdempotencyRecord
 from conftest import PASSWORD, make_requester, project_payload
+from marketplace import services as marketplace_services
 from marketplace.models import Project
 
 PROJECTS = "/api/v1/projects"
@@ -159,11 +161,20 @@ def test_another_user_cannot_replay_my_response_with_my_key(requester_client,
 
 
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_duplicates_create_one_project_and_all_get_its_response():
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_duplicates_create_one_project_and_all_get_its_response(monkeypatch):
     # The unique (user, key) index makes each twin wait for the first request's commit,
     # then replay it; no twin sees the key "in progress" on PostgreSQL (READ COMMITTED).
+    # serialized_rollback: the skill taxonomy comes from a data migration, and an earlier
+    # transactional test's flush may have wiped it.
     requester = make_requester("alice@acme.example", "Acme AI")
+    create_project = marketplace_services.project_create
+
+    def slow_project_create(**kwargs):
+        time.sleep(0.3)  # hold the first request open so its twins arrive mid-flight
+        return create_project(**kwargs)
+
+    monkeypatch.setattr(marketplace_services, "project_create", slow_project_create)
     token_client = APIClient()
     token = token_client.post("/api/v1/auth/token", {"email": "alice@acme.example",
                                                      "password": PASSWORD}).json()["token"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import assignment_views, views
 
 urlpatterns = [
     path("projects", views.ProjectListView.as_view(), name="project-list"),
@@ -13,4 +13,17 @@ urlpatterns = [
     path("projects/<int:project_id>/gold", views.ProjectGoldView.as_view(), name="project-gold"),
     path("projects/<int:project_id>/tasks", views.ProjectTasksView.as_view(), name="project-tasks"),
     path("imports/<int:import_id>", views.ImportDetailView.as_view(), name="import-detail"),
+    path("projects/<int:project_id>/assignments",
+         assignment_views.ProjectAssignmentsView.as_view(), name="project-assignments"),
+    path("assignments/<int:assignment_id>/approve", assignment_views.ApproveView.as_view()),
+    path("assignments/<int:assignment_id>/reject", assignment_views.RejectView.as_view()),
+    path("worker/tasks/next", assignment_views.NextTaskView.as_view(), name="worker-next"),
+    path("worker/assignments", assignment_views.WorkerAssignmentListView.as_view(),
+         name="worker-assignments"),
+    path("worker/assignments/<int:assignment_id>",
+         assignment_views.WorkerAssignmentDetailView.as_view()),
+    path("worker/assignments/<int:assignment_id>/heartbeat",
+         assignment_views.HeartbeatView.as_view()),
+    path("worker/assignments/<int:assignment_id>/submit", assignment_views.SubmitView.as_view()),
+    path("worker/assignments/<int:assignment_id>/return", assignment_views.ReturnView.as_view()),
 ]

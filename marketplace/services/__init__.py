@@ -1,4 +1,13 @@
 """Marketplace write actions. Views call these; other apps call these."""
+from .assignments import (
+    assignment_approve,
+    assignment_heartbeat,
+    assignment_reject,
+    assignment_return,
+    assignment_submit,
+    assignments_auto_approve,
+    assignments_expire_overdue,
+)
 from .imports import (
     ImportResult,
     item_import_enqueue,
@@ -7,6 +16,7 @@ from .imports import (
 )
 from .organizations import organization_create
 from .pseudonyms import worker_pseudonym_for
+from .routing import assignment_claim
 from .projects import (
     project_cancel,
     project_create,
@@ -17,6 +27,14 @@ from .projects import (
 )
 
 __all__ = [
+    "assignment_approve",
+    "assignment_claim",
+    "assignment_heartbeat",
+    "assignment_reject",
+    "assignment_return",
+    "assignment_submit",
+    "assignments_auto_approve",
+    "assignments_expire_overdue",
     "ImportResult",
     "item_import_enqueue",
     "item_import_run",

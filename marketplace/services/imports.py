@@ -10,9 +10,11 @@ delivery stores nothing twice.
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from psycopg import sql as psycopg_sql
+from psycopg.types.json import Jsonb
 
 from accounts.models import User
 from config.errors import Conflict, InvalidInput
@@ -172,12 +174,34 @@ def _cut_into_tasks(project: Project, items: list[Item]) -> int:
     return len(tasks)
 
 
+def _insert_items(items: list[Item]) -> None:
+    if connection.vendor != "postgresql":
+        Item.objects.bulk_create(items, batch_size=INSERT_BATCH_SIZE)
+        return
+    # COPY stores a 100k-row upload about twice as fast as bulk_create's INSERTs (whose
+    # parameters psycopg quotes client-side); nothing after the insert needs the new pks.
+    created_at = timezone.now()
+    columns = ("project_id", "task_id", "external_id", "data", "is_gold", "gold_answer",
+               "created_at")
+    statement = psycopg_sql.SQL("COPY {} ({}) FROM STDIN").format(
+        psycopg_sql.Identifier(Item._meta.db_table),
+        psycopg_sql.SQL(", ").join(map(psycopg_sql.Identifier, columns)))
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        with cursor.cursor.copy(statement) as copy:
+            for item in items:
+                copy.write_row((
+                    item.project_id, item.task_id, item.external_id, Jsonb(item.data),
+                    item.is_gold,
+                    None if item.gold_answer is None else Jsonb(item.gold_answer),
+                    created_at))
+
+
 def _store(project: Project, items: list[Item], *, is_gold: bool) -> ImportResult:
     """Insert validated items under the project lock. Caller holds a transaction."""
     tasks_created = 0 if is_gold else _cut_into_tasks(project, items)
     try:
         with transaction.atomic():
-            Item.objects.bulk_create(items, batch_size=INSERT_BATCH_SIZE)
+            _insert_items(items)
     except IntegrityError:
         # Another upload stored the same external_id between validation and insert.
         raise Conflict("Another upload added some of these external_ids; nothing was "

@@ -126,8 +126,13 @@ def project_update(*, project: Project, actor: User, changes: dict) -> Project:
     required_skills = changes.pop("required_skills", None)
     if project.status in (ProjectStatus.COMPLETED, ProjectStatus.CANCELLED):
         raise Conflict(f"A {project.status} project cannot be edited.", code="project_closed")
+    # max_overlap == overlap means adaptive overlap is off (the create default); an
+    # overlap change alone must keep it off rather than demand a confidence_target.
+    fixed_overlap = project.max_overlap == project.overlap
     changed = _apply(project, changes)
-    if "overlap" in changes and "max_overlap" not in changes and project.max_overlap < project.overlap:
+    if ("overlap" in changes and "max_overlap" not in changes
+            and (fixed_overlap or project.max_overlap < project.overlap)
+            and project.max_overlap != project.overlap):
         project.max_overlap = project.overlap
         changed.append("max_overlap")
     locked_pay = PAY_AND_OVERLAP_FIELDS.intersection(changed)
@@ -162,6 +167,11 @@ def _transition(project: Project, target: str, *, action: str) -> Project:
 @transaction.atomic
 def project_launch(*, project: Project, actor: User) -> Project:
     project = project_for_update(project_id=project.pk)
+    # paused -> active is a legal transition, but only through resume: launching a paused
+    # project would re-stamp launched_at.
+    if project.status != ProjectStatus.DRAFT:
+        raise Conflict(f"Cannot launch a project that is {project.status}.",
+                       code="illegal_transition")
     _transition(project, ProjectStatus.ACTIVE, action="launch")
     if not Item.objects.filter(project=project, is_gold=False).exists():
         raise Conflict("Upload at least one item before launching.", code="no_items")

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from ..models import Project, WorkerPseudonym
 
 
-def _derive(project_id: int, worker_id: int) -> str:
+def pseudonym_value(project_id: int, worker_id: int) -> str:
     digest = hmac.new(settings.SECRET_KEY.encode(), f"pseudonym:{project_id}:{worker_id}".encode(),
                       hashlib.sha256).hexdigest()
     return f"w_{digest[:16]}"
@@ -19,7 +19,7 @@ def worker_pseudonym_for(*, project: Project, worker) -> str:
         "pseudonym", flat=True).first()
     if existing:
         return existing
-    pseudonym = _derive(project.pk, worker.pk)
+    pseudonym = pseudonym_value(project.pk, worker.pk)
     try:
         with transaction.atomic():
             WorkerPseudonym.objects.create(project=project, worker=worker, pseudonym=pseudonym)

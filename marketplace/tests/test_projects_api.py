@@ -828,8 +828,8 @@ def test_items_list_filters_gold(requester_client, project):
     plain = requester_client.get(_url(project["id"], "items"), {"is_gold": "false"}).json()
     every = requester_client.get(_url(project["id"], "items")).json()
 
-    assert [(i["data"], i["is_gold"], i["gold_answer"], i["task_id"]) for i in gold["results"]] == [
-        ({"text": "gold 0"}, True, "neutral", None)]
+    assert [(i["data"], i["is_gold"], i["gold_answer"], i["task_id"])
+            for i in gold["results"]] == [({"text": "gold 0"}, True, "neutral", None)]
     assert [i["data"] for i in plain["results"]] == [{"text": "text 0"}, {"text": "text 1"}]
     assert every["count"] == 3
 

@@ -130,8 +130,8 @@ def exam_attempt_submit(*, attempt: ExamAttempt, worker: WorkerProfile,
     project = exam.project
     items = {item.pk: item for item in item_list(project=project, is_gold=True)
              .filter(pk__in=attempt.item_ids)}
-    values = validate_answers(project=project, items=[items[i] for i in attempt.item_ids
-                                                      if i in items], answers=answers)
+    values = validate_answers(project=project, answers=answers, items={
+        item_id: items[item_id].data for item_id in attempt.item_ids if item_id in items})
     correct = sum(1 for item_id, value in values.items()
                   if is_correct(project.task_type, value, items[item_id].gold_answer))
     score = correct / len(values) if values else 0.0

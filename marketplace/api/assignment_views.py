@@ -1,0 +1,224 @@
+"""Worker task flow (next, heartbeat, submit, return, own assignments) and requester
+review (list, approve, reject)."""
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+
+from config.pagination import paginated_response
+from workers.api.views import WorkerView
+
+from .. import selectors, services
+from ..enums import AssignmentStatus
+from .views import RequesterView
+
+
+class WorkerNextThrottle(UserRateThrottle):
+    scope = "worker_next"
+
+
+class WorkerSubmitThrottle(UserRateThrottle):
+    scope = "worker_submit"
+
+
+class NextTaskInput(serializers.Serializer):
+    project_id = serializers.IntegerField(required=False, allow_null=True)
+
+
+class ServedProject(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    instructions = serializers.CharField()
+    task_type = serializers.CharField()
+    label_config = serializers.JSONField()
+    pay_model = serializers.CharField()
+    reward_cents = serializers.IntegerField(allow_null=True)
+    hourly_rate_cents = serializers.IntegerField(allow_null=True)
+    max_seconds_per_assignment = serializers.IntegerField(allow_null=True)
+
+
+class ServedItem(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Opaque; answer with it as item_id")
+    data = serializers.JSONField()
+
+
+class NextTaskOutput(serializers.Serializer):
+    assignment_id = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+    project = ServedProject()
+    items = ServedItem(many=True)
+
+
+class HeartbeatOutput(serializers.Serializer):
+    expires_at = serializers.DateTimeField()
+    active_seconds = serializers.IntegerField()
+
+
+class SubmitInput(serializers.Serializer):
+    answers = serializers.ListField(child=serializers.JSONField(), max_length=1000,
+                                    help_text="[{item_id, value}], one per served item")
+
+
+class GoldFeedback(serializers.Serializer):
+    item_id = serializers.IntegerField(source="pk")
+    your_answer = serializers.JSONField(source="value")
+    expected = serializers.JSONField(source="item.gold_answer")
+
+
+class WorkerAssignmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    project_id = serializers.IntegerField()
+    status = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    reward_cents = serializers.IntegerField(allow_null=True)
+    active_seconds = serializers.IntegerField()
+    review_reason = serializers.CharField()
+    graded = serializers.SerializerMethodField()
+    gold_feedback = serializers.SerializerMethodField()
+
+    def get_graded(self, assignment) -> bool:
+        return assignment.graded_at is not None
+
+    def get_gold_feedback(self, assignment) -> list[dict]:
+        # Only once graded, and only the gold this worker missed: they have seen those
+        # items, so the expected answer teaches without leaking unseen gold.
+        if assignment.graded_at is None:
+            return []
+        return GoldFeedback(assignment.missed_gold, many=True).data
+
+
+class RequesterAnswer(serializers.Serializer):
+    item_id = serializers.IntegerField()
+    value = serializers.JSONField()
+    is_gold = serializers.BooleanField()
+    is_correct = serializers.BooleanField(allow_null=True)
+
+
+class RequesterAssignmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    task_id = serializers.IntegerField()
+    project_id = serializers.IntegerField()
+    worker_id = serializers.CharField(source="worker_pseudonym",
+                                      help_text="Per-project pseudonym")
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    review_reason = serializers.CharField()
+    active_seconds = serializers.IntegerField()
+    answers = RequesterAnswer(many=True)
+
+
+class RejectInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000)
+
+
+def _next_task_body(assignment) -> dict:
+    return {"assignment_id": assignment.pk, "expires_at": assignment.expires_at,
+            "project": assignment.project,
+            "items": selectors.served_items(assignment=assignment)}
+
+
+class NextTaskView(WorkerView):
+    throttle_classes = [WorkerNextThrottle]
+
+    @extend_schema(request=NextTaskInput, responses={200: NextTaskOutput, 204: None},
+                   tags=["worker"])
+    def post(self, request):
+        payload = NextTaskInput(data=request.data or {})
+        payload.is_valid(raise_exception=True)
+        assignment = services.assignment_claim(
+            worker=self.worker, project_id=payload.validated_data.get("project_id"))
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(NextTaskOutput(_next_task_body(assignment)).data)
+
+
+class HeartbeatView(WorkerView):
+    @extend_schema(request=None, responses=HeartbeatOutput, tags=["worker"])
+    def post(self, request, assignment_id):
+        assignment = services.assignment_heartbeat(assignment_id=assignment_id,
+                                                   worker=self.worker)
+        return Response(HeartbeatOutput(assignment).data)
+
+
+class SubmitView(WorkerView):
+    throttle_classes = [WorkerSubmitThrottle]
+
+    @extend_schema(request=SubmitInput, responses=dict, tags=["worker"])
+    def post(self, request, assignment_id):
+        payload = SubmitInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        assignment = services.assignment_submit(assignment_id=assignment_id, worker=self.worker,
+                                                answers=payload.validated_data["answers"])
+        return Response({"status": assignment.status, "assignment_id": assignment.pk,
+                         "active_seconds": assignment.active_seconds})
+
+
+class ReturnView(WorkerView):
+    @extend_schema(request=None, responses=WorkerAssignmentOutput, tags=["worker"])
+    def post(self, request, assignment_id):
+        services.assignment_return(assignment_id=assignment_id, worker=self.worker)
+        assignment = selectors.worker_assignment_get(worker=self.worker,
+                                                     assignment_id=assignment_id)
+        return Response(WorkerAssignmentOutput(assignment).data)
+
+
+class WorkerAssignmentListView(WorkerView):
+    @extend_schema(responses=WorkerAssignmentOutput(many=True), tags=["worker"], parameters=[
+        OpenApiParameter("status", str, enum=AssignmentStatus.values)])
+    def get(self, request):
+        assignments = selectors.worker_assignment_list(
+            worker=self.worker, status=request.query_params.get("status"))
+        return paginated_response(request, assignments, WorkerAssignmentOutput, view=self)
+
+
+class WorkerAssignmentDetailView(WorkerView):
+    @extend_schema(responses=WorkerAssignmentOutput, tags=["worker"])
+    def get(self, request, assignment_id):
+        assignment = selectors.worker_assignment_get(worker=self.worker,
+                                                     assignment_id=assignment_id)
+        body = WorkerAssignmentOutput(assignment).data
+        if assignment.status == AssignmentStatus.ASSIGNED:
+            body["items"] = selectors.served_items(assignment=assignment)
+        return Response(body)
+
+
+class ProjectAssignmentsView(RequesterView):
+    @extend_schema(responses=RequesterAssignmentOutput(many=True), tags=["review"],
+                   parameters=[OpenApiParameter("status", str, enum=AssignmentStatus.values)])
+    def get(self, request, project_id):
+        project = self.get_project(project_id)
+        assignments = selectors.project_assignment_list(
+            project=project, status=request.query_params.get("status"))
+        return paginated_response(request, assignments, RequesterAssignmentOutput, view=self)
+
+
+def _requester_assignment_body(organization, assignment_id) -> dict:
+    assignment = selectors.assignment_for_organization(organization=organization,
+                                                       assignment_id=assignment_id)
+    listed = selectors.project_assignment_list(project=assignment.project).get(
+        pk=assignment.pk)
+    return RequesterAssignmentOutput(listed).data
+
+
+class ApproveView(RequesterView):
+    @extend_schema(request=None, responses=RequesterAssignmentOutput, tags=["review"])
+    def post(self, request, assignment_id):
+        assignment = selectors.assignment_for_organization(organization=self.organization,
+                                                           assignment_id=assignment_id)
+        services.assignment_approve(assignment=assignment, actor=request.user)
+        return Response(_requester_assignment_body(self.organization, assignment_id))
+
+
+class RejectView(RequesterView):
+    @extend_schema(request=RejectInput, responses=RequesterAssignmentOutput, tags=["review"])
+    def post(self, request, assignment_id):
+        assignment = selectors.assignment_for_organization(organization=self.organization,
+                                                           assignment_id=assignment_id)
+        payload = RejectInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.assignment_reject(assignment=assignment, actor=request.user,
+                                   reason=payload.validated_data["reason"])
+        return Response(_requester_assignment_body(self.organization, assignment_id))

@@ -1,0 +1,182 @@
+"""The assignment lifecycle after the claim: heartbeat, submit, return, review, expiry.
+
+Transitions lock the assignment (after its task where the slot count changes: lock order
+Project -> Task -> Assignment), check the source status, save with update_fields and emit
+a domain event (marketplace/events.py) in the same transaction. Sweeps move rows with
+compare-and-swap, so a sweep racing a worker or another sweep changes each row once.
+"""
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import User
+from config.errors import Conflict, InvalidInput
+from workers.models import WorkerProfile
+
+from .. import events
+from ..enums import AssignmentStatus
+from ..locks import assignment_for_update, task_for_update
+from ..models import Answer, Assignment, Task
+from ..submissions import validate_answers
+
+SWEEP_BATCH = 500
+
+
+def _owned_for_update(assignment_id: int, worker: WorkerProfile) -> Assignment:
+    try:
+        assignment = assignment_for_update(assignment_id=assignment_id)
+    except Assignment.DoesNotExist:
+        raise Http404
+    if assignment.worker_id != worker.pk:
+        raise Http404  # never confirm that another worker's assignment exists
+    return assignment
+
+
+def _require_live(assignment: Assignment, *, action: str) -> None:
+    if assignment.status != AssignmentStatus.ASSIGNED:
+        raise Conflict(f"Cannot {action} an assignment that is {assignment.status}.",
+                       code=f"assignment_{assignment.status}")
+
+
+def _elapsed_active_seconds(assignment: Assignment, now) -> int:
+    gap = (now - assignment.last_heartbeat_at).total_seconds()
+    return int(max(0, min(gap, settings.HEARTBEAT_MAX_GAP_SECONDS)))
+
+
+def _release(assignment_id: int, *, to: str, kind: str, actor=None) -> bool:
+    """Free the slot of a live assignment (expiry or return). False if it was not live."""
+    with transaction.atomic():
+        task_id = Assignment.objects.values_list("task_id", flat=True).get(pk=assignment_id)
+        task_for_update(task_id=task_id)
+        moved = Assignment.objects.filter(pk=assignment_id,
+                                          status=AssignmentStatus.ASSIGNED).update(status=to)
+        if not moved:
+            return False
+        Task.objects.filter(pk=task_id).update(filled=F("filled") - 1)
+        events.emit(kind, assignment=Assignment.objects.get(pk=assignment_id), actor=actor)
+        return True
+
+
+def assignment_heartbeat(*, assignment_id: int, worker: WorkerProfile) -> Assignment:
+    now = timezone.now()
+    with transaction.atomic():
+        assignment = _owned_for_update(assignment_id, worker)
+        _require_live(assignment, action="record time on")
+        expired = assignment.expires_at <= now
+        if not expired:
+            assignment.active_seconds += _elapsed_active_seconds(assignment, now)
+            assignment.last_heartbeat_at = now
+            assignment.save(update_fields=["active_seconds", "last_heartbeat_at"])
+            return assignment
+    _release(assignment.pk, to=AssignmentStatus.EXPIRED, kind=events.EXPIRED)
+    raise Conflict("The lease on this assignment expired.", code="assignment_expired")
+
+
+def assignment_submit(*, assignment_id: int, worker: WorkerProfile,
+                      answers: list) -> Assignment:
+    now = timezone.now()
+    with transaction.atomic():
+        assignment = _owned_for_update(assignment_id, worker)
+        _require_live(assignment, action="submit")
+        expired = assignment.expires_at <= now
+        if not expired:
+            served = list(Answer.objects.filter(assignment=assignment).select_related("item")
+                          .order_by("position"))
+            values = validate_answers(project=assignment.project, answers=answers,
+                                      items={answer.pk: answer.item.data for answer in served})
+            for answer in served:
+                answer.value = values[answer.pk]
+            Answer.objects.bulk_update(served, ["value"])
+            assignment.active_seconds += _elapsed_active_seconds(assignment, now)
+            assignment.last_heartbeat_at = now
+            assignment.status = AssignmentStatus.SUBMITTED
+            assignment.submitted_at = now
+            assignment.auto_approve_at = now + timedelta(
+                seconds=assignment.project.auto_approve_seconds)
+            assignment.save(update_fields=["active_seconds", "last_heartbeat_at", "status",
+                                           "submitted_at", "auto_approve_at"])
+            events.emit(events.SUBMITTED, assignment=assignment, actor=worker.user)
+            return assignment
+    # Free the slot now rather than at the next sweep, then refuse.
+    _release(assignment.pk, to=AssignmentStatus.EXPIRED, kind=events.EXPIRED)
+    raise Conflict("The lease on this assignment expired; it was not submitted.",
+                   code="assignment_expired")
+
+
+def assignment_return(*, assignment_id: int, worker: WorkerProfile) -> Assignment:
+    with transaction.atomic():
+        assignment = _owned_for_update(assignment_id, worker)
+        _require_live(assignment, action="return")
+    # The unique (task, worker) row stays: a returned task never comes back to this worker.
+    if not _release(assignment.pk, to=AssignmentStatus.RETURNED, kind=events.RETURNED,
+                    actor=worker.user):
+        raise Conflict("This assignment is no longer live.", code="assignment_not_live")
+    assignment.refresh_from_db()
+    return assignment
+
+
+def _review(assignment_id: int, *, approve: bool, actor: User | None, reason: str,
+            automatic: bool = False) -> Assignment:
+    with transaction.atomic():
+        assignment = assignment_for_update(assignment_id=assignment_id)
+        if assignment.status != AssignmentStatus.SUBMITTED:
+            raise Conflict(f"Only submitted work can be reviewed; this assignment is "
+                           f"{assignment.status}.", code="assignment_not_submitted")
+        assignment.status = AssignmentStatus.APPROVED if approve else AssignmentStatus.REJECTED
+        assignment.reviewed_at = timezone.now()
+        assignment.reviewed_by = actor
+        assignment.review_reason = reason
+        assignment.save(update_fields=["status", "reviewed_at", "reviewed_by",
+                                       "review_reason"])
+        events.emit(events.APPROVED if approve else events.REJECTED, assignment=assignment,
+                    actor=actor, reason=reason, automatic=automatic)
+        return assignment
+
+
+def assignment_approve(*, assignment: Assignment, actor: User | None,
+                       automatic: bool = False) -> Assignment:
+    return _review(assignment.pk, approve=True, actor=actor, reason="", automatic=automatic)
+
+
+def assignment_reject(*, assignment: Assignment, actor: User, reason: str) -> Assignment:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("A rejection needs a reason the worker can read.",
+                           fields={"reason": ["This field is required."]})
+    return _review(assignment.pk, approve=False, actor=actor, reason=reason)
+
+
+def assignments_expire_overdue(*, now=None) -> int:
+    """Expire leases past their time and free their slots (the beat job, every 30 s)."""
+    now = now or timezone.now()
+    expired = 0
+    while True:
+        overdue = list(Assignment.objects.filter(
+            status=AssignmentStatus.ASSIGNED, expires_at__lte=now)
+            .order_by("expires_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+        for assignment_id in overdue:
+            expired += _release(assignment_id, to=AssignmentStatus.EXPIRED, kind=events.EXPIRED)
+        if len(overdue) < SWEEP_BATCH:
+            return expired
+
+
+def assignments_auto_approve(*, now=None) -> int:
+    """Approve submissions nobody reviewed within the project's auto_approve_seconds."""
+    now = now or timezone.now()
+    approved = 0
+    while True:
+        due = list(Assignment.objects.filter(
+            status=AssignmentStatus.SUBMITTED, auto_approve_at__lte=now)
+            .order_by("auto_approve_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+        for assignment_id in due:
+            try:
+                _review(assignment_id, approve=True, actor=None, reason="", automatic=True)
+                approved += 1
+            except Conflict:
+                pass  # reviewed by a person in the meantime
+        if len(due) < SWEEP_BATCH:
+            return approved

@@ -1,0 +1,110 @@
+"""Claiming work: the hot path.
+
+Guarantee: no task ever has more slot-holding assignments than its overlap, and no
+worker ever holds the same task twice, under any concurrency. Three things make it so:
+1. the candidate task is locked with SELECT ... FOR UPDATE SKIP LOCKED, so concurrent
+   claims spread over different tasks instead of queueing on one (PostgreSQL; SQLite runs
+   IMMEDIATE transactions, which serialise claims);
+2. the slot is taken by ``UPDATE task SET filled = filled + 1 WHERE filled < overlap``,
+   and a CHECK (filled <= overlap) constraint backs it;
+3. a unique (task, worker) constraint on assignments.
+A lease that is never submitted simply expires (``assignments_expire_overdue``).
+"""
+import random
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from workers.models import WorkerProfile
+from workers.selectors import eligible_projects
+
+from ..enums import AssignmentStatus, PayModel, TaskStatus
+from ..models import Answer, Assignment, Item, Task, WorkerPseudonym
+from .pseudonyms import pseudonym_value
+
+CLAIM_ATTEMPTS = 3
+_random = random.SystemRandom()
+
+
+def _next_task(*, worker: WorkerProfile, project_id: int | None) -> Task | None:
+    """Lock the best open task for this worker: project priority, then tasks others
+    already started (finish items before opening new ones), then oldest."""
+    projects = eligible_projects(worker=worker)
+    if project_id is not None:
+        projects = projects.filter(pk=project_id)
+    held_before = Assignment.objects.filter(task=OuterRef("pk"), worker=worker)
+    return (Task.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("project")
+            .filter(project__in=projects.values("pk"), status=TaskStatus.OPEN,
+                    filled__lt=F("overlap"))
+            .exclude(Exists(held_before))
+            .order_by("-project__priority", "-filled", "id")
+            .first())
+
+
+def _serve_items(assignment: Assignment, task: Task, worker: WorkerProfile) -> None:
+    """The task's items in order, plus unseen gold items at random positions."""
+    project = task.project
+    gold_ids: list[int] = []
+    if project.gold_per_task:
+        seen = Answer.objects.filter(assignment__worker=worker, is_gold=True).values("item_id")
+        gold_ids = list(Item.objects.filter(project=project, is_gold=True)
+                        .exclude(pk__in=seen).order_by("?")
+                        .values_list("pk", flat=True)[:project.gold_per_task])
+    item_ids = list(Item.objects.filter(task=task).order_by("pk").values_list("pk", flat=True))
+    served = [(item_id, False) for item_id in item_ids]
+    for gold_id in gold_ids:
+        served.insert(_random.randint(0, len(served)), (gold_id, True))
+    Answer.objects.bulk_create(
+        Answer(assignment=assignment, item_id=item_id, position=position, is_gold=is_gold)
+        for position, (item_id, is_gold) in enumerate(served))
+
+
+def _live_assignment(*, worker: WorkerProfile, project_id: int | None) -> Assignment | None:
+    live = Assignment.objects.filter(worker=worker, status=AssignmentStatus.ASSIGNED,
+                                     expires_at__gt=timezone.now())
+    if project_id is not None:
+        live = live.filter(project_id=project_id)
+    return live.select_related("project").order_by("created_at").first()
+
+
+def assignment_claim(*, worker: WorkerProfile, project_id: int | None = None) -> Assignment | None:
+    """Give the worker a task, or None when nothing fits.
+
+    A worker with an unexpired lease gets that lease back instead of a second one: asking
+    twice (a retry, a second tab) never hoards slots other workers could fill.
+    """
+    live = _live_assignment(worker=worker, project_id=project_id)
+    if live is not None:
+        return live
+    for _attempt in range(CLAIM_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                task = _next_task(worker=worker, project_id=project_id)
+                if task is None:
+                    return None
+                took_slot = Task.objects.filter(pk=task.pk, filled__lt=F("overlap")).update(
+                    filled=F("filled") + 1)
+                if not took_slot:
+                    continue  # filled meanwhile (possible only without row locks)
+                project = task.project
+                now = timezone.now()
+                assignment = Assignment.objects.create(
+                    task=task, project=project, worker=worker, created_at=now,
+                    expires_at=now + timedelta(seconds=project.assignment_duration_seconds),
+                    last_heartbeat_at=now,
+                    reward_cents=project.reward_cents
+                    if project.pay_model == PayModel.PER_TASK else None)
+                _serve_items(assignment, task, worker)
+                WorkerPseudonym.objects.bulk_create(
+                    [WorkerPseudonym(project=project, worker=worker,
+                                     pseudonym=pseudonym_value(project.pk, worker.pk))],
+                    ignore_conflicts=True)
+                return assignment
+        except IntegrityError:
+            # The same worker claimed the same task from two requests at once; the
+            # unique (task, worker) constraint refused the second. Look again.
+            continue
+    return None
