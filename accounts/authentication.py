@@ -18,6 +18,9 @@ from rest_framework import exceptions
 class BearerTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, token: bytes):
         token_text = token.decode("utf-8", errors="replace")
+        if "\x00" in token_text:
+            # PostgreSQL rejects NUL in a query parameter (a 500); no issued token has one.
+            raise exceptions.AuthenticationFailed("Invalid or expired token.")
         try:
             digest = hash_token(token_text)
         except (TypeError, ValueError, binascii.Error):

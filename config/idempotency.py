@@ -56,6 +56,10 @@ def idempotent(view_method):
         if len(key) > 255:
             raise InvalidInput("Idempotency-Key is at most 255 characters.",
                                fields={HEADER: ["Too long."]})
+        if "\x00" in key:
+            # PostgreSQL rejects NUL in a query parameter: refuse it here instead of a 500.
+            raise InvalidInput("Idempotency-Key must not contain NUL characters.",
+                               fields={HEADER: ["Contains a NUL character."]})
         fingerprint = _request_fingerprint(request)
         existing = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
         if existing is not None and existing.response_status is not None:

@@ -176,12 +176,16 @@ CELERY_BEAT_SCHEDULE: dict = {
     "expire-leases": {"task": "marketplace.tasks.expire_leases", "schedule": 30.0},
     "auto-approve": {"task": "marketplace.tasks.auto_approve_submissions",
                      "schedule": 60.0},
+    "grading-sweep": {"task": "qa.tasks.sweep_ungraded", "schedule": 120.0},
 }
 
 # --- Routing and assignments ---------------------------------------------------------------
 # Who reacts to assignment decisions (marketplace/events.py): kind -> dotted callables.
 DOMAIN_EVENT_SUBSCRIBERS: dict[str, list[str]] = {
     "assignment.submitted": ["qa.subscribers.on_assignment_submitted"],
+    "assignment.returned": ["qa.subscribers.on_assignment_returned"],
+    "assignment.rejected": ["qa.subscribers.on_assignment_decided"],
+    "assignment.approved": ["qa.subscribers.on_assignment_decided"],
 }
 # A heartbeat gap longer than this counts as this much active time (worker stepped away).
 HEARTBEAT_MAX_GAP_SECONDS = env_int("HEARTBEAT_MAX_GAP_SECONDS", 60, minimum=1)

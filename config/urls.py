@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("marketplace.api.urls")),
     path("", include("workers.api.urls")),
+    path("", include("qa.api.urls")),
 ]
 
 urlpatterns = [

@@ -129,6 +129,8 @@ class Item(models.Model):
                                    help_text="Never leaves the server towards workers")
     result = models.JSONField(null=True, blank=True)
     confidence = models.FloatField(null=True, blank=True)
+    finalized_at = models.DateTimeField(null=True, blank=True,
+                                        help_text="Set when the result is final")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -259,3 +261,92 @@ class AssignmentEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+
+# --- Requester webhooks (marketplace/webhooks/) -------------------------------------------
+# Imported here rather than at the top so this block stays a self-contained append.
+from .webhooks.enums import DeliveryStatus  # noqa: E402
+
+
+class WebhookEndpoint(models.Model):
+    """Where an organization wants events POSTed, and which ones.
+
+    The signing secret is never stored: it is derived on demand from ``secret_nonce`` and
+    settings.SECRET_KEY (marketplace/webhooks/signing.py), so a database leak alone reveals
+    no secret, and rotating DJANGO_SECRET_KEY rotates every webhook secret.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                                     related_name="webhook_endpoints")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    url = models.URLField(max_length=2000, help_text="http(s) URL the events are POSTed to")
+    events = models.JSONField(default=list, help_text="Subscribed event names")
+    secret_nonce = models.CharField(max_length=64, help_text="Input of the secret derivation")
+    is_active = models.BooleanField(default=True)
+    # Start of the current run of failed attempts; cleared by any success. 24 hours of
+    # nothing but failures disables the endpoint (see webhooks/delivery.py).
+    failing_since = models.DateTimeField(null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "is_active"])]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: the exact body, and where its delivery stands.
+
+    Retries are scheduled on the row (``next_attempt_at``), not in the broker, so a crashed
+    worker or a lost message delays a delivery but never loses it.
+    """
+
+    public_id = models.UUIDField(unique=True, help_text="Sent as Quorum-Delivery")
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE,
+                                 related_name="deliveries")
+    event = models.CharField(max_length=64)
+    body = models.TextField(help_text="The exact JSON sent on every attempt")
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices,
+                              default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0, help_text="Attempts claimed so far")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="While delivering: when a lost attempt may be retried")
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["endpoint", "-created_at"], name="webhook_delivery_log_idx"),
+            # The two scans of the beat job: due retries and expired leases.
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"),
+                         name="webhook_delivery_due_idx"),
+            models.Index(fields=["lease_expires_at"], condition=Q(status="delivering"),
+                         name="webhook_delivery_lease_idx"),
+        ]
+
+
+class WebhookDeliveryAttempt(models.Model):
+    """The log line of one attempt: what the receiver answered, or why nothing came back."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE,
+                                 related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"],
+                                    name="uniq_webhook_attempt_number"),
+        ]

@@ -102,6 +102,10 @@ def _parse_jsonl(text: str) -> list[UploadRow]:
 
 
 def _parse_csv(text: str) -> list[UploadRow]:
+    # The csv module refuses cells over 128 KiB by default; long documents are fine as
+    # items, and the upload size limit already bounds every cell. (The limit is global.)
+    if csv.field_size_limit() < len(text):
+        csv.field_size_limit(len(text))
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames:
         raise InvalidInput("The CSV file has no header row.", code="invalid_csv",
@@ -137,9 +141,10 @@ def _parse_csv(text: str) -> list[UploadRow]:
                     data = {**data, **columns}
             else:
                 data = columns
-            answer, has_answer = None, "answer" in header
+            raw_answer = record.get("answer") or ""
+            # An empty cell is no answer, as it is no external_id.
+            answer, has_answer = None, bool(raw_answer.strip())
             if has_answer:
-                raw_answer = record["answer"]
                 try:
                     answer = json.loads(raw_answer)
                 except (json.JSONDecodeError, TypeError):

@@ -189,6 +189,18 @@ def test_too_long_idempotency_key_is_a_400_and_creates_nothing(requester_client)
     assert IdempotencyRecord.objects.count() == 0
 
 
+def test_nul_in_idempotency_key_is_a_400_and_creates_nothing(requester_client):
+    response = requester_client.post(PROJECTS, project_payload(),
+                                     HTTP_IDEMPOTENCY_KEY="key\x00one")
+
+    assert response.status_code == 400
+    assert response.json() == _error("validation_error",
+                                     "Idempotency-Key must not contain NUL characters.",
+                                     {"Idempotency-Key": ["Contains a NUL character."]})
+    assert Project.objects.count() == 0
+    assert IdempotencyRecord.objects.count() == 0
+
+
 # --- 500 -------------------------------------------------------------------------------
 
 

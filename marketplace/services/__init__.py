@@ -2,6 +2,7 @@
 from .assignments import (
     assignment_approve,
     assignment_heartbeat,
+    assignment_overturn,
     assignment_reject,
     assignment_return,
     assignment_submit,
@@ -19,6 +20,7 @@ from .pseudonyms import worker_pseudonym_for
 from .routing import assignment_claim
 from .projects import (
     project_cancel,
+    project_complete,
     project_create,
     project_launch,
     project_pause,
@@ -30,6 +32,7 @@ __all__ = [
     "assignment_approve",
     "assignment_claim",
     "assignment_heartbeat",
+    "assignment_overturn",
     "assignment_reject",
     "assignment_return",
     "assignment_submit",
@@ -41,6 +44,7 @@ __all__ = [
     "items_import",
     "organization_create",
     "project_cancel",
+    "project_complete",
     "project_create",
     "project_launch",
     "project_pause",

@@ -18,7 +18,7 @@ from config.errors import Conflict, InvalidInput
 from workers.models import WorkerProfile
 
 from .. import events
-from ..enums import AssignmentStatus
+from ..enums import AssignmentStatus, TaskStatus
 from ..locks import assignment_for_update, task_for_update
 from ..models import Answer, Assignment, Task
 from ..submissions import validate_answers
@@ -120,20 +120,28 @@ def assignment_return(*, assignment_id: int, worker: WorkerProfile) -> Assignmen
 
 
 def _review(assignment_id: int, *, approve: bool, actor: User | None, reason: str,
-            automatic: bool = False) -> Assignment:
+            automatic: bool = False, from_status: str = AssignmentStatus.SUBMITTED
+            ) -> Assignment:
     with transaction.atomic():
+        task_id = Assignment.objects.values_list("task_id", flat=True).get(pk=assignment_id)
+        task = task_for_update(task_id=task_id)  # lock order: Task before Assignment
         assignment = assignment_for_update(assignment_id=assignment_id)
-        if assignment.status != AssignmentStatus.SUBMITTED:
-            raise Conflict(f"Only submitted work can be reviewed; this assignment is "
-                           f"{assignment.status}.", code="assignment_not_submitted")
+        if assignment.status != from_status:
+            raise Conflict(f"Only {from_status} work can be decided here; this assignment "
+                           f"is {assignment.status}.", code=f"assignment_not_{from_status}")
         assignment.status = AssignmentStatus.APPROVED if approve else AssignmentStatus.REJECTED
         assignment.reviewed_at = timezone.now()
         assignment.reviewed_by = actor
         assignment.review_reason = reason
         assignment.save(update_fields=["status", "reviewed_at", "reviewed_by",
                                        "review_reason"])
+        if not approve and task.status == TaskStatus.OPEN:
+            # Rejected labels are discarded but keep their slot (an overturned dispute
+            # brings them back without exceeding overlap): one more slot replaces them.
+            Task.objects.filter(pk=task.pk).update(overlap=F("overlap") + 1)
         events.emit(events.APPROVED if approve else events.REJECTED, assignment=assignment,
-                    actor=actor, reason=reason, automatic=automatic)
+                    actor=actor, reason=reason, automatic=automatic,
+                    overturned=from_status == AssignmentStatus.REJECTED)
         return assignment
 
 
@@ -148,6 +156,12 @@ def assignment_reject(*, assignment: Assignment, actor: User, reason: str) -> As
         raise InvalidInput("A rejection needs a reason the worker can read.",
                            fields={"reason": ["This field is required."]})
     return _review(assignment.pk, approve=False, actor=actor, reason=reason)
+
+
+def assignment_overturn(*, assignment: Assignment, actor: User, note: str = "") -> Assignment:
+    """A dispute upheld the worker: the rejection becomes an approval (and is paid)."""
+    return _review(assignment.pk, approve=True, actor=actor, reason=note,
+                   from_status=AssignmentStatus.REJECTED)
 
 
 def assignments_expire_overdue(*, now=None) -> int:

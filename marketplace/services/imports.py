@@ -14,7 +14,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from psycopg import sql as psycopg_sql
-from psycopg.types.json import Jsonb
 
 from accounts.models import User
 from config.errors import Conflict, InvalidInput
@@ -180,20 +179,17 @@ def _insert_items(items: list[Item]) -> None:
         return
     # COPY stores a 100k-row upload about twice as fast as bulk_create's INSERTs (whose
     # parameters psycopg quotes client-side); nothing after the insert needs the new pks.
-    created_at = timezone.now()
-    columns = ("project_id", "task_id", "external_id", "data", "is_gold", "gold_answer",
-               "created_at")
+    # Every column is prepared as bulk_create would, so new Item fields need no change here.
+    fields = [field for field in Item._meta.concrete_fields if not field.primary_key]
     statement = psycopg_sql.SQL("COPY {} ({}) FROM STDIN").format(
         psycopg_sql.Identifier(Item._meta.db_table),
-        psycopg_sql.SQL(", ").join(map(psycopg_sql.Identifier, columns)))
+        psycopg_sql.SQL(", ").join(psycopg_sql.Identifier(field.column) for field in fields))
     with connection.cursor() as cursor, connection.wrap_database_errors:
         with cursor.cursor.copy(statement) as copy:
             for item in items:
-                copy.write_row((
-                    item.project_id, item.task_id, item.external_id, Jsonb(item.data),
-                    item.is_gold,
-                    None if item.gold_answer is None else Jsonb(item.gold_answer),
-                    created_at))
+                copy.write_row([field.get_db_prep_save(field.pre_save(item, add=True),
+                                                       connection=connection)
+                                for field in fields])
 
 
 def _store(project: Project, items: list[Item], *, is_gold: bool) -> ImportResult:

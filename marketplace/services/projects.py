@@ -210,3 +210,14 @@ def project_cancel(*, project: Project, actor: User) -> Project:
     _transition(project, ProjectStatus.CANCELLED, action="cancel")
     project.save(update_fields=["status", "updated_at"])
     return project
+
+
+@transaction.atomic
+def project_complete(*, project: Project) -> Project:
+    """System transition once every item is final (qa calls it); not a requester action."""
+    project = project_for_update(project_id=project.pk)
+    if project.status == ProjectStatus.COMPLETED:
+        return project
+    _transition(project, ProjectStatus.COMPLETED, action="complete")
+    project.save(update_fields=["status", "updated_at"])
+    return project

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from qa.selectors import suspended_from_project
 from workers.models import WorkerProfile
 from workers.selectors import eligible_projects
 
@@ -31,7 +32,8 @@ _random = random.SystemRandom()
 def _next_task(*, worker: WorkerProfile, project_id: int | None) -> Task | None:
     """Lock the best open task for this worker: project priority, then tasks others
     already started (finish items before opening new ones), then oldest."""
-    projects = eligible_projects(worker=worker)
+    # Quality rules may have suspended the worker from single projects (qa).
+    projects = eligible_projects(worker=worker).exclude(suspended_from_project(worker=worker))
     if project_id is not None:
         projects = projects.filter(pk=project_id)
     held_before = Assignment.objects.filter(task=OuterRef("pk"), worker=worker)

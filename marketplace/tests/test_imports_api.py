@@ -272,6 +272,25 @@ def test_csv_quoted_cells_may_span_lines(requester_client, project):
     assert stored == [{"text": "line one\nline two"}, {"text": "plain"}]
 
 
+def test_csv_cell_longer_than_the_csv_module_default_is_accepted(requester_client, project):
+    long_text = "word " * 40_000  # 200,000 characters; the csv module's default cap is 131,072
+
+    response = post_file(requester_client, items_url(project["id"]), "items.csv",
+                         f"text\n{long_text}\nshort\n")
+
+    assert response.status_code == 201, response.json()
+    assert Item.objects.filter(project_id=project["id"]).order_by("id").first().data == \
+        {"text": long_text}
+
+
+def test_csv_empty_answer_cells_mean_no_answer(requester_client, project):
+    response = post_file(requester_client, items_url(project["id"]), "items.csv",
+                         "text,answer\nhello,\nworld,\n")
+
+    assert response.status_code == 201, response.json()
+    assert response.json() == {"created": 2, "tasks_created": 1}
+
+
 def test_json_file_with_array(requester_client, project):
     content = json.dumps(texts(3))
 
@@ -614,6 +633,15 @@ def test_gold_csv_with_bare_label_answers(requester_client, project):
     gold = Item.objects.filter(project_id=project["id"]).order_by("id")
     assert [(g.data, g.gold_answer) for g in gold] == [
         ({"text": "great"}, "positive"), ({"text": "meh"}, "neutral")]
+
+
+def test_gold_csv_with_an_empty_answer_cell_names_the_row(requester_client, project):
+    response = post_file(requester_client, gold_url(project["id"]), "gold.csv",
+                         "text,answer\ngreat,positive\nmeh,\n")
+
+    error = assert_error(response, 400, "invalid_rows")
+    assert error["fields"] == {"rows.3.answer": ["gold items need an 'answer'."]}
+    assert_nothing_stored(project["id"])
 
 
 def test_gold_jsonl_file(requester_client, project):

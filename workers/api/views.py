@@ -38,7 +38,7 @@ from .serializers import (
 )
 
 
-def _skill_or_400(slug: str, field: str = "skill"):
+def skill_or_400(slug: str, field: str = "skill"):
     skill = selectors.skills_by_slug([slug]).get(slug)
     if skill is None:
         raise InvalidInput(f"Unknown skill {slug!r}.", fields={field: ["Unknown skill."]})
@@ -188,7 +188,7 @@ class AdminApplicationApproveView(AdminView):
         application = selectors.application_get(application_id=application_id)
         payload = ApproveInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        skills = [(_skill_or_400(entry["skill"], f"skills.{index}.skill"), entry["level"])
+        skills = [(skill_or_400(entry["skill"], f"skills.{index}.skill"), entry["level"])
                   for index, entry in enumerate(payload.validated_data["skills"])]
         services.application_approve(application=application, actor=request.user,
                                      skills=skills,
@@ -270,7 +270,7 @@ class AdminWorkerSkillView(AdminView):
         data = payload.validated_data
         with transaction.atomic():
             services.worker_skill_set_verified(
-                worker=worker, skill=_skill_or_400(data["skill"]), level=data["level"],
+                worker=worker, skill=skill_or_400(data["skill"]), level=data["level"],
                 source="admin", actor=request.user, reason=data["reason"])
         return Response(AdminWorkerOutput(_profile_queryset().get(pk=worker.pk)).data)
 
@@ -288,7 +288,7 @@ class AdminExamCreateView(AdminView):
         except Project.DoesNotExist:
             raise InvalidInput("Unknown project.", fields={"project_id": ["Unknown project."]})
         exam = services.exam_create(project=project, actor=request.user,
-                                    skill=_skill_or_400(data.pop("skill")), organization=None,
+                                    skill=skill_or_400(data.pop("skill")), organization=None,
                                     **data)
         return Response(ExamOutput(exam).data, status=status.HTTP_201_CREATED)
 
@@ -337,7 +337,7 @@ class ProjectExamView(RequesterView):
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         exam = services.exam_create(project=project, actor=request.user,
-                                    skill=_skill_or_400(data.pop("skill")),
+                                    skill=skill_or_400(data.pop("skill")),
                                     organization=self.organization, **data)
         return Response(ExamOutput(exam).data, status=status.HTTP_201_CREATED)
 

@@ -116,6 +116,12 @@ def exam_attempt_start(*, exam: QualificationExam, worker: WorkerProfile) -> Exa
 @transaction.atomic
 def exam_attempt_submit(*, attempt: ExamAttempt, worker: WorkerProfile,
                         answers: list[dict]) -> ExamAttempt:
+    # Standing is checked again here, not only at start: a worker suspended or banned
+    # mid-attempt must not come out of it with a verified level.
+    worker = worker_for_update(worker_id=worker.pk)
+    if worker.status not in (WorkerStatus.VETTING, WorkerStatus.ACTIVE):
+        raise Conflict(f"A worker who is {worker.status} cannot take exams.",
+                       code="worker_not_eligible")
     attempt = exam_attempt_for_update(attempt_id=attempt.pk)
     if attempt.worker_id != worker.pk:
         raise Conflict("Not your attempt.", code="not_found")

@@ -1,0 +1,14 @@
+from django.db import models
+
+
+class WebhookEvent(models.TextChoices):
+    ASSIGNMENT_SUBMITTED = "assignment.submitted", "Assignment submitted"
+    ITEM_FINALIZED = "item.finalized", "Items finalized (batched)"
+    PROJECT_COMPLETED = "project.completed", "Project completed"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"          # waiting for its next attempt (next_attempt_at)
+    DELIVERING = "delivering", "Delivering"  # claimed by one worker until lease_expires_at
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"              # gave up: attempts exhausted or endpoint disabled

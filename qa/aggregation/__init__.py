@@ -1,0 +1,1 @@
+from .dawid_skene import DawidSkeneResult, dawid_skene

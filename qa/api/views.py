@@ -1,0 +1,232 @@
+from django.http import Http404, StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from config.errors import InvalidInput
+from config.pagination import paginated_response
+from marketplace.api.views import RequesterView
+from marketplace.models import Answer, Project, WorkerPseudonym
+from marketplace.selectors import worker_by_pseudonym
+from workers.api.views import AdminView, WorkerView, skill_or_400
+from workers.selectors import worker_get
+
+from .. import exports, services
+from ..enums import DisputeStatus
+from ..models import (
+    Dispute,
+    QualityAction,
+    QualitySettings,
+    Review,
+    WorkerProjectStats,
+    WorkerSkillStats,
+)
+from ..selectors import quality_settings_for
+from .serializers import (
+    DisputeInput,
+    DisputeOutput,
+    GrantInput,
+    LiftInput,
+    QualityActionOutput,
+    QualitySettingsIO,
+    ResolveInput,
+    VerdictInput,
+)
+
+
+def _accuracy(row) -> float | None:
+    return round(row.gold_correct / row.gold_seen, 4) if row.gold_seen else None
+
+
+# --- Workers -------------------------------------------------------------------------------
+
+class WorkerStatsView(WorkerView):
+    @extend_schema(responses=dict, tags=["worker"], description="Accuracy per project and "
+                   "skill with counts, and every quality action taken, with its reason.")
+    def get(self, request):
+        projects = (WorkerProjectStats.objects.filter(worker=self.worker)
+                    .select_related("project").order_by("project_id"))
+        actions = list(QualityAction.objects.filter(worker=self.worker))
+        by_project: dict[int, list] = {}
+        for action in actions:
+            by_project.setdefault(action.project_id, []).append(action)
+        skills = (WorkerSkillStats.objects.filter(worker=self.worker)
+                  .select_related("skill").order_by("skill__slug"))
+        return Response({
+            "projects": [{
+                "project_id": row.project_id, "project_name": row.project.name,
+                "gold_seen": row.gold_seen, "gold_correct": row.gold_correct,
+                "accuracy": _accuracy(row), "accuracy_lower_bound": row.accuracy_lower_bound,
+                "submitted": row.submitted, "returned": row.returned,
+                "items_compared": row.items_compared, "items_disagreed": row.items_disagreed,
+                "reviews_passed": row.reviews_passed, "reviews_failed": row.reviews_failed,
+                "suspended": any(a.kind == "suspended" and a.lifted_at is None
+                                 for a in by_project.get(row.project_id, [])),
+                "quality_actions": QualityActionOutput(by_project.get(row.project_id, []),
+                                                       many=True).data,
+            } for row in projects],
+            "skills": [{"skill": row.skill.slug, "gold_seen": row.gold_seen,
+                        "gold_correct": row.gold_correct, "accuracy": _accuracy(row),
+                        "accuracy_lower_bound": row.accuracy_lower_bound} for row in skills],
+        })
+
+
+class WorkerDisputesView(WorkerView):
+    @extend_schema(request=DisputeInput, responses={201: DisputeOutput}, tags=["worker"])
+    def post(self, request):
+        payload = DisputeInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        dispute = services.dispute_open(worker=self.worker, **payload.validated_data)
+        return Response(DisputeOutput(dispute).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=DisputeOutput(many=True), tags=["worker"])
+    def get(self, request):
+        disputes = Dispute.objects.filter(worker=self.worker).select_related("assignment")
+        return paginated_response(request, disputes, DisputeOutput, view=self)
+
+
+def _review_body(review) -> dict:
+    assignment = review.assignment
+    project = assignment.project
+    answers = (Answer.objects.filter(assignment=assignment, is_gold=False)
+               .select_related("item").order_by("position"))
+    return {"review_id": review.pk, "claimed_until": review.claimed_until,
+            "project": {"id": project.pk, "name": project.name,
+                        "instructions": project.instructions, "task_type": project.task_type,
+                        "label_config": project.label_config},
+            # Gold answers stay out of reviews too: reviewers are workers.
+            "items": [{"id": answer.pk, "data": answer.item.data, "answer": answer.value}
+                      for answer in answers]}
+
+
+class ReviewNextView(WorkerView):
+    @extend_schema(request=None, responses={200: dict, 204: None}, tags=["worker"])
+    def post(self, request):
+        review = services.review_claim(reviewer=self.worker)
+        if review is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(_review_body(review))
+
+
+class ReviewVerdictView(WorkerView):
+    @extend_schema(request=VerdictInput, responses=dict, tags=["worker"])
+    def post(self, request, review_id):
+        payload = VerdictInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        if not Review.objects.filter(pk=review_id, reviewer=self.worker).exists():
+            raise Http404
+        review = services.review_decide(review_id=review_id, reviewer=self.worker,
+                                        **payload.validated_data)
+        return Response({"review_id": review.pk, "verdict": review.verdict,
+                         "assignment_id": review.assignment_id})
+
+
+# --- Requesters ----------------------------------------------------------------------------
+
+class ProjectQualityView(RequesterView):
+    @extend_schema(responses=QualitySettingsIO, tags=["quality"])
+    def get(self, request, project_id):
+        project = self.get_project(project_id)
+        return Response(QualitySettingsIO(quality_settings_for(project=project)).data)
+
+    @extend_schema(request=QualitySettingsIO(partial=True), responses=QualitySettingsIO,
+                   tags=["quality"])
+    def patch(self, request, project_id):
+        project = self.get_project(project_id)
+        payload = QualitySettingsIO(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        row, _ = QualitySettings.objects.update_or_create(project=project,
+                                                          defaults=payload.validated_data)
+        return Response(QualitySettingsIO(row).data)
+
+
+class ProjectResultsView(RequesterView):
+    @extend_schema(responses={200: dict}, tags=["quality"], parameters=[
+        OpenApiParameter("format", str, enum=list(exports.FORMATS)),
+        OpenApiParameter("final_only", bool)])
+    def get(self, request, project_id):
+        project = self.get_project(project_id)
+        file_format = request.query_params.get("format", "json")
+        if file_format not in exports.FORMATS:
+            raise InvalidInput("format is json, jsonl or csv.",
+                               fields={"format": ["Must be json, jsonl or csv."]})
+        final_only = request.query_params.get("final_only", "").lower() in ("1", "true")
+        content_type, stream = exports.FORMATS[file_format]
+        response = StreamingHttpResponse(
+            stream(exports.result_rows(project, final_only=final_only)),
+            content_type=content_type)
+        response["Content-Disposition"] = (
+            f'attachment; filename="project-{project.pk}-results.{file_format}"')
+        return response
+
+
+class ProjectQualityActionsView(RequesterView):
+    @extend_schema(responses=dict, tags=["quality"])
+    def get(self, request, project_id):
+        project = self.get_project(project_id)
+        names = dict(WorkerPseudonym.objects.filter(project=project)
+                     .values_list("worker_id", "pseudonym"))
+        actions = QualityAction.objects.filter(project=project)
+        return Response([{**QualityActionOutput(action).data,
+                          "worker_id": names.get(action.worker_id)} for action in actions])
+
+
+class ProjectLiftSuspensionView(RequesterView):
+    @extend_schema(request=LiftInput, responses=QualityActionOutput, tags=["quality"])
+    def post(self, request, project_id, worker_id):
+        project = self.get_project(project_id)
+        payload = LiftInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        worker = worker_by_pseudonym(project=project, pseudonym=worker_id)
+        if worker is None:
+            raise Http404
+        action = services.suspension_lift(worker_id=worker.pk, project_id=project.pk,
+                                          actor=request.user, **payload.validated_data)
+        return Response(QualityActionOutput(action).data)
+
+
+# --- Admins --------------------------------------------------------------------------------
+
+class AdminDisputesView(AdminView):
+    @extend_schema(responses=DisputeOutput(many=True), tags=["admin"], parameters=[
+        OpenApiParameter("status", str, enum=DisputeStatus.values)])
+    def get(self, request):
+        disputes = Dispute.objects.select_related("assignment").order_by("created_at", "id")
+        if wanted := request.query_params.get("status"):
+            disputes = disputes.filter(status=wanted)
+        return paginated_response(request, disputes, DisputeOutput, view=self)
+
+
+class AdminDisputeResolveView(AdminView):
+    @extend_schema(request=ResolveInput, responses=DisputeOutput, tags=["admin"])
+    def post(self, request, dispute_id):
+        payload = ResolveInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        dispute = services.dispute_resolve(dispute_id=dispute_id, actor=request.user,
+                                           **payload.validated_data)
+        return Response(DisputeOutput(dispute).data)
+
+
+class AdminReviewerGrantView(AdminView):
+    @extend_schema(request=GrantInput, responses={201: dict}, tags=["admin"])
+    def post(self, request, worker_id):
+        worker = worker_get(worker_id=worker_id)
+        payload = GrantInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        grant = services.reviewer_grant(worker=worker, actor=request.user,
+                                        skill=skill_or_400(payload.validated_data["skill"]))
+        return Response({"worker_id": worker.pk, "skill": grant.skill.slug},
+                        status=status.HTTP_201_CREATED)
+
+
+class AdminLiftSuspensionView(AdminView):
+    @extend_schema(request=LiftInput, responses=QualityActionOutput, tags=["admin"])
+    def post(self, request, worker_id, project_id):
+        worker = worker_get(worker_id=worker_id)
+        if not Project.objects.filter(pk=project_id).exists():
+            raise Http404
+        payload = LiftInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        action = services.suspension_lift(worker_id=worker.pk, project_id=project_id,
+                                          actor=request.user, **payload.validated_data)
+        return Response(QualityActionOutput(action).data)

@@ -1,0 +1,106 @@
+"""Spot checks: a share of submissions goes to a review queue for workers holding a
+reviewer grant on one of the project's skills; the verdict approves or rejects the work
+and feeds the worker's record."""
+import random
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import User
+from config.errors import Conflict, InvalidInput
+from marketplace.enums import AssignmentStatus
+from marketplace.models import Assignment, ProjectSkillRequirement
+from marketplace.services import assignment_approve, assignment_reject
+from workers.models import Skill, WorkerProfile
+
+from ..enums import ReviewStatus, Verdict
+from ..models import Review, ReviewerGrant, WorkerProjectStats
+from ..selectors import quality_settings_for
+
+REVIEW_CLAIM_SECONDS = 15 * 60
+_random = random.SystemRandom()
+
+
+def review_maybe_request(*, assignment: Assignment) -> Review | None:
+    """Called in the submit transaction: sample this submission for a spot check."""
+    rate = quality_settings_for(project=assignment.project).spot_check_rate
+    if rate <= 0 or _random.random() >= rate:
+        return None
+    return Review.objects.create(assignment=assignment, project_id=assignment.project_id)
+
+
+def reviewer_grant(*, worker: WorkerProfile, skill: Skill, actor: User) -> ReviewerGrant:
+    grant, _ = ReviewerGrant.objects.get_or_create(worker=worker, skill=skill,
+                                                   defaults={"granted_by": actor})
+    return grant
+
+
+def _reviewable(reviewer: WorkerProfile):
+    granted = ReviewerGrant.objects.filter(worker=reviewer).values("skill_id")
+    projects = ProjectSkillRequirement.objects.filter(skill_id__in=granted).values("project_id")
+    now = timezone.now()
+    return (Review.objects.filter(project_id__in=projects,
+                                  assignment__status=AssignmentStatus.SUBMITTED)
+            .filter(Q(status=ReviewStatus.PENDING)
+                    | Q(status=ReviewStatus.CLAIMED, claimed_until__lt=now))
+            .exclude(assignment__worker=reviewer))
+
+
+def review_claim(*, reviewer: WorkerProfile) -> Review | None:
+    """The oldest reviewable submission, leased to this reviewer (SKIP LOCKED)."""
+    now = timezone.now()
+    current = Review.objects.filter(reviewer=reviewer, status=ReviewStatus.CLAIMED,
+                                    claimed_until__gt=now).first()
+    if current is not None:
+        return current
+    with transaction.atomic():
+        review = (_reviewable(reviewer).select_for_update(skip_locked=True, of=("self",))
+                  .order_by("created_at", "id").first())
+        if review is None:
+            return None
+        review.status = ReviewStatus.CLAIMED
+        review.reviewer = reviewer
+        review.claimed_until = now + timedelta(seconds=REVIEW_CLAIM_SECONDS)
+        review.save(update_fields=["status", "reviewer", "claimed_until"])
+        return review
+
+
+def review_decide(*, review_id: int, reviewer: WorkerProfile, verdict: str,
+                  reason: str = "") -> Review:
+    if verdict not in Verdict.values:
+        raise InvalidInput("verdict is approve or reject.", fields={"verdict": ["Invalid."]})
+    if verdict == Verdict.REJECT and not reason.strip():
+        raise InvalidInput("A rejection needs a reason the worker can read.",
+                           fields={"reason": ["This field is required."]})
+    with transaction.atomic():
+        review = Review.objects.select_for_update().select_related("assignment").get(
+            pk=review_id)
+        if review.reviewer_id != reviewer.pk or review.status != ReviewStatus.CLAIMED:
+            raise Conflict("This review is not claimed by you.", code="review_not_claimed")
+        assignment = review.assignment
+        if verdict == Verdict.APPROVE:
+            assignment_approve(assignment=assignment, actor=reviewer.user)
+        else:
+            assignment_reject(assignment=assignment, actor=reviewer.user, reason=reason)
+        review.status = ReviewStatus.DONE
+        review.verdict = verdict
+        review.reason = reason
+        review.decided_at = timezone.now()
+        review.save(update_fields=["status", "verdict", "reason", "decided_at"])
+        WorkerProjectStats.objects.get_or_create(worker_id=assignment.worker_id,
+                                                 project_id=assignment.project_id)
+        counter = "reviews_passed" if verdict == Verdict.APPROVE else "reviews_failed"
+        WorkerProjectStats.objects.filter(
+            worker_id=assignment.worker_id, project_id=assignment.project_id).update(
+            **{counter: F(counter) + 1})
+        return review
+
+
+def review_close_if_decided(*, assignment: Assignment) -> None:
+    """Someone else decided the submission first: the review has nothing left to do."""
+    Review.objects.filter(assignment=assignment).exclude(status=ReviewStatus.DONE).update(
+        status=ReviewStatus.MOOT)
+
+
