@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 from accounts.enums import Role
 from accounts.models import User
 from accounts.services import token_issue
+from marketplace.models import Organization
 from marketplace.services import organization_create
 from workers.services import worker_profile_create
 
@@ -30,6 +31,20 @@ def make_requester(email: str, organization_name: str) -> User:
     user = User.objects.create_user(email=email, password=PASSWORD, role=Role.REQUESTER)
     organization_create(name=organization_name, owner=user)
     return user
+
+
+TEST_FUNDS_CENTS = 10_000_000
+
+
+def fund_organization(organization: Organization | User, cents: int = TEST_FUNDS_CENTS) -> None:
+    """Credit an organization (or a requester's organization) so its projects can launch:
+    launch reserves the estimated cost in escrow and answers 402 without funds."""
+    from payments.services import organization_credit
+
+    if isinstance(organization, User):
+        organization = organization.membership.organization
+    organization_credit(organization=organization, actor=None, amount_cents=cents,
+                        reason="Test funds")
 
 
 def make_worker(email: str) -> User:

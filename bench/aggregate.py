@@ -9,12 +9,13 @@ confusion matrices, 5 distinct workers per item:
 - 15% biased: answer one favourite class 90% of the time, whatever the truth;
 - 10% confusers: accurate (0.9) except that they swap two particular classes half the time.
 
-Each method runs in its own subprocess, twice: once timed (nothing else measuring), once
-under ``tracemalloc`` for the peak of its own allocations (numpy and pandas buffers are
-traced too). Input preparation is outside both measurements: our arrays, crowd-kit's
-DataFrame. Prints one JSON line per method and a comparison line:
-``speedup`` = crowd-kit seconds / ours, ``memory_ratio`` = our peak / crowd-kit's peak,
-``accuracy_delta`` = our accuracy - crowd-kit's (against the known truth).
+Each method runs in its own subprocess, twice: once timed (best of ``--repeats`` runs,
+nothing else measuring), once under ``tracemalloc`` for the peak of its own allocations
+(numpy and pandas buffers are traced too). Input preparation is outside both
+measurements: our arrays, crowd-kit's DataFrame. Prints one JSON line per method and a
+comparison line: ``speedup`` = crowd-kit seconds / ours, ``memory_ratio`` = our peak /
+crowd-kit's peak, ``accuracy_delta`` = our accuracy - crowd-kit's (against the known
+truth), ``same_labels`` = share of items where both pick the same class.
 """
 import argparse
 import json
@@ -104,32 +105,37 @@ def run_crowdkit(frame):
     return predicted, len(model.loss_history_)
 
 
-def measure(method: str, mode: str) -> dict:
-    """Run one method once in this process; mode 'time' or 'memory'."""
+def measure(method: str, mode: str, repeats: int) -> dict:
+    """Run one method in this process: mode 'time' (best of ``repeats`` runs: the machine
+    is shared, and the fastest run is the one least disturbed) or 'memory' (one run)."""
     item, worker, label, truth = generate_crowd()
+    # Imported before measuring: module import is start-up cost, not the algorithm's.
     if method == "ours":
+        import qa.aggregation  # noqa: F401
         call, args = run_ours, (item, worker, label)
     else:
+        import crowdkit.aggregation  # noqa: F401
         call, args = run_crowdkit, (prepare_crowdkit(item, worker, label),)
-        import crowdkit.aggregation  # noqa: F401  (import cost is not the algorithm's)
-    import qa.aggregation  # noqa: F401
     if mode == "memory":
         tracemalloc.start()
         call(*args)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         return {"peak_mb": round(peak / 2**20, 1)}
-    started = time.perf_counter()
-    predicted, iterations = call(*args)
-    seconds = time.perf_counter() - started
-    return {"seconds": round(seconds, 3), "iterations": iterations,
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        predicted, iterations = call(*args)
+        runs.append(time.perf_counter() - started)
+    return {"seconds": round(min(runs), 3), "runs": [round(run, 3) for run in runs],
+            "iterations": iterations,
             "accuracy": round(float(np.mean(predicted == truth)), 5),
             "predicted": predicted.tolist()}
 
 
-def in_subprocess(method: str, mode: str) -> dict:
+def in_subprocess(method: str, mode: str, repeats: int) -> dict:
     completed = subprocess.run(
-        [sys.executable, __file__, "--child", method, mode],
+        [sys.executable, __file__, "--child", method, mode, "--repeats", str(repeats)],
         check=True, capture_output=True, text=True)
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -142,16 +148,17 @@ def majority_vote_accuracy(item, label, truth) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", nargs=2, metavar=("METHOD", "MODE"))
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per method")
     arguments = parser.parse_args()
     if arguments.child:
-        print(json.dumps(measure(*arguments.child)))
+        print(json.dumps(measure(*arguments.child, arguments.repeats)))
         return
 
     item, worker, label, truth = generate_crowd()
     results, predicted = {}, {}
     for method in ("ours", "crowdkit"):
-        timed = in_subprocess(method, "time")
-        memory = in_subprocess(method, "memory")
+        timed = in_subprocess(method, "time", arguments.repeats)
+        memory = in_subprocess(method, "memory", arguments.repeats)
         predicted[method] = np.asarray(timed.pop("predicted"))
         results[method] = {"method": method, "labels": int(item.size), **timed, **memory}
         print(json.dumps(results[method]), flush=True)

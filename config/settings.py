@@ -176,16 +176,33 @@ CELERY_BEAT_SCHEDULE: dict = {
     "expire-leases": {"task": "marketplace.tasks.expire_leases", "schedule": 30.0},
     "auto-approve": {"task": "marketplace.tasks.auto_approve_submissions",
                      "schedule": 60.0},
+    # Webhook retries live on the delivery rows; this sweep sends what is due.
+    "deliver-webhooks": {"task": "marketplace.webhooks.tasks.deliver_due_webhooks",
+                         "schedule": 30.0},
     "grading-sweep": {"task": "qa.tasks.sweep_ungraded", "schedule": 120.0},
+    # Payments: each job is idempotent (journal keys, compare-and-swap statuses).
+    "payments-release-held-earnings": {"task": "payments.tasks.release_held_earnings",
+                                       "schedule": 600.0},
+    "payments-reconcile-topups": {"task": "payments.tasks.reconcile_topups",
+                                  "schedule": 600.0},
+    "payments-reconcile-payouts": {"task": "payments.tasks.reconcile_payouts",
+                                   "schedule": 600.0},
+    "payments-release-escrow": {"task": "payments.tasks.release_closed_project_escrow",
+                                "schedule": 3600.0},
+    "payments-weekly-payout-run": {"task": "payments.tasks.run_payouts",
+                                   "schedule": 7 * 24 * 3600.0},
 }
 
 # --- Routing and assignments ---------------------------------------------------------------
 # Who reacts to assignment decisions (marketplace/events.py): kind -> dotted callables.
 DOMAIN_EVENT_SUBSCRIBERS: dict[str, list[str]] = {
-    "assignment.submitted": ["qa.subscribers.on_assignment_submitted"],
+    "assignment.submitted": ["qa.subscribers.on_assignment_submitted",
+                             "marketplace.webhooks.subscribers.on_assignment_submitted"],
     "assignment.returned": ["qa.subscribers.on_assignment_returned"],
     "assignment.rejected": ["qa.subscribers.on_assignment_decided"],
-    "assignment.approved": ["qa.subscribers.on_assignment_decided"],
+    # Payment first: when the approval cannot be paid it fails before qa does any work.
+    "assignment.approved": ["payments.subscribers.on_assignment_approved",
+                            "qa.subscribers.on_assignment_decided"],
 }
 # A heartbeat gap longer than this counts as this much active time (worker stepped away).
 HEARTBEAT_MAX_GAP_SECONDS = env_int("HEARTBEAT_MAX_GAP_SECONDS", 60, minimum=1)
@@ -203,7 +220,20 @@ PLATFORM_FEE_PERCENT = env_int("PLATFORM_FEE_PERCENT", 20, minimum=0)
 EARNINGS_HOLD_SECONDS = env_int("EARNINGS_HOLD_SECONDS", 7 * 24 * 3600, minimum=0)
 MIN_PAYOUT_CENTS = env_int("MIN_PAYOUT_CENTS", 1000, minimum=0)
 MIN_EFFECTIVE_HOURLY_CENTS = env_int("MIN_EFFECTIVE_HOURLY_CENTS", 1200, minimum=0)
+# Stripe calls: a timeout is an unknown outcome (money stays put, reconcile asks later).
+STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 30, minimum=1)
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2, minimum=0)
+# Reconcile jobs leave payouts / top-ups alone for this long after the last attempt.
+PAYOUT_RECONCILE_AFTER_SECONDS = env_int("PAYOUT_RECONCILE_AFTER_SECONDS", 600, minimum=0)
+TOPUP_RECONCILE_AFTER_SECONDS = env_int("TOPUP_RECONCILE_AFTER_SECONDS", 600, minimum=0)
+# Where Stripe Connect onboarding sends the worker back to (the worker app).
+PAYOUT_ONBOARDING_RETURN_URL = env_str("PAYOUT_ONBOARDING_RETURN_URL",
+                                       "http://127.0.0.1:8000/payout-account/done")
+PAYOUT_ONBOARDING_REFRESH_URL = env_str("PAYOUT_ONBOARDING_REFRESH_URL",
+                                        "http://127.0.0.1:8000/payout-account/retry")
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
+# Attempts per webhook delivery before giving up (backoff 30 s, 1 min, 2 min ... 1 h).
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
 
 # --- Logging: one JSON line per request (config/logging.py) ------------------------------
 LOGGING = {

@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("marketplace.api.urls")),
     path("", include("workers.api.urls")),
     path("", include("qa.api.urls")),
+    path("", include("payments.api.urls")),
 ]
 
 urlpatterns = [

@@ -293,7 +293,8 @@ class WebhookEndpoint(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["organization", "is_active"])]
+        indexes = [models.Index(fields=["organization", "is_active"],
+                                name="webhook_endpoint_org_idx")]
 
     def __str__(self) -> str:
         return self.url

@@ -6,6 +6,7 @@ from .services import (
     assignments_expire_overdue,
     item_import_run,
 )
+from .webhooks.tasks import deliver_due_webhooks, deliver_webhook  # noqa: F401 (registers them)
 
 
 @shared_task(acks_late=True)

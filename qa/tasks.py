@@ -5,7 +5,12 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from .services import assignment_grade, project_reaggregate, task_aggregate
+from .services import (
+    assignment_grade,
+    project_reaggregate,
+    project_refine_results,
+    task_aggregate,
+)
 
 # Submissions older than this and still ungraded lost their grading job.
 UNGRADED_GRACE = timedelta(minutes=2)
@@ -30,6 +35,11 @@ def aggregate_task_of_assignment(assignment_id: int) -> int:
 def reaggregate_project(project_id: int) -> int:
     """Aggregate tasks left waiting (a lost job, a project resumed after funds ran out)."""
     return project_reaggregate(project_id=project_id)
+
+
+@shared_task(acks_late=True)
+def refine_project_results(project_id: int) -> int:
+    return project_refine_results(project_id=project_id)
 
 
 @shared_task(acks_late=True)

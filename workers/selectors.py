@@ -187,8 +187,10 @@ def worker_data_export(*, worker: WorkerProfile) -> dict:
                           "status": a.status, "reason": a.reason, "created_at": a.created_at,
                           "decided_at": a.decided_at}
                          for a in worker.applications.order_by("id")],
+        # The worker's own answers are data about them too (gold answers are not).
         "exam_attempts": [{"exam_id": a.exam_id, "status": a.status, "score": a.score,
-                           "started_at": a.started_at, "submitted_at": a.submitted_at}
+                           "answers": a.answers, "started_at": a.started_at,
+                           "expires_at": a.expires_at, "submitted_at": a.submitted_at}
                           for a in worker.exam_attempts.order_by("id")],
         "blocks": [{"organization_id": b.organization_id, "reason": b.reason,
                     "created_at": b.created_at} for b in worker.blocks.order_by("id")],

@@ -35,6 +35,14 @@ class ServedProject(serializers.Serializer):
     reward_cents = serializers.IntegerField(allow_null=True)
     hourly_rate_cents = serializers.IntegerField(allow_null=True)
     max_seconds_per_assignment = serializers.IntegerField(allow_null=True)
+    effective_hourly_cents = serializers.SerializerMethodField(
+        help_text="What this work pays per hour of active time (per-task: reward over the "
+        "median measured time; null until measured)")
+
+    def get_effective_hourly_cents(self, project) -> int | None:
+        from payments.selectors import effective_hourly_cents
+
+        return effective_hourly_cents(project=project)
 
 
 class ServedItem(serializers.Serializer):

@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import assignment_views, views
 
 urlpatterns = [
+    path("", include("marketplace.webhooks.urls")),
     path("projects", views.ProjectListView.as_view(), name="project-list"),
     path("projects/<int:project_id>", views.ProjectDetailView.as_view(), name="project-detail"),
     path("projects/<int:project_id>/launch", views.ProjectLaunchView.as_view()),

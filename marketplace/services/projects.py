@@ -4,17 +4,21 @@ completed | cancelled. Every transition locks the project row and checks its sou
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.models import User
 from config.errors import Conflict, InvalidInput
+from payments.services import escrow_release_unspent, escrow_reserve_for_launch
 from workers.models import Domain
 from workers.selectors import skills_by_slug
 
 from .. import task_types
-from ..enums import PROJECT_TRANSITIONS, PayModel, ProjectStatus
+from ..enums import PROJECT_TRANSITIONS, PayModel, ProjectStatus, TaskStatus
 from ..locks import project_for_update
-from ..models import Item, Organization, Project, ProjectSkillRequirement
+from ..models import Item, Organization, Project, ProjectSkillRequirement, Task
+from ..webhooks.services import webhook_emit
 
 # Changing these would change what workers already took on or what escrow reserved.
 PAY_AND_OVERLAP_FIELDS = frozenset({
@@ -129,6 +133,7 @@ def project_update(*, project: Project, actor: User, changes: dict) -> Project:
     # max_overlap == overlap means adaptive overlap is off (the create default); an
     # overlap change alone must keep it off rather than demand a confidence_target.
     fixed_overlap = project.max_overlap == project.overlap
+    previous_overlap = project.overlap
     changed = _apply(project, changes)
     if ("overlap" in changes and "max_overlap" not in changes
             and (fixed_overlap or project.max_overlap < project.overlap)
@@ -151,6 +156,12 @@ def project_update(*, project: Project, actor: User, changes: dict) -> Project:
     _raise_if_invalid(project)
     if changed:
         project.save(update_fields=[*changed, "updated_at"])
+    if "overlap" in changed:
+        # Open tasks follow the new overlap (keeping raises dynamic overlap made), but
+        # never drop below the slots already taken.
+        Task.objects.filter(project=project, status=TaskStatus.OPEN).update(
+            overlap=Greatest(F("overlap") + (project.overlap - previous_overlap),
+                             F("filled"), Value(1)))
     if required_skills is not None:
         _replace_skills(project, _resolve_skills(required_skills))
     return project
@@ -180,6 +191,8 @@ def project_launch(*, project: Project, actor: User) -> Project:
         raise Conflict(
             f"gold_per_task is {project.gold_per_task} but only {gold_count} gold items "
             "exist; upload more gold first.", code="not_enough_gold")
+    # Reserve the estimated cost in escrow under the project lock; 402 when short.
+    escrow_reserve_for_launch(project=project, actor=actor)
     project.launched_at = timezone.now()
     project.save(update_fields=["status", "launched_at", "updated_at"])
     return project
@@ -209,6 +222,8 @@ def project_cancel(*, project: Project, actor: User) -> Project:
     project = project_for_update(project_id=project.pk)
     _transition(project, ProjectStatus.CANCELLED, action="cancel")
     project.save(update_fields=["status", "updated_at"])
+    # Unspent escrow goes back to the organization (minus what work in progress may cost).
+    escrow_release_unspent(project=project)
     return project
 
 
@@ -220,4 +235,7 @@ def project_complete(*, project: Project) -> Project:
         return project
     _transition(project, ProjectStatus.COMPLETED, action="complete")
     project.save(update_fields=["status", "updated_at"])
+    webhook_emit(organization_id=project.organization_id, event="project.completed",
+                 payload={"project_id": project.pk, "name": project.name,
+                          "completed_at": project.updated_at.isoformat()})
     return project

@@ -8,7 +8,10 @@ worker ever holds the same task twice, under any concurrency. Three things make 
 2. the slot is taken by ``UPDATE task SET filled = filled + 1 WHERE filled < overlap``,
    and a CHECK (filled <= overlap) constraint backs it;
 3. a unique (task, worker) constraint on assignments.
-A lease that is never submitted simply expires (``assignments_expire_overdue``).
+A worker holds at most one live lease: each claim first locks the worker's row, so two
+requests of one worker (a retry, a second tab) run one after the other and the second
+finds the first one's lease. A lease that is never submitted simply expires
+(``assignments_expire_overdue``).
 """
 import random
 from datetime import timedelta
@@ -36,14 +39,25 @@ def _next_task(*, worker: WorkerProfile, project_id: int | None) -> Task | None:
     projects = eligible_projects(worker=worker).exclude(suspended_from_project(worker=worker))
     if project_id is not None:
         projects = projects.filter(pk=project_id)
+    levels: dict[int, list[int]] = {}
+    for pk, priority in projects.order_by("-priority").values_list("pk", "priority"):
+        levels.setdefault(priority, []).append(pk)
     held_before = Assignment.objects.filter(task=OuterRef("pk"), worker=worker)
-    return (Task.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("project")
-            .filter(project__in=projects.values("pk"), status=TaskStatus.OPEN,
-                    filled__lt=F("overlap"))
-            .exclude(Exists(held_before))
-            .order_by("-project__priority", "-filled", "id")
-            .first())
+    # One query per priority level, highest first, naming its projects: the scan then
+    # walks task_routing_idx in (-filled, id) order and stops at the first free row. A
+    # single query ordered by project priority would sort every open task of every
+    # project on each claim (tasks of cancelled projects stay open).
+    for project_ids in levels.values():
+        task = (Task.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("project")
+                .filter(project_id__in=project_ids, status=TaskStatus.OPEN,
+                        filled__lt=F("overlap"))
+                .exclude(Exists(held_before))
+                .order_by("-filled", "id")
+                .first())
+        if task is not None:
+            return task
+    return None
 
 
 def _serve_items(assignment: Assignment, task: Task, worker: WorkerProfile) -> None:
@@ -72,18 +86,30 @@ def _live_assignment(*, worker: WorkerProfile, project_id: int | None) -> Assign
     return live.select_related("project").order_by("created_at").first()
 
 
+def _lock_worker(worker: WorkerProfile) -> None:
+    # FOR NO KEY UPDATE: serialises this worker's claims without blocking the inserts
+    # that merely reference the worker row (they take FOR KEY SHARE). Taken before any
+    # task lock, and the task locks are SKIP LOCKED, so claims cannot deadlock on it.
+    list(WorkerProfile.objects.select_for_update(no_key=True).filter(pk=worker.pk)
+         .values_list("pk", flat=True))
+
+
 def assignment_claim(*, worker: WorkerProfile, project_id: int | None = None) -> Assignment | None:
     """Give the worker a task, or None when nothing fits.
 
     A worker with an unexpired lease gets that lease back instead of a second one: asking
     twice (a retry, a second tab) never hoards slots other workers could fill.
     """
-    live = _live_assignment(worker=worker, project_id=project_id)
-    if live is not None:
-        return live
     for _attempt in range(CLAIM_ATTEMPTS):
         try:
             with transaction.atomic():
+                _lock_worker(worker)
+                # Looked up after the lock, in a statement of its own: under READ
+                # COMMITTED it then sees a lease a concurrent request of this worker
+                # committed while we waited (checked before the lock, both would miss it).
+                live = _live_assignment(worker=worker, project_id=project_id)
+                if live is not None:
+                    return live
                 task = _next_task(worker=worker, project_id=project_id)
                 if task is None:
                     return None
@@ -106,7 +132,7 @@ def assignment_claim(*, worker: WorkerProfile, project_id: int | None = None) ->
                     ignore_conflicts=True)
                 return assignment
         except IntegrityError:
-            # The same worker claimed the same task from two requests at once; the
-            # unique (task, worker) constraint refused the second. Look again.
+            # The unique (task, worker) constraint refused a second hold. The worker lock
+            # above should make this unreachable; it stays the last line of defence.
             continue
     return None

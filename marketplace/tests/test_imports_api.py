@@ -625,8 +625,10 @@ def test_gold_does_not_fill_the_short_task(requester_client, project):
 
 
 def test_gold_csv_with_bare_label_answers(requester_client, project):
-    response = post_file(requester_client, gold_url(project["id"]), "gold.csv",
-                         "external_id,text,answer\ng1,great,positive\ng2,meh,\"\"\"neutral\"\"\"\n")
+    # A bare label, and the same as a JSON string ("neutral" quoted for CSV).
+    content = 'external_id,text,answer\ng1,great,positive\ng2,meh,"""neutral"""\n'
+
+    response = post_file(requester_client, gold_url(project["id"]), "gold.csv", content)
 
     assert response.status_code == 201, response.json()
     assert response.json() == {"created": 2}

@@ -89,7 +89,7 @@ def _check_peer(sock: socket.socket) -> None:
     address = sock.getpeername()[0]
     if not address_is_public(address):
         sock.close()
-        raise UnsafeDestination(f"Refused to talk to {address}: not a public address.")
+        raise UnsafeDestination(f"connected to {address}, which is not a public address.")
 
 
 class _GuardedHTTPConnection(HTTPConnection):

@@ -4,7 +4,6 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from ..models import Organization, WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
-from .enums import DeliveryStatus
 
 
 def webhook_endpoint_list(*, organization: Organization) -> QuerySet[WebhookEndpoint]:
@@ -36,6 +35,6 @@ def webhook_delivery_list(*, endpoint: WebhookEndpoint,
                                              queryset=WebhookDeliveryAttempt.objects
                                              .order_by("number")))
                   .order_by("-created_at", "-id"))
-    if status in DeliveryStatus.values:
+    if status is not None:
         deliveries = deliveries.filter(status=status)
     return deliveries

@@ -6,8 +6,8 @@ attempt is enqueued only after commit, so no HTTP call ever runs inside a transa
 The row is the source of truth: if the enqueue is lost, the beat job
 (``deliver_due_webhooks``) finds the delivery due and sends it.
 """
+import datetime
 import json
-import logging
 import uuid
 
 from django.core.exceptions import ValidationError
@@ -24,8 +24,6 @@ from .destinations import UnsafeDestination, check_url
 from .enums import DeliveryStatus, WebhookEvent
 from .selectors import webhook_endpoints_subscribed
 from .signing import derive_secret, new_secret_nonce
-
-logger = logging.getLogger("quorum.webhooks")
 
 URL_MAX_LENGTH = 2000
 # item.finalized is batched; one delivery carries at most this many items, so a big
@@ -105,14 +103,25 @@ def webhook_endpoint_enable(*, endpoint: WebhookEndpoint, actor: User | None) ->
     return endpoint
 
 
+class _PayloadEncoder(DjangoJSONEncoder):
+    """Times as the API writes them (ISO 8601 UTC, microseconds kept, ``Z``); Django's
+    encoder would cut them to milliseconds."""
+
+    def default(self, o):
+        if isinstance(o, datetime.datetime) and o.tzinfo is not None:
+            return o.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+        return super().default(o)
+
+
 def _body(*, public_id: uuid.UUID, event: str, payload: dict, created_at) -> str:
     envelope = {"id": str(public_id), "event": event, "created_at": created_at,
                 "data": payload}
-    return json.dumps(envelope, cls=DjangoJSONEncoder, separators=(",", ":"),
+    return json.dumps(envelope, cls=_PayloadEncoder, separators=(",", ":"),
                       ensure_ascii=False)
 
 
 def _emit(*, organization_id: int, event: str, payloads: list[dict]) -> int:
+    event = str(event)
     if event not in WebhookEvent.values:
         raise ValueError(f"Unknown webhook event {event!r}")
     endpoints = webhook_endpoints_subscribed(organization_id=organization_id, event=event)

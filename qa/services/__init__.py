@@ -1,6 +1,11 @@
 """Quality write actions: grading, rules, consensus (aggregation and dynamic overlap),
 spot-check reviews and disputes."""
-from .consensus import project_complete_if_done, task_aggregate, tasks_awaiting_aggregation
+from .consensus import (
+    project_complete_if_done,
+    project_refine_results,
+    task_aggregate,
+    tasks_awaiting_aggregation,
+)
 from .disputes import dispute_open, dispute_resolve
 from .grading import assignment_grade, assignment_returned_record
 from .reviews import review_claim, review_decide, reviewer_grant
@@ -16,6 +21,6 @@ def project_reaggregate(*, project_id: int) -> int:
 
 __all__ = [
     "assignment_grade", "assignment_returned_record", "dispute_open", "dispute_resolve",
-    "project_complete_if_done", "project_reaggregate", "review_claim", "review_decide",
+    "project_complete_if_done", "project_reaggregate", "project_refine_results", "review_claim", "review_decide",
     "reviewer_grant", "suspension_lift", "task_aggregate", "tasks_awaiting_aggregation",
 ]

@@ -15,6 +15,7 @@ from marketplace.enums import AssignmentStatus, ProjectStatus, TaskStatus, TaskT
 from marketplace.locks import task_for_update
 from marketplace.models import Answer, Assignment, Item, Project, Task
 
+from ..aggregation import Annotation, WorkerQuality, aggregate
 from ..grading import is_correct
 from ..models import WorkerProjectStats
 from ..selectors import quality_settings_for, tolerances_for
@@ -41,9 +42,7 @@ def _confusions(project: Project, worker_ids: list[int]) -> dict[int, dict]:
             for worker, table in confusion.items()}
 
 
-def worker_qualities(project: Project, worker_ids: list[int]) -> dict:
-    from ..aggregation import WorkerQuality
-
+def worker_qualities(project: Project, worker_ids: list[int]) -> dict[int, WorkerQuality]:
     stats = {row.worker_id: row for row in WorkerProjectStats.objects.filter(
         project=project, worker_id__in=worker_ids)}
     confusions = _confusions(project, worker_ids)
@@ -86,7 +85,6 @@ def _record_agreement(project: Project, answers: list[Answer], results: dict,
 
 def task_aggregate(*, task_id: int) -> list[int]:
     """Aggregate a task whose slots are all done. Returns the ids of items finalised."""
-    from ..aggregation import Annotation, aggregate
     from .funding import reserve_extra_assignment
 
     with transaction.atomic():
@@ -157,7 +155,13 @@ def project_complete_if_done(*, project_id: int) -> bool:
     project = Project.objects.get(pk=project_id)
     if project.status not in (ProjectStatus.ACTIVE, ProjectStatus.PAUSED):
         return False
-    project_complete(project=project)
+    with transaction.atomic():
+        project_complete(project=project)
+        if project.task_type in CATEGORICAL_TYPES:
+            from ..tasks import refine_project_results
+
+            transaction.on_commit(lambda: refine_project_results.delay(project_id),
+                                  robust=True)
     return True
 
 
@@ -167,3 +171,34 @@ def tasks_awaiting_aggregation(*, project_id: int) -> list[int]:
                                     filled__gte=F("overlap"))
                 .exclude(Q(assignments__status=AssignmentStatus.ASSIGNED))
                 .values_list("pk", flat=True).distinct())
+
+
+REFINE_BATCH = 5000
+
+
+def project_refine_results(*, project_id: int) -> int:
+    """Once a categorical project completes, re-aggregate every item in one Dawid–Skene
+    pass: workers are learnt across the whole project instead of one task at a time.
+    Returns the number of items whose result changed."""
+    project = Project.objects.get(pk=project_id)
+    if project.task_type not in CATEGORICAL_TYPES or project.status != ProjectStatus.COMPLETED:
+        return 0
+    rows = list(Answer.objects.filter(
+        assignment__project=project, is_gold=False,
+        assignment__status__in=LABELLED_STATUSES)
+        .values_list("item_id", "assignment__worker_id", "value"))
+    worker_ids = sorted({worker_id for _, worker_id, _ in rows})
+    results = aggregate(project.task_type, project.label_config,
+                        [Annotation(item_key=item_id, worker_key=worker_id, value=value)
+                         for item_id, worker_id, value in rows],
+                        worker_qualities(project, worker_ids))
+    changed = 0
+    item_ids = sorted(results)
+    for start in range(0, len(item_ids), REFINE_BATCH):
+        batch = list(Item.objects.filter(pk__in=item_ids[start:start + REFINE_BATCH]))
+        for item in batch:
+            refined = results[item.pk]
+            changed += item.result != refined.result
+            item.result, item.confidence = refined.result, refined.confidence
+        Item.objects.bulk_update(batch, ["result", "confidence"])
+    return changed

@@ -75,6 +75,7 @@ class ProfileView(WorkerView):
 
 class ApplicationView(WorkerView):
     @extend_schema(request=ApplicationInput, responses={201: ApplicationOutput}, tags=["worker"])
+    @idempotent
     def post(self, request):
         payload = ApplicationInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -279,6 +280,7 @@ class AdminExamCreateView(AdminView):
     @extend_schema(request=AdminExamInput, responses={201: ExamOutput}, tags=["admin"],
                    description="Make a gold-only project a platform exam: passing it sets "
                    "the worker's verified skill level.")
+    @idempotent
     def post(self, request):
         payload = AdminExamInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -331,6 +333,7 @@ class ProjectExamView(RequesterView):
     @extend_schema(request=ExamInput, responses={201: ExamOutput}, tags=["projects"],
                    description="Make this gold-only project a qualification exam of your "
                    "organization; your projects can then require it.")
+    @idempotent
     def post(self, request, project_id):
         project = self.get_project(project_id)
         payload = ExamInput(data=request.data)
@@ -344,6 +347,7 @@ class ProjectExamView(RequesterView):
 
 class ProjectRequiredExamsView(RequesterView):
     @extend_schema(request=RequiredExamInput, responses={201: dict}, tags=["projects"])
+    @idempotent
     def post(self, request, project_id):
         project = self.get_project(project_id)
         payload = RequiredExamInput(data=request.data)

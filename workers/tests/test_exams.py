@@ -656,3 +656,37 @@ def test_a_worker_suspended_or_banned_mid_attempt_cannot_submit(worker_client, a
     assert response.status_code == 409
     assert error_code(response) == "worker_not_eligible"
     assert _state(active_worker) == before
+
+
+# --- Idempotency-Key --------------------------------------------------------------------------
+
+
+def test_a_retried_exam_creation_with_the_same_key_replays_the_first(requester_client,
+                                                                     requester):
+    project = make_gold_only_project(requester, ANSWERS)
+    body = {"skill": "sentiment-en", "pass_mark": 0.75, "question_count": 2}
+
+    first = requester_client.post(f"/api/v1/projects/{project.pk}/exam", body, format="json",
+                                  HTTP_IDEMPOTENCY_KEY="exam-1")
+    second = requester_client.post(f"/api/v1/projects/{project.pk}/exam", body, format="json",
+                                   HTTP_IDEMPOTENCY_KEY="exam-1")
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.json() == first.json()
+    assert QualificationExam.objects.count() == 1
+
+
+def test_a_retried_platform_exam_creation_with_the_same_key_replays_the_first(staff_client,
+                                                                              requester):
+    project = make_gold_only_project(requester, ANSWERS)
+    body = {"project_id": project.pk, "skill": "sentiment-en", "pass_mark": 0.5,
+            "question_count": 2}
+
+    first = staff_client.post("/api/v1/admin/exams", body, format="json",
+                              HTTP_IDEMPOTENCY_KEY="exam-2")
+    second = staff_client.post("/api/v1/admin/exams", body, format="json",
+                               HTTP_IDEMPOTENCY_KEY="exam-2")
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.json() == first.json()
+    assert QualificationExam.objects.count() == 1

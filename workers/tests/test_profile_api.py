@@ -221,3 +221,16 @@ def test_profile_needs_a_token(api_client, db, method):
 
     assert response.status_code == 401
     assert error_code(response) == "not_authenticated"
+
+
+def test_only_verified_sources_may_set_a_verified_level(worker):
+    from workers.models import Skill
+    from workers.services import worker_skill_set_verified
+    profile = profile_of(worker)
+    before = _snapshot(profile)
+
+    with pytest.raises(ValueError):
+        worker_skill_set_verified(worker=profile, skill=Skill.objects.get(slug="sql"), level=90,
+                                  source="claimed", actor=worker)
+
+    assert _snapshot(profile) == before

@@ -619,3 +619,30 @@ def test_django_admin_shows_the_audit_log_read_only(admin_site, staff, worker):
     assert "Visible reason." in change_page.content.decode()
     assert delete.status_code == 403
     assert WorkerAuditEvent.objects.filter(pk=event.pk).exists()
+
+
+# --- Idempotency-Key --------------------------------------------------------------------------
+
+
+def test_a_retried_application_with_the_same_key_replays_the_first(worker_client, worker):
+    body = {"statement": "Retry me.", "credentials": []}
+
+    first = worker_client.post(APPLY, body, format="json", HTTP_IDEMPOTENCY_KEY="apply-1")
+    second = worker_client.post(APPLY, body, format="json", HTTP_IDEMPOTENCY_KEY="apply-1")
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.json() == first.json()
+    assert second["Idempotent-Replayed"] == "true"
+    profile = profile_of(worker)
+    assert WorkerApplication.objects.filter(worker=profile).count() == 1
+    assert audit_rows(profile) == [("applied", worker.pk, "")]
+
+
+def test_a_refused_application_is_not_remembered_under_its_key(worker_client, worker):
+    refused = worker_client.post(APPLY, {}, format="json", HTTP_IDEMPOTENCY_KEY="apply-2")
+
+    corrected = worker_client.post(APPLY, {"statement": "Fixed."}, format="json",
+                                   HTTP_IDEMPOTENCY_KEY="apply-2")
+
+    assert (refused.status_code, corrected.status_code) == (400, 201)
+    assert WorkerApplication.objects.filter(worker=profile_of(worker)).count() == 1

@@ -13,6 +13,7 @@ from marketplace.enums import ProjectStatus
 from marketplace.models import Project
 from marketplace.services import items_import, organization_create, project_create, project_launch
 from marketplace.uploads import UploadRow
+from payments.services import organization_credit
 from workers.enums import Clearance, SkillSource, WorkerStatus
 from workers.models import Skill
 from workers.services import worker_profile_create, worker_skill_set, worker_status_set
@@ -22,6 +23,7 @@ ADMIN_EMAIL = "admin@quorum.example"
 REQUESTER_EMAIL = "requester@acme.example"
 ORGANIZATION_NAME = "Acme AI"
 PROJECT_NAME = "Demo: product review sentiment"
+DEMO_CREDIT_CENTS = 50_000
 WORKERS = [
     ("ana@workers.example", {"sentiment-en": 90, "translation-de": 70}),
     ("ben@workers.example", {"sentiment-en": 75, "content-moderation": 80}),
@@ -61,6 +63,11 @@ class Command(BaseCommand):
                                                  role=Role.REQUESTER)
             organization_create(name=ORGANIZATION_NAME, owner=requester)
         organization = requester.membership.organization
+        # Launch reserves escrow, so the demo organization is funded first (once: the
+        # fixed key makes a second run a no-op).
+        organization_credit(organization=organization, actor=admin,
+                            amount_cents=DEMO_CREDIT_CENTS, reason="Demo funds",
+                            key="seed_demo:initial-credit")
 
         workers = []
         for email, skills in WORKERS:

@@ -23,9 +23,14 @@ import numpy as np
 
 from .base import PRIOR_ACCURACY, PRIOR_STRENGTH
 
-# float32 halves the memory traffic of the per-label gathers, which dominate an iteration.
-# Sums that can span many labels (a worker's expected counts) accumulate in float64.
-_WORK_DTYPE = np.float32
+# Past this many labels the per-label gathers dominate an iteration and float32 halves
+# their memory traffic; 7 significant digits are plenty to pick a winner and to stop EM
+# at tol=1e-5 per label. Below it float64 costs nothing and keeps small results exact.
+FLOAT32_FROM_LABELS = 100_000
+# A prolific worker's expected counts sum millions of labels, where a float32 running sum
+# stops registering one more label; they are summed in float32 chunks of this many labels,
+# then in float64 (``_chunked``), so the float32 error stays ~1e-5 whatever the worker.
+_CHUNK = 256
 _CLASS_PRIOR_PSEUDOCOUNT = 1.0
 
 
@@ -59,6 +64,16 @@ def _segments(sorted_keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndar
     return present, starts
 
 
+def _chunked(starts: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split runs longer than ``_CHUNK`` into chunks: (chunk starts, first chunk of each
+    run), for a two-level ``reduceat``."""
+    lengths = np.diff(np.append(starts, total))
+    chunks = -(-lengths // _CHUNK)
+    first_chunk = np.cumsum(chunks) - chunks
+    within = np.arange(int(chunks.sum())) - np.repeat(first_chunk, chunks)
+    return np.repeat(starts, chunks) + _CHUNK * within, first_chunk
+
+
 class _Labels:
     """The label arrays laid out once for the E-step and once for the M-step."""
 
@@ -80,19 +95,23 @@ class _Labels:
                 raise ValueError(f"{name} has values outside 0..{bound - 1}.")
         self.n_items, self.n_workers, self.n_classes = n_items, n_workers, n_classes
         self.size = item.size
-        self.item = item.astype(np.intp, copy=False)
-        self.worker = worker.astype(np.intp, copy=False)
-        self.label = label.astype(np.intp, copy=False)
+        self.dtype = np.float32 if self.size >= FLOAT32_FROM_LABELS else np.float64
 
+        # Nothing here keeps the caller's arrays or an int64 copy of them: the layout below
+        # (two int32 index arrays) is all EM needs, and it is most of EM's memory.
         n_cells = n_workers * n_classes
         index_dtype = np.int32 if max(n_cells, n_items) < 2**31 else np.int64
         # A "cell" is one (worker, given label) pair: the column of the log-confusion
         # table the E-step gathers, and the row of expected counts the M-step fills.
-        cell = (self.worker * n_classes + self.label).astype(index_dtype)
-        item_small = self.item.astype(index_dtype)
+        cell = worker.astype(index_dtype)
+        cell *= n_classes
+        cell += label.astype(index_dtype, copy=False)
+        item_small = item.astype(index_dtype)
 
+        # Only segment membership matters, not order inside a segment, so the fast
+        # unstable sort does; it is still deterministic for a given input.
         if item_small.size and np.any(item_small[1:] < item_small[:-1]):
-            order = np.argsort(item_small, kind="stable")
+            order = np.argsort(item_small)
             item_sorted, self.cell_by_item = item_small[order], cell[order]
             del order
         else:
@@ -100,16 +119,23 @@ class _Labels:
         self.items_present, self.item_starts = _segments(item_sorted, n_items)
         del item_sorted
 
-        order = np.argsort(cell, kind="stable")
+        order = np.argsort(cell)
         self.item_by_cell = item_small[order]
-        self.cells_present, self.cell_starts = _segments(cell[order], n_cells)
+        del item_small
+        self.cells_present, cell_starts = _segments(cell[order], n_cells)
+        self.chunk_starts, self.chunks_of_cell = _chunked(cell_starts, self.size)
+
+
+def _cell_sums(labels: _Labels, table: np.ndarray) -> np.ndarray:
+    """(classes, items present): for each item, the sum of ``table[:, cell]`` over its
+    labels."""
+    gathered = np.take(table, labels.cell_by_item, axis=1)
+    return np.add.reduceat(gathered, labels.item_starts, axis=1)
 
 
 def _log_joint(labels: _Labels, log_table: np.ndarray, log_priors: np.ndarray) -> np.ndarray:
     """(classes, items present): log prior + sum of the log-likelihoods of the labels."""
-    gathered = np.take(log_table, labels.cell_by_item, axis=1)
-    joint = np.add.reduceat(gathered, labels.item_starts, axis=1)
-    del gathered
+    joint = _cell_sums(labels, log_table)
     joint += log_priors.astype(joint.dtype)[:, None]
     return joint
 
@@ -125,22 +151,35 @@ def _normalise_log(joint: np.ndarray) -> tuple[np.ndarray, float]:
     return joint, log_evidence
 
 
+def _take_rows(table: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``table[index]`` for a C-contiguous 2-D table, one memcpy per row: viewing each row
+    as a single opaque element makes the random gather touch a cache line per label
+    instead of one per (label, class)."""
+    width = table.shape[1]
+    rows = table.view(np.dtype((np.void, width * table.itemsize))).ravel()
+    return np.take(rows, index).view(table.dtype).reshape(-1, width)
+
+
 def _expected_counts(labels: _Labels, posteriors: np.ndarray) -> np.ndarray:
-    """(workers, true, given): posterior mass each worker's answers put on each class."""
+    """(workers, true, given): posterior mass each worker's answers put on each class.
+
+    ``posteriors`` is (n_items, classes).
+    """
     n_classes = labels.n_classes
-    gathered = np.take(posteriors, labels.item_by_cell, axis=1)
-    sums = np.add.reduceat(gathered, labels.cell_starts, axis=1, dtype=np.float64)
+    gathered = _take_rows(posteriors, labels.item_by_cell)
+    chunk_sums = np.add.reduceat(gathered, labels.chunk_starts, axis=0)
     del gathered
-    counts = np.zeros((n_classes, labels.n_workers * n_classes))
-    counts[:, labels.cells_present] = sums
-    return counts.reshape(n_classes, labels.n_workers, n_classes).transpose(1, 0, 2)
+    sums = np.add.reduceat(chunk_sums.astype(np.float64), labels.chunks_of_cell, axis=0)
+    counts = np.zeros((labels.n_workers * n_classes, n_classes))
+    counts[labels.cells_present] = sums
+    return counts.reshape(labels.n_workers, n_classes, n_classes).transpose(0, 2, 1)
 
 
-def _log_table(confusions: np.ndarray) -> np.ndarray:
+def _log_table(confusions: np.ndarray, dtype) -> np.ndarray:
     """log confusions as (true class, cell) for the E-step gather."""
     n_workers, n_classes, _ = confusions.shape
     table = np.log(confusions).transpose(1, 0, 2).reshape(n_classes, n_workers * n_classes)
-    return np.ascontiguousarray(table, dtype=_WORK_DTYPE)
+    return np.ascontiguousarray(table, dtype=dtype)
 
 
 def _normalise_rows(counts: np.ndarray) -> np.ndarray:
@@ -148,10 +187,11 @@ def _normalise_rows(counts: np.ndarray) -> np.ndarray:
 
 
 def _full_posteriors(labels: _Labels, present: np.ndarray, priors: np.ndarray) -> np.ndarray:
-    """(classes, n_items): items nobody labelled keep the class priors."""
-    full = np.empty((labels.n_classes, labels.n_items), dtype=present.dtype)
-    full[:] = priors.astype(present.dtype)[:, None]
-    full[:, labels.items_present] = present
+    """(n_items, classes) from (classes, items present): items nobody labelled keep the
+    class priors."""
+    full = np.empty((labels.n_items, labels.n_classes), dtype=present.dtype)
+    full[:] = priors.astype(present.dtype)
+    full[labels.items_present] = present.T
     return full
 
 
@@ -179,11 +219,13 @@ def _majority_vote(labels: _Labels, gold_counts: np.ndarray) -> np.ndarray:
     seen = gold_counts.sum(axis=(1, 2))
     correct = np.trace(gold_counts, axis1=1, axis2=2)
     weight = (correct + PRIOR_ACCURACY * PRIOR_STRENGTH) / (seen + PRIOR_STRENGTH)
-    votes = np.bincount(labels.item * n_classes + labels.label,
-                        weights=weight[labels.worker],
-                        minlength=labels.n_items * n_classes)
-    votes = votes.reshape(labels.n_items, n_classes)[labels.items_present]
-    return np.ascontiguousarray(_normalise_rows(votes).T, dtype=_WORK_DTYPE)
+    # The vote table in the E-step's layout: a label in cell (w, g) adds weight[w] to g.
+    table = np.zeros((n_classes, labels.n_workers, n_classes), dtype=labels.dtype)
+    classes = np.arange(n_classes)
+    table[classes, :, classes] = weight
+    votes = _cell_sums(labels, table.reshape(n_classes, -1))
+    votes /= votes.sum(axis=0)
+    return votes
 
 
 def posteriors_given_confusions(item_index, worker_index, label_index, n_items: int,
@@ -192,9 +234,9 @@ def posteriors_given_confusions(item_index, worker_index, label_index, n_items: 
     n_classes). Items without labels get the priors."""
     n_workers, n_classes, _ = confusions.shape
     labels = _Labels(item_index, worker_index, label_index, n_items, n_workers, n_classes)
-    joint = _log_joint(labels, _log_table(confusions), np.log(priors))
+    joint = _log_joint(labels, _log_table(confusions, labels.dtype), np.log(priors))
     present, _ = _normalise_log(joint)
-    return _full_posteriors(labels, present, priors).T.astype(np.float64)
+    return _full_posteriors(labels, present, priors).astype(np.float64)
 
 
 def dawid_skene(item_index: np.ndarray, worker_index: np.ndarray, label_index: np.ndarray,
@@ -211,6 +253,8 @@ def dawid_skene(item_index: np.ndarray, worker_index: np.ndarray, label_index: n
     EM stops when the log-likelihood per label changes by less than ``tol`` (the scale of
     crowd-kit's own criterion) or after ``max_iter`` E-steps.
     """
+    if max_iter < 1:
+        raise ValueError("max_iter must be at least 1.")
     labels = _Labels(item_index, worker_index, label_index, n_items, n_workers, n_classes)
     gold_counts = _validated_initial_confusion(initial_confusion, n_workers, n_classes)
     pseudo_counts = gold_counts + confusion_prior(n_classes)
@@ -229,9 +273,9 @@ def dawid_skene(item_index: np.ndarray, worker_index: np.ndarray, label_index: n
 
     iterations = 0
     previous = -np.inf
-    for _ in range(max(1, max_iter)):
+    for _ in range(max_iter):
         iterations += 1
-        joint = _log_joint(labels, _log_table(confusions), np.log(priors))
+        joint = _log_joint(labels, _log_table(confusions, labels.dtype), np.log(priors))
         present, log_evidence = _normalise_log(joint)
         priors = _estimate_priors(labels, present)
         confusions = _normalise_rows(
@@ -242,7 +286,7 @@ def dawid_skene(item_index: np.ndarray, worker_index: np.ndarray, label_index: n
             break
         previous = per_label
 
-    posteriors = _full_posteriors(labels, present, priors).T.astype(np.float64)
+    posteriors = _full_posteriors(labels, present, priors).astype(np.float64)
     # float32 exp/normalise leaves rows a few ulps off 1; callers compare to thresholds.
     posteriors /= posteriors.sum(axis=1, keepdims=True)
     return DawidSkeneResult(posteriors=posteriors, confusions=confusions,

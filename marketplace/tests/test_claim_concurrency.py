@@ -1,0 +1,187 @@
+"""The claim under real concurrency, on PostgreSQL: real threads, one connection each.
+
+Invariants (DESIGN.md): no task ever has more slot-holding assignments than its overlap,
+no worker holds the same task twice, and a worker asking from several places at once
+still holds one live lease.
+"""
+import threading
+import time
+
+import pytest
+from django.db import connection
+from django.db.models import Count, F
+
+from accounts.enums import Role
+from accounts.models import User
+from conftest import fund_organization, make_requester
+from marketplace.enums import SLOT_HOLDING_STATUSES, AssignmentStatus, TaskStatus
+from marketplace.models import Answer, Assignment, Task
+from marketplace.services import (
+    assignment_claim,
+    assignment_submit,
+    items_import,
+    project_create,
+    project_launch,
+)
+from marketplace.uploads import UploadRow
+from workers.services import worker_profile_create
+from workers.tests.factories import make_ready_worker, project_fields
+
+pytestmark = [
+    pytest.mark.slow,
+    # serialized_rollback: the skill taxonomy comes from a data migration, and the flush
+    # after an earlier transactional test would have wiped it.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+THREADS = 50
+TASKS = 100
+OVERLAP = 3
+DEADLINE_SECONDS = 120
+
+
+def eligible_worker(email: str):
+    # No password: hashing fifty of them would dominate the test's run time.
+    user = User.objects.create_user(email=email, password=None, role=Role.WORKER)
+    worker_profile_create(user=user)
+    return make_ready_worker(user, skills={"sentiment-en": 90})
+
+
+def launched_project(requester, *, tasks: int, overlap: int):
+    project = project_create(organization=requester.membership.organization, actor=requester,
+                             fields=project_fields(overlap=overlap, items_per_task=1))
+    items_import(project=project, actor=requester, is_gold=False, rows=[
+        UploadRow(row=i + 1, external_id=None, data={"text": f"review {i}"}, answer=None,
+                  has_answer=False) for i in range(tasks)])
+    fund_organization(requester)
+    return project_launch(project=project, actor=requester)
+
+
+def run_threads(target, count: int) -> list[BaseException]:
+    """Start ``count`` threads on ``target(index, barrier)``; return what they raised."""
+    barrier = threading.Barrier(count)
+    failures: list[BaseException] = []
+
+    def body(index):
+        try:
+            target(index, barrier)
+        except BaseException as exc:  # surfaced by the caller's assertion, not lost
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=body, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=DEADLINE_SECONDS + 30)
+    assert not any(thread.is_alive() for thread in threads), "a claiming thread hung"
+    return failures
+
+
+def open_slot_for(worker, project) -> bool:
+    """Is there a slot this worker could still take? (SKIP LOCKED may hide a task that
+    another transaction holds for an instant, so "nothing now" is not "nothing left".)"""
+    return (Task.objects.filter(project=project, status=TaskStatus.OPEN,
+                                filled__lt=F("overlap"))
+            .exclude(assignments__worker=worker).exists())
+
+
+def test_fifty_workers_fill_every_slot_and_never_exceed_overlap():
+    requester = make_requester("alice@acme.example", "Acme AI")
+    project = launched_project(requester, tasks=TASKS, overlap=OVERLAP)
+    workers = [eligible_worker(f"worker{index}@workers.example") for index in range(THREADS)]
+    claims_per_thread = [0] * THREADS
+
+    def work(index, barrier):
+        worker = workers[index]
+        barrier.wait(timeout=30)
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while time.monotonic() < deadline:
+            assignment = assignment_claim(worker=worker)
+            if assignment is None:
+                if not open_slot_for(worker, project):
+                    return
+                time.sleep(0.005)
+                continue
+            claims_per_thread[index] += 1
+            answers = [{"item_id": answer_id, "value": "positive"} for answer_id in
+                       Answer.objects.filter(assignment=assignment).values_list("pk", flat=True)]
+            assignment_submit(assignment_id=assignment.pk, worker=worker, answers=answers)
+        raise AssertionError(f"worker {index} still claiming after {DEADLINE_SECONDS}s")
+
+    failures = run_threads(work, THREADS)
+
+    assert failures == []
+    # Every slot filled, none beyond overlap, the counter agrees with the rows.
+    per_task = dict(Assignment.objects.filter(project=project, status__in=SLOT_HOLDING_STATUSES)
+                    .values_list("task_id").annotate(n=Count("id")))
+    tasks = list(Task.objects.filter(project=project).values_list("pk", "filled", "overlap"))
+    assert len(tasks) == TASKS
+    assert all(overlap == OVERLAP for _, _, overlap in tasks)
+    assert {task_id: filled for task_id, filled, _ in tasks} == {
+        task_id: OVERLAP for task_id, _, _ in tasks}
+    assert per_task == {task_id: OVERLAP for task_id, _, _ in tasks}
+    # No worker twice on a task (the unique constraint says so; the rows confirm it).
+    pairs = list(Assignment.objects.filter(project=project).values_list("task_id", "worker_id"))
+    assert len(pairs) == len(set(pairs)) == TASKS * OVERLAP
+    # Every claim was submitted: nothing expired, returned or left hanging.
+    assert set(Assignment.objects.filter(project=project).values_list("status", flat=True)) \
+        == {AssignmentStatus.SUBMITTED}
+    assert sum(claims_per_thread) == TASKS * OVERLAP
+    # Every assignment was served exactly its task's one item.
+    assert Answer.objects.filter(assignment__project=project).count() == TASKS * OVERLAP
+    assert Answer.objects.filter(assignment__project=project,
+                                 item__task_id=F("assignment__task_id")).count() == \
+        TASKS * OVERLAP
+
+
+def test_one_worker_claiming_from_ten_threads_holds_one_live_lease():
+    requester = make_requester("alice@acme.example", "Acme AI")
+    project = launched_project(requester, tasks=20, overlap=3)
+    worker = eligible_worker("dana@workers.example")
+    served: list[int | None] = [None] * 10
+
+    def claim(index, barrier):
+        barrier.wait(timeout=30)
+        assignment = assignment_claim(worker=worker)
+        served[index] = assignment.pk if assignment else None
+
+    failures = run_threads(claim, 10)
+
+    assert failures == []
+    live = list(Assignment.objects.filter(worker=worker).values_list("pk", "status", "task_id"))
+    assert len(live) == 1, live
+    assignment_id, status, task_id = live[0]
+    assert status == AssignmentStatus.ASSIGNED
+    # Every request got that same lease back; nothing else was taken.
+    assert served == [assignment_id] * 10
+    assert dict(Task.objects.filter(project=project).exclude(filled=0)
+                .values_list("pk", "filled")) == {task_id: 1}
+
+
+def test_twelve_workers_racing_for_one_task_with_overlap_two_take_exactly_two_slots():
+    requester = make_requester("alice@acme.example", "Acme AI")
+    project = launched_project(requester, tasks=1, overlap=2)
+    workers = [eligible_worker(f"worker{index}@workers.example") for index in range(12)]
+    served: list[int | None] = [None] * len(workers)
+
+    def claim(index, barrier):
+        worker = workers[index]
+        barrier.wait(timeout=30)
+        while True:
+            assignment = assignment_claim(worker=worker)
+            if assignment is not None:
+                served[index] = assignment.task_id
+                return
+            if not open_slot_for(worker, project):
+                return
+            time.sleep(0.002)
+
+    failures = run_threads(claim, len(workers))
+
+    assert failures == []
+    task = Task.objects.get(project=project)
+    assert sorted(served, key=lambda task_id: task_id is None) == [task.pk] * 2 + [None] * 10
+    assert task.filled == 2
+    assert Assignment.objects.filter(task=task).count() == 2

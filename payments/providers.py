@@ -1,0 +1,194 @@
+"""The outside world: Stripe (funding, Connect accounts, transfers) and the manual payout
+provider. The one place stripe-python is configured and called.
+
+Every call here is slow network I/O and is never made inside a database transaction.
+Errors are sorted into two kinds, because money depends on the difference:
+- ``ProviderDeclined``: a definite answer; the operation did not and will not happen
+  (a 4xx such as an invalid destination or an insufficient platform balance);
+- ``ProviderUnavailable``: we do not know (timeout, connection reset, 5xx, rate limit);
+  the caller keeps the money where it is and a reconcile job asks again later.
+"""
+import json
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+
+import stripe
+from django.conf import settings
+
+from .enums import PayoutProvider
+
+logger = logging.getLogger("quorum.payments")
+
+CURRENCY = "usd"
+
+
+class ProviderError(Exception):
+    pass
+
+
+class ProviderUnavailable(ProviderError):
+    """Outcome unknown: retry or ask later, with the same idempotency key."""
+
+
+class ProviderDeclined(ProviderError):
+    """Definite refusal: nothing happened at the provider."""
+
+
+class WebhookSignatureInvalid(Exception):
+    pass
+
+
+# --- Stripe client -------------------------------------------------------------------------
+
+@lru_cache(maxsize=4)
+def _client(api_key: str, api_base: str, timeout: float, retries: int) -> stripe.StripeClient:
+    base_addresses = {"api": api_base, "connect": api_base} if api_base else None
+    return stripe.StripeClient(
+        api_key, base_addresses=base_addresses, max_network_retries=retries,
+        http_client=stripe.RequestsClient(timeout=timeout))
+
+
+def stripe_client() -> stripe.StripeClient:
+    """Built from settings on each call (cached per configuration), so tests can point
+    STRIPE_API_BASE at a local server with the ``settings`` fixture."""
+    if not settings.STRIPE_SECRET_KEY:
+        raise ProviderUnavailable("STRIPE_SECRET_KEY is not configured.")
+    return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE,
+                   float(settings.STRIPE_TIMEOUT_SECONDS), settings.STRIPE_MAX_NETWORK_RETRIES)
+
+
+def _classify(exc: stripe.StripeError) -> ProviderError:
+    status = getattr(exc, "http_status", None)
+    message = getattr(exc, "user_message", None) or str(exc) or exc.__class__.__name__
+    if isinstance(exc, (stripe.APIConnectionError, stripe.RateLimitError,
+                        stripe.AuthenticationError, stripe.IdempotencyError)):
+        # Authentication and idempotency-key misuse are our configuration problems,
+        # not a refusal of this payment: keep the money where it is and alert.
+        return ProviderUnavailable(message)
+    if status is None or status >= 500 or status in (408, 409, 429):
+        return ProviderUnavailable(message)
+    return ProviderDeclined(message)
+
+
+def _call(operation, *args, **kwargs) -> dict:
+    try:
+        result = operation(*args, **kwargs)
+    except stripe.StripeError as exc:
+        error = _classify(exc)
+        logger.warning("stripe call failed: %s (%s)", error, type(error).__name__)
+        raise error from exc
+    return result.to_dict() if hasattr(result, "to_dict") else dict(result)
+
+
+def payment_intent_create(*, amount_cents: int, metadata: dict, idempotency_key: str) -> dict:
+    return _call(stripe_client().v1.payment_intents.create,
+                 params={"amount": amount_cents, "currency": CURRENCY,
+                         "payment_method_types": ["card"], "metadata": metadata},
+                 options={"idempotency_key": idempotency_key})
+
+
+def payment_intent_retrieve(intent_id: str) -> dict:
+    return _call(stripe_client().v1.payment_intents.retrieve, intent_id)
+
+
+def webhook_event(payload: bytes, signature_header: str | None) -> dict:
+    """Verify Stripe's signature (HMAC with STRIPE_WEBHOOK_SECRET, timestamp tolerance)
+    and return the event as plain JSON."""
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    if not secret or not signature_header:
+        raise WebhookSignatureInvalid("Missing Stripe-Signature or webhook secret.")
+    try:
+        stripe.WebhookSignature.verify_header(payload.decode("utf-8"), signature_header, secret,
+                                              stripe.Webhook.DEFAULT_TOLERANCE)
+        event = json.loads(payload)
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as exc:
+        raise WebhookSignatureInvalid(str(exc)) from exc
+    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+        raise WebhookSignatureInvalid("Not a Stripe event.")
+    return event
+
+
+# --- Connect accounts ----------------------------------------------------------------------
+
+def connect_account_create(*, worker_id: int, email: str) -> dict:
+    return _call(stripe_client().v1.accounts.create,
+                 params={"type": "express", "email": email,
+                         "capabilities": {"transfers": {"requested": True}},
+                         "metadata": {"worker_id": str(worker_id)}},
+                 options={"idempotency_key": f"payout_account:{worker_id}"})
+
+
+def connect_account_retrieve(account_id: str) -> dict:
+    return _call(stripe_client().v1.accounts.retrieve, account_id)
+
+
+def connect_onboarding_link(account_id: str) -> str:
+    link = _call(stripe_client().v1.account_links.create,
+                 params={"account": account_id, "type": "account_onboarding",
+                         "refresh_url": settings.PAYOUT_ONBOARDING_REFRESH_URL,
+                         "return_url": settings.PAYOUT_ONBOARDING_RETURN_URL})
+    return link["url"]
+
+
+def connect_account_can_receive(account: dict) -> bool:
+    capabilities = account.get("capabilities") or {}
+    return bool(account.get("payouts_enabled")) or capabilities.get("transfers") == "active"
+
+
+# --- Payout providers ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TransferOutcome:
+    settled: bool  # False: accepted, settles later (manual payouts wait for an admin)
+    reference: str = ""
+
+
+def transfer_group(payout) -> str:
+    return f"payout_{payout.pk}"
+
+
+class StripePayouts:
+    name = PayoutProvider.STRIPE
+
+    def transfer(self, payout) -> TransferOutcome:
+        transfer = _call(
+            stripe_client().v1.transfers.create,
+            params={"amount": payout.amount_cents, "currency": CURRENCY,
+                    "destination": payout.payout_account.stripe_account_id,
+                    "transfer_group": transfer_group(payout),
+                    "metadata": {"payout_id": str(payout.pk),
+                                 "worker_id": str(payout.worker_id)}},
+            options={"idempotency_key": f"payout:{payout.pk}"})
+        return TransferOutcome(settled=True, reference=transfer["id"])
+
+    def find(self, payout) -> str | None:
+        """The transfer this payout made, if any - asked by transfer group, which does not
+        expire the way a 24-hour idempotency key does."""
+        found = _call(stripe_client().v1.transfers.list,
+                      params={"transfer_group": transfer_group(payout), "limit": 10})
+        for transfer in found.get("data", []):
+            if (transfer.get("metadata") or {}).get("payout_id") == str(payout.pk):
+                return transfer["id"]
+        return None
+
+
+class ManualPayouts:
+    """Money leaves by bank transfer outside the platform: an admin exports the in-flight
+    payouts as CSV, pays them, and marks each paid (or failed)."""
+
+    name = PayoutProvider.MANUAL
+
+    def transfer(self, payout) -> TransferOutcome:
+        return TransferOutcome(settled=False)
+
+    def find(self, payout) -> str | None:
+        return None
+
+
+def payout_provider(name: str):
+    if name == PayoutProvider.STRIPE:
+        return StripePayouts()
+    if name == PayoutProvider.MANUAL:
+        return ManualPayouts()
+    raise ValueError(f"unknown payout provider {name!r}")

@@ -1,0 +1,43 @@
+"""Payments write actions. Views, jobs and other apps call these."""
+from .earnings import approval_pay, assignment_pay, bonus_grant, earnings_release_due
+from .escrow import (
+    assignment_cost_cents,
+    escrow_estimate_cents,
+    escrow_release_closed_projects,
+    escrow_release_unspent,
+    escrow_reserve_for_launch,
+    escrow_reserve_more,
+    outstanding_liability_cents,
+)
+from .funding import (
+    organization_credit,
+    stripe_event_receive,
+    topup_create,
+    topup_reconcile,
+    topups_reconcile,
+)
+from .payouts import (
+    payout_account_setup,
+    payout_execute,
+    payout_fail,
+    payout_mark_failed,
+    payout_mark_paid,
+    payout_open,
+    payout_reconcile,
+    payout_retry,
+    payout_run_start,
+    payout_settle,
+    payouts_reconcile,
+    payouts_run,
+)
+
+__all__ = [
+    "approval_pay", "assignment_cost_cents", "assignment_pay", "bonus_grant",
+    "earnings_release_due", "escrow_estimate_cents", "escrow_release_closed_projects",
+    "escrow_release_unspent", "escrow_reserve_for_launch", "escrow_reserve_more",
+    "organization_credit", "outstanding_liability_cents", "payout_account_setup",
+    "payout_execute", "payout_fail", "payout_mark_failed", "payout_mark_paid", "payout_open",
+    "payout_reconcile", "payout_retry", "payout_run_start", "payout_settle",
+    "payouts_reconcile", "payouts_run", "stripe_event_receive", "topup_create",
+    "topup_reconcile", "topups_reconcile",
+]

@@ -1,0 +1,269 @@
+"""Random sequences of everything that moves money - credits, Stripe top-ups (replayed),
+launches, claims, approvals, rejections, overturns, auto-approval, bonuses, hold
+releases, payout runs settled or failed, cancels, escrow sweeps - and after every step the
+books prove themselves and the money is where the model says it is.
+
+Examples share the test's transaction (each builds its own organization and workers), so
+the global checks also cover everything earlier examples left behind.
+"""
+import itertools
+from datetime import timedelta
+
+import pytest
+from django.db.models import F, Sum
+from django.utils import timezone
+from hypothesis import HealthCheck, event, settings as hypothesis_settings, strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from config.errors import Conflict, PaymentRequired
+from marketplace.enums import AssignmentStatus, ProjectStatus
+from marketplace.models import Assignment, Project
+from marketplace.services import (
+    assignment_approve,
+    assignment_overturn,
+    assignment_reject,
+    assignments_auto_approve,
+    project_cancel,
+    project_launch,
+)
+from marketplace.services.pseudonyms import worker_pseudonym_for
+from payments import ledger
+from payments.enums import PayoutStatus
+from payments.models import Earning, Payout, TopUp
+from payments.selectors import ledger_check
+from payments.services import (
+    assignment_pay,
+    bonus_grant,
+    earnings_release_due,
+    escrow_release_closed_projects,
+    organization_credit,
+    payout_account_setup,
+    payout_fail,
+    payout_settle,
+    payouts_run,
+    stripe_event_receive,
+)
+
+from .factories import claim, make_project, make_requester, make_worker, submit
+
+pytestmark = pytest.mark.django_db
+
+_event_ids = itertools.count(1)
+FAR_FUTURE = timedelta(days=365)
+
+
+class MoneyMachine(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        self.requester = make_requester()
+        self.organization = self.requester.membership.organization
+        self.workers = [make_worker() for _ in range(3)]
+        for worker in self.workers:
+            payout_account_setup(worker=worker)  # manual provider: active at once
+        self.funded = 0
+        self.projects: list[Project] = []
+
+    # --- money in ---------------------------------------------------------------------
+
+    @initialize(cents=st.integers(0, 20_000))
+    def opening_credit(self, cents):
+        if cents:
+            self.admin_credit(cents)
+
+    @rule(cents=st.integers(1, 5000))
+    def admin_credit(self, cents):
+        organization_credit(organization=self.organization, actor=None, amount_cents=cents,
+                            reason="invoice")
+        self.funded += cents
+
+    @rule(cents=st.integers(50, 3000), replays=st.integers(1, 3))
+    def stripe_topup_succeeds(self, cents, replays):
+        topup = TopUp.objects.create(organization=self.organization,
+                                     created_by=self.requester, amount_cents=cents,
+                                     stripe_payment_intent_id=f"pi_sm_{next(_event_ids)}")
+        event = {"id": f"evt_sm_{next(_event_ids)}", "type": "payment_intent.succeeded",
+                 "data": {"object": {"id": topup.stripe_payment_intent_id, "amount": cents,
+                                     "currency": "usd", "status": "succeeded"}}}
+        outcomes = [stripe_event_receive(event=event) for _ in range(replays)]
+        assert outcomes == ["credited"] + ["duplicate"] * (replays - 1)
+        self.funded += cents
+
+    # --- projects ---------------------------------------------------------------------
+
+    @initialize(items=st.integers(1, 4), overlap=st.integers(1, 2),
+                reward=st.integers(0, 300), hourly=st.booleans())
+    def first_launch(self, items, overlap, reward, hourly):
+        self.launch(items, overlap, reward, hourly)
+
+    @rule(items=st.integers(1, 4), overlap=st.integers(1, 2), reward=st.integers(0, 300),
+          hourly=st.booleans())
+    def launch(self, items, overlap, reward, hourly):
+        pay = ({"pay_model": "hourly", "reward_cents": None, "hourly_rate_cents": reward * 10,
+                "max_seconds_per_assignment": 600} if hourly else {"reward_cents": reward})
+        project = make_project(self.requester, items=items, overlap=overlap, launch=False,
+                               **pay)
+        before = self._available()
+        try:
+            project_launch(project=project, actor=self.requester)
+        except PaymentRequired:
+            event("launch refused: 402")
+            assert self._available() == before
+            assert Project.objects.get(pk=project.pk).status == ProjectStatus.DRAFT
+            return
+        event("launched")
+        project.refresh_from_db()
+        self.projects.append(project)
+
+    @rule(data=st.data())
+    def cancel(self, data):
+        active = [p for p in self.projects if p.status == ProjectStatus.ACTIVE]
+        if active:
+            project = data.draw(st.sampled_from(active))
+            project_cancel(project=project, actor=self.requester)
+            project.refresh_from_db()
+
+    @rule()
+    def sweep_escrow(self):
+        escrow_release_closed_projects()
+
+    # --- work -------------------------------------------------------------------------
+
+    @precondition(lambda self: self.projects)
+    @rule(data=st.data(), decisions=st.lists(
+        st.tuples(st.integers(1, 900),
+                  st.sampled_from(["approve", "approve", "reject", "leave"])),
+        min_size=1, max_size=3))
+    def work(self, data, decisions):
+        """Up to three workers each claim, submit after some active time, and get a
+        decision (or none yet)."""
+        project = data.draw(st.sampled_from(self.projects))
+        for worker, (seconds, decision) in zip(self.workers, decisions):
+            assignment = claim(worker, project)
+            if assignment is None:
+                continue
+            submit(assignment, worker, active_seconds=seconds)
+            if decision == "approve":
+                self._approve(lambda: assignment_approve(assignment=assignment,
+                                                         actor=self.requester))
+            elif decision == "reject":
+                assignment_reject(assignment=assignment, actor=self.requester, reason="no")
+
+    @rule(data=st.data())
+    def overturn(self, data):
+        rejected = list(Assignment.objects.filter(project__organization=self.organization,
+                                                  status=AssignmentStatus.REJECTED))
+        if rejected:
+            assignment = data.draw(st.sampled_from(rejected))
+            self._approve(lambda: assignment_overturn(assignment=assignment,
+                                                      actor=self.requester))
+
+    @rule()
+    def auto_approve(self):
+        assignments_auto_approve(now=timezone.now() + FAR_FUTURE)
+
+    def _approve(self, action):
+        before = (self._available(), Earning.objects.count())
+        try:
+            action()
+            event("approved")
+        except Conflict as refused:
+            event("approval refused: 402")  # ApprovalUnfunded is a 402 and a Conflict
+            assert refused.status_code == 402
+            assert (self._available(), Earning.objects.count()) == before
+
+    @rule(data=st.data(), cents=st.integers(1, 500))
+    def bonus(self, data, cents):
+        candidates = list(Assignment.objects.filter(project__organization=self.organization)
+                          .select_related("project", "worker")[:20])
+        if not candidates:
+            return
+        assignment = data.draw(st.sampled_from(candidates))
+        pseudonym = worker_pseudonym_for(project=assignment.project, worker=assignment.worker)
+        before = self._available()
+        try:
+            bonus_grant(project=assignment.project, actor=self.requester, pseudonym=pseudonym,
+                        amount_cents=cents, reason="thanks")
+            event("bonus paid")
+        except PaymentRequired:
+            assert self._available() == before
+
+    # --- money out --------------------------------------------------------------------
+
+    @rule()
+    def hold_ends(self):
+        earnings_release_due(now=timezone.now() + FAR_FUTURE)
+
+    @rule()
+    def payout_run(self):
+        if payouts_run().payouts_created:
+            event("payouts made")
+
+    @rule(data=st.data(), succeed=st.booleans())
+    def payout_resolves(self, data, succeed):
+        in_flight = list(Payout.objects.filter(worker__in=self.workers,
+                                               status=PayoutStatus.IN_FLIGHT))
+        if in_flight:
+            payout = data.draw(st.sampled_from(in_flight))
+            if succeed:
+                assert payout_settle(payout=payout, reference="bank-ref")
+            else:
+                assert payout_fail(payout=payout, reason="bank refused")
+
+    # --- invariants -------------------------------------------------------------------
+
+    def _available(self) -> int:
+        return ledger.balance_of(ledger.organization_available(self.organization.pk))
+
+    @invariant()
+    def books_prove_themselves(self):
+        report = ledger_check()
+        assert report["ok"], report
+
+    @invariant()
+    def organization_money_is_conserved(self):
+        escrow = sum(ledger.balance_of(ledger.project_escrow(p)) for p in self.projects)
+        spent = (Earning.objects.filter(organization=self.organization)
+                 .aggregate(total=Sum(F("amount_cents") + F("fee_cents")))["total"] or 0)
+        assert self._available() + escrow + spent == self.funded
+
+    @invariant()
+    def every_approved_assignment_is_paid_exactly_once(self):
+        assignments = Assignment.objects.filter(project__organization=self.organization)
+        approved = set(assignments.filter(status=AssignmentStatus.APPROVED)
+                       .values_list("pk", flat=True))
+        paid = list(Earning.objects.filter(assignment__in=assignments)
+                    .values_list("assignment_id", flat=True))
+        assert len(paid) == len(set(paid))
+        # Zero-pay work (a 0-cent reward, or under half a cent of hourly time) has no row.
+        assert set(paid) <= approved
+        unpaid = approved - set(paid)
+        for assignment in Assignment.objects.filter(pk__in=unpaid).select_related("project"):
+            assert assignment_pay(assignment=assignment, project=assignment.project)[0] == 0
+
+    @invariant()
+    def worker_money_is_conserved(self):
+        for worker in self.workers:
+            earned = Earning.objects.filter(worker=worker).aggregate(
+                total=Sum("amount_cents"))["total"] or 0
+            paid = Payout.objects.filter(worker=worker, status=PayoutStatus.PAID).aggregate(
+                total=Sum("amount_cents"))["total"] or 0
+            held = sum(ledger.balance_of(ref(worker.pk)) for ref in (
+                ledger.worker_pending, ledger.worker_available, ledger.payout_in_flight))
+            assert held + paid == earned
+
+
+def test_random_money_movements_keep_every_invariant(settings):
+    settings.PAYOUT_PROVIDER = "manual"
+    settings.MIN_PAYOUT_CENTS = 100
+    settings.PLATFORM_FEE_PERCENT = 20
+    settings.EARNINGS_HOLD_SECONDS = 3600
+    run_state_machine_as_test(MoneyMachine, settings=hypothesis_settings(
+        max_examples=12, stateful_step_count=30, deadline=None, database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
