@@ -14,6 +14,13 @@ from workers.services import worker_profile_create
 PASSWORD = "correct-horse-battery-staple"
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Hashing strength is not under test; PBKDF2's million rounds would dominate the run.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     # Throttle counters live in the cache (Redis under `make test`): start every test clean.

@@ -128,6 +128,9 @@ REST_FRAMEWORK = {
         "worker_submit": env_str("THROTTLE_WORKER_SUBMIT_RATE", "120/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Throttles key on the client address. 0 trusted proxies means X-Forwarded-For is
+    # ignored (gunicorn faces clients directly); set it to the number of proxies in front.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0, minimum=0),
 }
 
 TOKEN_TTL_HOURS = env_int("TOKEN_TTL_HOURS", 24 * 30, minimum=1)
@@ -180,6 +183,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "deliver-webhooks": {"task": "marketplace.webhooks.tasks.deliver_due_webhooks",
                          "schedule": 30.0},
     "grading-sweep": {"task": "qa.tasks.sweep_ungraded", "schedule": 120.0},
+    "resume-stale-imports": {"task": "marketplace.tasks.resume_stale_imports",
+                             "schedule": 300.0},
     # Payments: each job is idempotent (journal keys, compare-and-swap statuses).
     "payments-release-held-earnings": {"task": "payments.tasks.release_held_earnings",
                                        "schedule": 600.0},

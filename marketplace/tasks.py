@@ -4,6 +4,7 @@ from celery import shared_task
 from .services import (
     assignments_auto_approve,
     assignments_expire_overdue,
+    imports_resume_stale,
     item_import_run,
 )
 from .webhooks.tasks import deliver_due_webhooks, deliver_webhook  # noqa: F401 (registers them)
@@ -22,3 +23,11 @@ def expire_leases() -> int:
 @shared_task(acks_late=True)
 def auto_approve_submissions() -> int:
     return assignments_auto_approve()
+
+
+@shared_task(acks_late=True)
+def resume_stale_imports() -> int:
+    stale = imports_resume_stale()
+    for import_id in stale:
+        run_item_import.delay(import_id)
+    return len(stale)

@@ -20,6 +20,15 @@ MAX_ROW_ERRORS = 20
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
+def _refuse_constant(name: str):
+    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
+
+
+def _strict_loads(text: str):
+    """json.loads without NaN/Infinity: they are not JSON and PostgreSQL refuses them."""
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
 @dataclass(frozen=True)
 class UploadRow:
     row: int
@@ -76,7 +85,7 @@ def _decode(payload: bytes) -> str:
 
 def _parse_json(text: str) -> list[UploadRow]:
     try:
-        document = json.loads(text)
+        document = _strict_loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"Invalid JSON at line {exc.lineno}: {exc.msg}.",
                            code="invalid_json", fields={"file": [exc.msg]})
@@ -94,7 +103,7 @@ def _parse_jsonl(text: str) -> list[UploadRow]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = _strict_loads(line)
         except json.JSONDecodeError as exc:
             raise _row_error(line_number, f"invalid JSON ({exc.msg}).")
         rows.append(_row_from_object(line_number, obj))
@@ -129,7 +138,7 @@ def _parse_csv(text: str) -> list[UploadRow]:
             columns = {name: record[name] for name in data_columns}
             if "data" in header:
                 try:
-                    data = json.loads(record["data"])
+                    data = _strict_loads(record["data"])
                 except (json.JSONDecodeError, TypeError):
                     raise _row_error(line, "the 'data' cell must hold JSON.")
                 # Other columns are data fields too; dropping them would lose them silently.
@@ -146,7 +155,7 @@ def _parse_csv(text: str) -> list[UploadRow]:
             answer, has_answer = None, bool(raw_answer.strip())
             if has_answer:
                 try:
-                    answer = json.loads(raw_answer)
+                    answer = _strict_loads(raw_answer)
                 except (json.JSONDecodeError, TypeError):
                     answer = raw_answer  # a bare label such as positive
             external_id = (record.get("external_id") or "").strip() or None

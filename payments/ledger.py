@@ -154,9 +154,11 @@ def post_journal(*, key: str, kind: str, lines: list[tuple[AccountRef, int]], me
                                     amount_cents=amount) for ref, amount in lines)
     changed = {accounts[k].pk: delta for k, delta in deltas.items() if delta}
     if changed:
-        LedgerAccount.objects.filter(pk__in=changed).update(balance_cents=F("balance_cents") + Case(
-            *[When(pk=pk, then=Value(delta)) for pk, delta in changed.items()],
-            output_field=BigIntegerField()))
+        # One UPDATE for all accounts (rows already locked above, in pk order).
+        LedgerAccount.objects.filter(pk__in=changed).update(
+            balance_cents=F("balance_cents") + Case(
+                *[When(pk=pk, then=Value(delta)) for pk, delta in changed.items()],
+                output_field=BigIntegerField()))
     for account_key, delta in deltas.items():
         accounts[account_key].balance_cents += delta
     return journal

@@ -496,9 +496,6 @@ def test_revoking_a_token_is_not_throttled(requester, auth_rate_two_per_minute):
     assert statuses == [204, 204, 204]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "REST_FRAMEWORK has no NUM_PROXIES, so DRF keys the throttle on the client-supplied "
-    "X-Forwarded-For header; set NUM_PROXIES (0 when gunicorn faces clients directly)"))
 def test_throttle_cannot_be_dodged_with_a_forged_forwarded_for_header(
         api_client, requester, auth_rate_two_per_minute):
     credentials = {"email": "alice@acme.example", "password": PASSWORD}

@@ -11,6 +11,7 @@ from .assignments import (
 )
 from .imports import (
     ImportResult,
+    imports_resume_stale,
     item_import_enqueue,
     item_import_run,
     items_import,
@@ -39,6 +40,7 @@ __all__ = [
     "assignments_auto_approve",
     "assignments_expire_overdue",
     "ImportResult",
+    "imports_resume_stale",
     "item_import_enqueue",
     "item_import_run",
     "items_import",

@@ -29,6 +29,7 @@ EXTERNAL_ID_LOOKUP_CHUNK = 5000
 MAX_EXTERNAL_ID_LENGTH = 255
 # A running import whose progress has not moved for this long is taken to be dead.
 STALE_IMPORT_AFTER = timedelta(minutes=10)
+MAX_IMPORT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,9 @@ def item_import_enqueue(*, project: Project, actor: User, payload: bytes, file_f
         item_import = ItemImport.objects.create(
             project=project, created_by=actor, is_gold=is_gold, file_format=file_format,
             payload=payload, rows_total=rows_total)
-        transaction.on_commit(lambda: run_item_import.delay(item_import.pk))
+        # robust: the import row is committed whatever happens to the enqueue; a lost job
+        # is picked up again by imports_resume_stale (beat).
+        transaction.on_commit(lambda: run_item_import.delay(item_import.pk), robust=True)
     return item_import
 
 
@@ -242,6 +245,20 @@ def _claim_import(import_id: int) -> int | None:
     if not claimed:
         return None
     return ItemImport.objects.values_list("attempt", flat=True).get(pk=import_id)
+
+
+def imports_resume_stale(*, now=None) -> list[int]:
+    """Imports whose job was lost (never started, or died mid-run) are run again; after
+    MAX_IMPORT_ATTEMPTS they fail for good instead of looping on a poisonous upload."""
+    now = now or timezone.now()
+    stale = ItemImport.objects.filter(
+        Q(status=ImportStatus.QUEUED, created_at__lt=now - STALE_IMPORT_AFTER)
+        | Q(status=ImportStatus.RUNNING, heartbeat_at__lt=now - STALE_IMPORT_AFTER))
+    ItemImport.objects.filter(pk__in=stale.filter(attempt__gte=MAX_IMPORT_ATTEMPTS).values("pk")
+                              ).update(status=ImportStatus.FAILED, finished_at=now, payload=b"",
+                                       errors=[{"row": None, "field": None, "message":
+                                                "The import failed repeatedly; upload again."}])
+    return list(stale.filter(attempt__lt=MAX_IMPORT_ATTEMPTS).values_list("pk", flat=True))
 
 
 def _finish(import_id: int, attempt: int, **fields) -> bool:

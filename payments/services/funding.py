@@ -253,7 +253,8 @@ def organization_credit(*, organization: Organization, actor: User | None, amoun
     """
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("A credit needs a reason.", fields={"reason": ["This field is required."]})
+        raise InvalidInput("A credit needs a reason.",
+                           fields={"reason": ["This field is required."]})
     if amount_cents <= 0:
         raise InvalidInput("amount_cents must be positive.",
                            fields={"amount_cents": ["Must be greater than 0."]})

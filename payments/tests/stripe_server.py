@@ -16,7 +16,6 @@ localstripe's store is kept in memory only (it otherwise pickles itself to a sha
 """
 import argparse
 import asyncio
-import json
 import random
 import socket
 import string
