@@ -99,7 +99,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import DatabaseError, connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.enums import Role  # noqa: E402
@@ -295,26 +295,33 @@ def http_loop(port: int, token: str, start: threading.Barrier, stop_at: list, st
     claim_ms, submit_ms = [], []
     start.wait()
     while time.perf_counter() < stop_at[0]:
-        began = time.perf_counter()
-        status, body = client.post("/api/v1/worker/tasks/next", b"{}")
-        claim_ms.append((time.perf_counter() - began) * 1000)
-        if status == 204:
-            no_work += 1
+        try:
+            began = time.perf_counter()
+            status, body = client.post("/api/v1/worker/tasks/next", b"{}")
+            claim_ms.append((time.perf_counter() - began) * 1000)
+            if status == 204:
+                no_work += 1
+                time.sleep(0.01)
+                continue
+            if status != 200:
+                errors[f"next_{status}"] = errors.get(f"next_{status}", 0) + 1
+                time.sleep(0.01)
+                continue
+            claims += 1
+            served = json.loads(body)
+            answers = [{"item_id": item["id"], "value": "positive"}
+                       for item in served["items"]]
+            began = time.perf_counter()
+            status, body = client.post(
+                f"/api/v1/worker/assignments/{served['assignment_id']}/submit",
+                json.dumps({"answers": answers}).encode())
+            submit_ms.append((time.perf_counter() - began) * 1000)
+            if status != 200:
+                errors[f"submit_{status}"] = errors.get(f"submit_{status}", 0) + 1
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            name = f"client_{type(exc).__name__}"
+            errors[name] = errors.get(name, 0) + 1
             time.sleep(0.01)
-            continue
-        if status != 200:
-            errors[f"next_{status}"] = errors.get(f"next_{status}", 0) + 1
-            time.sleep(0.01)
-            continue
-        claims += 1
-        served = json.loads(body)
-        answers = [{"item_id": item["id"], "value": "positive"} for item in served["items"]]
-        began = time.perf_counter()
-        status, body = client.post(f"/api/v1/worker/assignments/{served['assignment_id']}"
-                                   "/submit", json.dumps({"answers": answers}).encode())
-        submit_ms.append((time.perf_counter() - began) * 1000)
-        if status != 200:
-            errors[f"submit_{status}"] = errors.get(f"submit_{status}", 0) + 1
     client.connection.close()
     stats.merge(claims, no_work, errors, claim_ms, submit_ms)
 
@@ -322,6 +329,7 @@ def http_loop(port: int, token: str, start: threading.Barrier, stop_at: list, st
 def raw_loop(workers: list, start: threading.Barrier, stop_at: list, stats: Stats):
     """This thread's share of the workers, in turn: claim, then mark submitted."""
     claims = no_work = 0
+    errors: dict[str, int] = {}
     claim_ms = []
     turn = 0
     try:
@@ -329,19 +337,23 @@ def raw_loop(workers: list, start: threading.Barrier, stop_at: list, stats: Stat
         while time.perf_counter() < stop_at[0]:
             worker = workers[turn % len(workers)]
             turn += 1
-            began = time.perf_counter()
-            assignment = assignment_claim(worker=worker)
-            claim_ms.append((time.perf_counter() - began) * 1000)
-            if assignment is None:
-                no_work += 1
-                continue
-            claims += 1
-            Answer.objects.filter(assignment=assignment).update(value="positive")
-            Assignment.objects.filter(pk=assignment.pk).update(
-                status=AssignmentStatus.SUBMITTED, submitted_at=timezone.now())
+            try:
+                began = time.perf_counter()
+                assignment = assignment_claim(worker=worker)
+                claim_ms.append((time.perf_counter() - began) * 1000)
+                if assignment is None:
+                    no_work += 1
+                    continue
+                claims += 1
+                Answer.objects.filter(assignment=assignment).update(value="positive")
+                Assignment.objects.filter(pk=assignment.pk).update(
+                    status=AssignmentStatus.SUBMITTED, submitted_at=timezone.now())
+            except DatabaseError as exc:
+                name = f"db_{type(exc).__name__}"
+                errors[name] = errors.get(name, 0) + 1
     finally:
         connection.close()
-    stats.merge(claims, no_work, {}, claim_ms, [])
+    stats.merge(claims, no_work, errors, claim_ms, [])
 
 
 def run_phase(loops: list[tuple], seconds: float) -> tuple[Stats, float]:
@@ -415,7 +427,7 @@ def raw_phase(workers, requester, count, run) -> dict:
         "claims": stats.claims, "claims_per_s": round(stats.claims / wall, 1),
         "claim_p50_ms": percentile(stats.claim_ms, 0.5),
         "claim_p99_ms": percentile(stats.claim_ms, 0.99),
-        "threads": threads, "no_work": stats.no_work,
+        "threads": threads, "no_work": stats.no_work, "errors": stats.errors,
         **invariant_violations(project.pk),
     }
 
@@ -441,6 +453,7 @@ def main() -> None:
     port = free_port()
     server = start_gunicorn(port, log_path)
     results = {}
+    violations = 0
     try:
         for count in WORKER_COUNTS:
             http_result = http_phase(port, workers, requester, count, log_path, run)
@@ -448,6 +461,9 @@ def main() -> None:
             ratio = (round(http_result["claims_per_s"] / raw_result["claims_per_s"], 3)
                      if raw_result["claims_per_s"] else None)
             results[count] = ratio
+            violations += sum(result[key] for result in (http_result, raw_result)
+                              for key in ("beyond_overlap", "worker_twice_on_task",
+                                          "filled_counter_mismatches"))
             print(json.dumps({"workers": count, "seconds": SECONDS,
                               "gunicorn": f"gthread {GUNICORN_WORKERS}x{GUNICORN_THREADS}",
                               "http": http_result, "raw": raw_result,
@@ -459,8 +475,11 @@ def main() -> None:
     print(json.dumps({"summary": True, "goal": f"http >= {GOAL_RATIO:.0%} of raw at "
                       f"{GOAL_WORKERS} workers", "http_vs_raw_at_goal": ratio,
                       "met": None if ratio is None else ratio >= GOAL_RATIO,
+                      "invariant_violations": violations,
                       "total_seconds": round(time.perf_counter() - started, 1),
                       "server_log": str(log_path)}), flush=True)
+    if violations:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.models import Count, F
 
 from accounts.enums import Role
@@ -57,6 +57,21 @@ def launched_project(requester, *, tasks: int, overlap: int):
     return project_launch(project=project, actor=requester)
 
 
+def connect(timeout: float = 60) -> None:
+    """Open this thread's connection before the race starts. The PostgreSQL server is
+    shared with other test runs: when it is out of connection slots, wait for one rather
+    than fail the thread."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            connection.ensure_connection()
+            return
+        except OperationalError as exc:
+            if "too many clients" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def run_threads(target, count: int) -> list[BaseException]:
     """Start ``count`` threads on ``target(index, barrier)``; return what they raised."""
     barrier = threading.Barrier(count)
@@ -64,6 +79,7 @@ def run_threads(target, count: int) -> list[BaseException]:
 
     def body(index):
         try:
+            connect()
             target(index, barrier)
         except BaseException as exc:  # surfaced by the caller's assertion, not lost
             failures.append(exc)
@@ -95,7 +111,7 @@ def test_fifty_workers_fill_every_slot_and_never_exceed_overlap():
 
     def work(index, barrier):
         worker = workers[index]
-        barrier.wait(timeout=30)
+        barrier.wait(timeout=90)
         deadline = time.monotonic() + DEADLINE_SECONDS
         while time.monotonic() < deadline:
             assignment = assignment_claim(worker=worker)
@@ -143,7 +159,7 @@ def test_one_worker_claiming_from_ten_threads_holds_one_live_lease():
     served: list[int | None] = [None] * 10
 
     def claim(index, barrier):
-        barrier.wait(timeout=30)
+        barrier.wait(timeout=90)
         assignment = assignment_claim(worker=worker)
         served[index] = assignment.pk if assignment else None
 
@@ -168,7 +184,7 @@ def test_twelve_workers_racing_for_one_task_with_overlap_two_take_exactly_two_sl
 
     def claim(index, barrier):
         worker = workers[index]
-        barrier.wait(timeout=30)
+        barrier.wait(timeout=90)
         while True:
             assignment = assignment_claim(worker=worker)
             if assignment is not None:

@@ -8,7 +8,6 @@ returned (or expired) task never comes back to the same worker.
 from datetime import timedelta
 
 import pytest
-from django.db.models import F
 from django.utils import timezone
 
 from conftest import client_for, fund_organization, make_requester, make_worker
@@ -27,7 +26,7 @@ from marketplace.services import (
 from marketplace.uploads import UploadRow
 from workers.enums import SkillSource, WorkerStatus
 from workers.services import worker_block
-from workers.tests.factories import make_ready_worker, profile_of, project_fields
+from workers.tests.factories import make_ready_worker, project_fields
 
 NEXT = "/api/v1/worker/tasks/next"
 
@@ -184,13 +183,13 @@ def test_the_most_started_task_comes_first(requester):
     make_ready_worker(user, skills={"sentiment-en": 90})
 
     assert served_task_id(next_task(client_for(user))) == third
-    assert Task.objects.get(pk=third).filled == 3
+    assert [Task.objects.get(pk=pk).filled for pk in (first, second, third)] == [0, 1, 3]
 
 
 def test_a_full_task_is_skipped_for_the_next_oldest(requester):
     project = launched_project(requester, tasks=2, overlap=1)
     first, second = task_ids(project)
-    assignment_claim(worker=eligible_worker("erin@workers.example"))
+    assert assignment_claim(worker=eligible_worker("erin@workers.example")).task_id == first
     user = make_worker("dana@workers.example")
     make_ready_worker(user, skills={"sentiment-en": 90})
 
@@ -204,6 +203,7 @@ def test_a_task_the_worker_submitted_is_never_served_again(requester):
     first, second = task_ids(project)
     worker = eligible_worker("dana@workers.example")
     done = assignment_claim(worker=worker)
+    assert done.task_id == first
     submit_all(done, worker)
 
     assert served_task_id(next_task(client_for(worker.user))) == second
@@ -431,6 +431,7 @@ def test_an_expired_lease_is_not_resumed_and_its_task_never_comes_back(requester
 
     response = next_task(client)
 
+    assert Assignment.objects.get(pk=lapsed).task_id == first
     assert response.json()["assignment_id"] != lapsed
     assert served_task_id(response) == second
 

@@ -1,19 +1,24 @@
-"""Factories for the workers tests. Everything is built through the services (marketplace and
-workers), so the rows look exactly like the ones the API would write."""
+"""Factories for the workers tests. Projects, items and exams are built through the services,
+so the rows look exactly like the ones the API would write; ``make_ready_worker`` is the one
+bootstrap shortcut (like seed_demo) for tests about routing rather than vetting."""
+from conftest import fund_organization
 from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
 from marketplace.enums import ProjectStatus
 from marketplace.models import Project
-from marketplace.services import items_import, project_create, project_launch
+from marketplace.services import (
+    items_import,
+    project_cancel,
+    project_create,
+    project_launch,
+    project_pause,
+)
 from marketplace.uploads import UploadRow
 from workers.enums import SkillSource, WorkerStatus
 from workers.models import Skill, WorkerAuditEvent, WorkerProfile
-from workers.services import (
-    worker_skill_set,
-    worker_status_set,
-)
+from workers.services import worker_skill_set, worker_status_set
 
 SENTIMENT = {"choices": ["positive", "negative", "neutral"]}
 
@@ -76,8 +81,14 @@ def make_project(requester: User, *, status: str = ProjectStatus.ACTIVE, items: 
     items_import(project=project, actor=requester, is_gold=False, rows=[
         UploadRow(row=i + 1, external_id=None, data={"text": f"item {i}"}, answer=None,
                   has_answer=False) for i in range(items)])
+    fund_organization(requester, 100_000)  # launch reserves the estimated cost in escrow
     project_launch(project=project, actor=requester)
-    if status != ProjectStatus.ACTIVE:
+    if status == ProjectStatus.PAUSED:
+        project_pause(project=project, actor=requester)
+    elif status == ProjectStatus.CANCELLED:
+        project_cancel(project=project, actor=requester)
+    elif status == ProjectStatus.COMPLETED:
+        # Only the system completes projects; there is no requester call for it.
         Project.objects.filter(pk=project.pk).update(status=status)
     project.refresh_from_db()
     return project

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import pytest
+from conftest import fund_organization
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -129,6 +130,7 @@ def _is_an_exam(ctx: Context) -> None:
     from marketplace.uploads import UploadRow
     items_import(project=exam_project, actor=ctx.requester, is_gold=False, rows=[
         UploadRow(row=1, external_id=None, data={"text": "x"}, answer=None, has_answer=False)])
+    fund_organization(ctx.requester, 100_000)
     project_launch(project=exam_project, actor=ctx.requester)
     exam_project.refresh_from_db()
     assert exam_project.status == "active"

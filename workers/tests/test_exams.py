@@ -27,7 +27,6 @@ from .factories import (
     make_gold_only_project,
     make_project,
     make_ready_worker,
-    profile_of,
 )
 
 QUALIFICATIONS = "/api/v1/worker/qualifications"

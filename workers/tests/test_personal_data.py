@@ -25,11 +25,11 @@ from workers.services import (
     application_submit,
     exam_create,
     worker_block,
+    worker_clearance_grant,
     worker_erase,
     worker_profile_update,
     worker_suspend,
     worker_terms_accept,
-    worker_clearance_grant,
 )
 
 from .factories import make_gold_only_project, make_project, profile_of
