@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from .enums import (
     AssignmentStatus,
@@ -199,7 +200,8 @@ class Assignment(models.Model):
                                related_name="assignments")
     status = models.CharField(max_length=16, choices=AssignmentStatus.choices,
                               default=AssignmentStatus.ASSIGNED)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the claim, so expires_at - created_at is exactly the lease duration.
+    created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     last_heartbeat_at = models.DateTimeField()
     active_seconds = models.PositiveIntegerField(default=0)

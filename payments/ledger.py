@@ -126,12 +126,15 @@ def lock_accounts(refs) -> dict[str, LedgerAccount]:
 
 
 def post_journal(*, key: str, kind: str, lines: list[tuple[AccountRef, int]], memo: str = "",
-                 actor=None, **causes) -> Journal:
+                 actor=None, locked: dict[str, LedgerAccount] | None = None,
+                 **causes) -> Journal:
     """Post one balanced journal inside the caller's transaction.
 
     ``lines`` are (account, signed amount) pairs; zero lines are dropped. ``causes`` are
     the Journal foreign keys naming what caused it (organization, project, worker,
-    assignment, topup, manual_credit, bonus, payout). Raises InsufficientFunds (nothing
+    assignment, topup, manual_credit, bonus, payout). ``locked`` passes accounts the
+    caller already locked in this transaction with ``lock_accounts`` (saves a query).
+    Raises InsufficientFunds (nothing
     written) when a non-external account would go negative, LedgerError when the lines
     do not balance, IntegrityError when the key was posted before.
     """
@@ -140,7 +143,10 @@ def post_journal(*, key: str, kind: str, lines: list[tuple[AccountRef, int]], me
         raise LedgerError(f"journal {key!r} does not balance: {lines!r}")
     if len(lines) < 2:
         raise LedgerError(f"journal {key!r} needs two or more non-zero lines")
-    accounts = lock_accounts(ref for ref, _amount in lines)
+    if locked is not None and all(ref.key in locked for ref, _amount in lines):
+        accounts = locked
+    else:
+        accounts = lock_accounts(ref for ref, _amount in lines)
     deltas: dict[str, int] = defaultdict(int)
     for ref, amount in lines:
         deltas[ref.key] += amount

@@ -1,7 +1,7 @@
 """Requester project API: create, list, detail, edit, status transitions, items, and who may
 call what. Every refused request also checks that nothing was written."""
 import pytest
-from conftest import project_payload
+from conftest import fund_organization, project_payload
 
 from marketplace.models import Item, Project, ProjectSkillRequirement, Task
 
@@ -85,6 +85,7 @@ def _bring_to(client, project_id, status: str) -> None:
         # Only the system completes projects; there is no requester call for it.
         Project.objects.filter(pk=project_id).update(status="completed")
         return
+    fund_organization(Project.objects.get(pk=project_id).organization)
     assert client.post(_url(project_id, "launch")).status_code == 200
     if status == "paused":
         assert client.post(_url(project_id, "pause")).status_code == 200
@@ -675,6 +676,7 @@ def test_legal_transition(requester_client, project, status, action, target):
     _bring_to(requester_client, project["id"], status)
     if status == "draft":
         _upload(requester_client, project["id"])
+        fund_organization(Project.objects.get(pk=project["id"]).organization)
 
     response = requester_client.post(_url(project["id"], action))
 
@@ -686,6 +688,7 @@ def test_legal_transition(requester_client, project, status, action, target):
 
 def test_launch_stamps_launched_at_and_resume_keeps_it(requester_client, project):
     _upload(requester_client, project["id"])
+    fund_organization(Project.objects.get(pk=project["id"]).organization)
 
     launched = requester_client.post(_url(project["id"], "launch")).json()
     requester_client.post(_url(project["id"], "pause"))
@@ -766,6 +769,7 @@ def test_launch_with_enough_gold_items(requester_client):
                                     format="json").json()
     _upload(requester_client, created["id"])
     _upload_gold(requester_client, created["id"], ["positive", "negative"])
+    fund_organization(Project.objects.get(pk=created["id"]).organization)
 
     response = requester_client.post(_url(created["id"], "launch"))
 

@@ -186,6 +186,22 @@ def test_the_most_started_task_comes_first(requester):
     assert [Task.objects.get(pk=pk).filled for pk in (first, second, third)] == [0, 1, 3]
 
 
+def test_within_one_priority_level_the_order_spans_projects(requester):
+    older = launched_project(requester, tasks=2, name="Older", overlap=3)
+    newer = launched_project(requester, tasks=2, name="Newer", overlap=3)
+    user = make_worker("dana@workers.example")
+    make_ready_worker(user, skills={"sentiment-en": 90})
+    client = client_for(user)
+    # Nothing started: the oldest task of either project.
+    assert served_task_id(next_task(client)) == task_ids(older)[0]
+    # A task started in the newer project beats the older project's untouched ones.
+    Task.objects.filter(pk=task_ids(newer)[1]).update(filled=2)
+    other = make_worker("erin@workers.example")
+    make_ready_worker(other, skills={"sentiment-en": 90})
+
+    assert served_task_id(next_task(client_for(other))) == task_ids(newer)[1]
+
+
 def test_a_full_task_is_skipped_for_the_next_oldest(requester):
     project = launched_project(requester, tasks=2, overlap=1)
     first, second = task_ids(project)

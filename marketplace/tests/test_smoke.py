@@ -16,6 +16,9 @@ def test_register_create_upload_launch(api_client, db):
                              format="json")
     assert upload.status_code == 201, upload.json()
     assert upload.json() == {"created": 5, "tasks_created": 3}
+    from conftest import fund_organization
+    from marketplace.models import Organization
+    fund_organization(Organization.objects.get(pk=me["organization"]["id"]))
     launched = api_client.post(f"/api/v1/projects/{project_id}/launch")
     assert launched.status_code == 200, launched.json()
     assert launched.json()["status"] == "active"

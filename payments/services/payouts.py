@@ -109,13 +109,16 @@ def _account_insert(worker, **fields) -> PayoutAccount:
 
 # --- One payout ----------------------------------------------------------------------------
 
-def payout_open(*, worker_id: int, run: PayoutRun | None = None) -> Payout | None:
+def payout_open(*, worker_id: int, run: PayoutRun | None = None,
+                account: PayoutAccount | None = None) -> Payout | None:
     """Step 1: create the payout and move the whole available balance into flight.
     None when the worker is not due (no active account, below the minimum, or a payout
-    already in flight)."""
+    already in flight). ``account``: the worker's active payout account, if the caller
+    has it already."""
     with transaction.atomic(durable=True):
-        account = (PayoutAccount.objects.filter(worker_id=worker_id,
-                                                status=PayoutAccountStatus.ACTIVE).first())
+        if account is None:
+            account = (PayoutAccount.objects.filter(worker_id=worker_id,
+                                                    status=PayoutAccountStatus.ACTIVE).first())
         if account is None:
             return None
         available = ledger.worker_available(worker_id)
@@ -132,7 +135,7 @@ def payout_open(*, worker_id: int, run: PayoutRun | None = None) -> Payout | Non
         ledger.post_journal(key=f"payout:{payout.pk}", kind=JournalKind.PAYOUT_START,
                             lines=[(available, -amount), (in_flight, amount)],
                             memo=f"Payout {payout.pk} via {account.provider}",
-                            worker_id=worker_id, payout=payout)
+                            worker_id=worker_id, payout=payout, locked=locked)
         return payout
 
 
@@ -230,22 +233,31 @@ def payouts_reconcile(*, older_than_seconds: int | None = None, now=None) -> dic
     for payout in list(stuck):
         status = payout_reconcile(payout=payout)
         outcomes[status] = outcomes.get(status, 0) + 1
+    # A run row is committed before its job is enqueued; if the enqueue was lost (broker
+    # down at that moment), the run is started from here instead of never.
+    lost_runs = PayoutRun.objects.filter(status=PayoutRunStatus.QUEUED,
+                                         created_at__lte=now - timedelta(seconds=grace))
+    for run_id in list(lost_runs.values_list("pk", flat=True)):
+        payouts_run(run_id=run_id)
+        outcomes["runs_started"] = outcomes.get("runs_started", 0) + 1
     return outcomes
 
 
 # --- Runs ----------------------------------------------------------------------------------
 
-def _due_worker_ids(after_worker_id: int, limit: int) -> list[int]:
+def _due_accounts(after_worker_id: int, limit: int) -> list[PayoutAccount]:
+    """Active payout accounts of workers with at least the minimum available and nothing
+    in flight, by worker id (keyset pagination). A hint only: payout_open re-checks the
+    balance under its lock."""
     in_flight = Payout.objects.filter(worker_id=OuterRef("worker_id"),
                                       status=PayoutStatus.IN_FLIGHT)
-    active = PayoutAccount.objects.filter(worker_id=OuterRef("worker_id"),
-                                          status=PayoutAccountStatus.ACTIVE)
-    return list(LedgerAccount.objects
-                .filter(kind=AccountKind.WORKER_AVAILABLE,
-                        balance_cents__gte=max(settings.MIN_PAYOUT_CENTS, 1),
-                        worker_id__gt=after_worker_id)
-                .filter(Exists(active)).exclude(Exists(in_flight))
-                .order_by("worker_id").values_list("worker_id", flat=True)[:limit])
+    due = LedgerAccount.objects.filter(kind=AccountKind.WORKER_AVAILABLE,
+                                       worker_id=OuterRef("worker_id"),
+                                       balance_cents__gte=max(settings.MIN_PAYOUT_CENTS, 1))
+    return list(PayoutAccount.objects
+                .filter(status=PayoutAccountStatus.ACTIVE, worker_id__gt=after_worker_id)
+                .filter(Exists(due)).exclude(Exists(in_flight))
+                .order_by("worker_id")[:limit])
 
 
 def payout_run_start(*, actor: User | None) -> PayoutRun:
@@ -274,18 +286,18 @@ def payouts_run(*, run_id: int | None = None) -> PayoutRun:
     counts = {PayoutStatus.PAID: 0, PayoutStatus.FAILED: 0, "created": 0}
     last_worker_id = 0
     while True:
-        worker_ids = _due_worker_ids(last_worker_id, DUE_BATCH)
-        for worker_id in worker_ids:
-            payout = payout_open(worker_id=worker_id, run=run)
+        accounts = _due_accounts(last_worker_id, DUE_BATCH)
+        for account in accounts:
+            payout = payout_open(worker_id=account.worker_id, run=run, account=account)
             if payout is None:
                 continue
             counts["created"] += 1
             status = payout_execute(payout=payout)
             if status in counts:
                 counts[status] += 1
-        if len(worker_ids) < DUE_BATCH:
+        if len(accounts) < DUE_BATCH:
             break
-        last_worker_id = worker_ids[-1]
+        last_worker_id = accounts[-1].worker_id
     PayoutRun.objects.filter(pk=run.pk).update(
         status=PayoutRunStatus.FINISHED, finished_at=timezone.now(),
         payouts_created=F("payouts_created") + counts["created"],

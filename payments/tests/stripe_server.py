@@ -8,7 +8,8 @@ Runs localstripe's own aiohttp app (PaymentIntents, PaymentMethods, ... unchange
   endpoint ran - simulated outages - are not kept);
 - Connect: ``/v1/accounts`` (create, retrieve), ``/v1/account_links``;
 - ``/v1/transfers`` (create, retrieve, list filtered by transfer_group / destination);
-- test controls under ``/_config/``: finish an account's onboarding, inject faults into
+- test controls under ``/_config/``: finish an account's onboarding (or create many
+  onboarded accounts at once, for the benchmark), inject faults into
   the next transfer calls (500 before or after the transfer is made, a slow answer that
   outlives the client's timeout, a definite refusal), and reset everything.
 localstripe's store is kept in memory only (it otherwise pickles itself to a shared
@@ -107,6 +108,20 @@ async def account_link_create(request):
         "expires_at": int(time.time()) + 300,
         "url": f"https://connect.stripe.test/setup/e/{account['id']}/{_id('')}",
     })
+
+
+async def config_accounts_bulk(request):
+    """{"count": n}: n onboarded accounts at once (benchmark fixtures)."""
+    count = int((await request.json())["count"])
+    ids = []
+    for _ in range(count):
+        account_id = _id("acct_")
+        ACCOUNTS[account_id] = {
+            "id": account_id, "object": "account", "type": "express", "metadata": {},
+            "details_submitted": True, "payouts_enabled": True, "charges_enabled": True,
+            "capabilities": {"transfers": "active"}, "created": int(time.time())}
+        ids.append(account_id)
+    return json_response({"ids": ids})
 
 
 async def config_onboard(request):
@@ -215,6 +230,7 @@ for method, path, handler in [
     ("POST", "/v1/transfers", transfer_create),
     ("GET", "/v1/transfers", transfer_list),
     ("GET", "/v1/transfers/{id}", transfer_retrieve),
+    ("POST", "/_config/accounts/bulk", config_accounts_bulk),
     ("POST", "/_config/accounts/{id}/onboard", config_onboard),
     ("POST", "/_config/faults", config_faults),
     ("GET", "/_config/transfers", config_transfers),

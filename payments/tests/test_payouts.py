@@ -302,3 +302,43 @@ def test_payout_admin_endpoints_are_for_staff(method, path):
     for user in (make_requester(), make_worker().user):
         assert getattr(client_for(user), method)(path).status_code == 403
     assert not PayoutRun.objects.exists()
+
+
+def test_a_run_whose_job_was_never_delivered_is_started_by_reconcile(settings):
+    settings.PAYOUT_PROVIDER = "manual"
+    worker = make_worker()
+    _earn(worker, 1500)
+    payout_account_setup(worker=worker)
+    run = PayoutRun.objects.create()  # committed, but its enqueue was lost
+
+    assert payouts_reconcile(older_than_seconds=0) == {"runs_started": 1}
+
+    run.refresh_from_db()
+    assert (run.status, run.payouts_created) == ("finished", 1)
+
+
+def test_stripe_account_updates_arrive_by_webhook(api_client, stripe_server):
+    worker = make_worker()
+    account, _url = payout_account_setup(worker=worker)
+    stripe_server.onboard(account.stripe_account_id)
+    remote = stripe_server.session.get(
+        f"{stripe_server.url}/v1/accounts/{account.stripe_account_id}").json()
+    payload = stripe_server.event("account.updated", remote)
+
+    response = api_client.post("/api/v1/payments/stripe/webhook", data=payload,
+                               content_type="application/json",
+                               HTTP_STRIPE_SIGNATURE=stripe_server.sign(payload))
+
+    assert response.json()["outcome"] == "payout_account_active"
+    account.refresh_from_db()
+    assert account.status == "active"
+
+
+def test_payout_account_setup_with_stripe_down_is_503(settings, stripe_server):
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"
+    worker = make_worker()
+
+    response = client_for(worker.user).post("/api/v1/worker/payout-account")
+
+    assert response.status_code == 503
+    assert not PayoutAccount.objects.exists()
