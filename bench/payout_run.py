@@ -5,11 +5,12 @@ stripe-python client over HTTP to the Stripe-compatible test server.
 
 The ledger is append-only (PostgreSQL triggers refuse DELETE), so the run happens in a
 throwaway database: Django's test-database machinery creates and migrates
-``bench_payout_<pid>`` on the same server and drops it at the end. The fixture gives each worker an onboarded
-Connect account and an available balance, all posted as one balanced journal (plus a few
-hundred workers below MIN_PAYOUT_CENTS, who must not be paid). Only ``payouts_run()`` is
-timed. Prints one JSON line: seconds, payouts per second, queries per payout, and the
-transfers the provider made - which must equal the workers due.
+``bench_payout_<pid>`` on the same server and drops it at the end. The fixture gives
+each worker an onboarded Connect account and an available balance, all posted as one
+balanced journal (plus a few hundred workers below MIN_PAYOUT_CENTS, who must not be
+paid). Only ``payouts_run()`` is timed. Prints one JSON line: seconds, payouts per
+second, queries per payout, and the transfers the provider made - which must equal the
+workers due.
 """
 import argparse
 import json
@@ -32,7 +33,7 @@ django.setup()
 
 import requests  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 
 STRIPE_KEY = "sk_test_bench"
 MIN_PAYOUT_CENTS = 1000
@@ -85,8 +86,6 @@ def build_fixture(workers_due: int, workers_below_minimum: int, server_url: str)
     # 1-999 for the rest. Varying amounts make every transfer distinct.
     amounts = [(profile.pk, MIN_PAYOUT_CENTS + (i * 37) % 4000 if i < workers_due
                 else 1 + i % (MIN_PAYOUT_CENTS - 1)) for i, profile in enumerate(profiles)]
-    from django.db import transaction
-
     with transaction.atomic():
         ledger.post_journal(
             key="bench:fixture", kind=JournalKind.MANUAL_CREDIT, memo="benchmark fixture",

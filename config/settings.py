@@ -205,9 +205,10 @@ DOMAIN_EVENT_SUBSCRIBERS: dict[str, list[str]] = {
                              "marketplace.webhooks.subscribers.on_assignment_submitted"],
     "assignment.returned": ["qa.subscribers.on_assignment_returned"],
     "assignment.rejected": ["qa.subscribers.on_assignment_decided"],
-    # Payment first: when the approval cannot be paid it fails before qa does any work.
-    "assignment.approved": ["payments.subscribers.on_assignment_approved",
-                            "qa.subscribers.on_assignment_decided"],
+    # Payment last: its ledger row locks (platform fees is one row for all approvals) are
+    # then held only until the commit; if it cannot pay, everything rolls back anyway.
+    "assignment.approved": ["qa.subscribers.on_assignment_decided",
+                            "payments.subscribers.on_assignment_approved"],
 }
 # A heartbeat gap longer than this counts as this much active time (worker stepped away).
 HEARTBEAT_MAX_GAP_SECONDS = env_int("HEARTBEAT_MAX_GAP_SECONDS", 60, minimum=1)

@@ -128,9 +128,10 @@ class TopUp(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount_cents__gt=0), name="topup_amount_positive"),
-            models.UniqueConstraint(fields=["organization", "request_key"],
+            # Scoped per user, like every other Idempotency-Key (config/idempotency.py).
+            models.UniqueConstraint(fields=["created_by", "request_key"],
                                     condition=Q(request_key__isnull=False),
-                                    name="uniq_topup_request_key"),
+                                    name="uniq_topup_user_request_key"),
         ]
         indexes = [models.Index(fields=["status", "created_at"], name="topup_status_idx")]
 

@@ -63,7 +63,6 @@ class AuditAction(models.TextChoices):
     EXAM_FAILED = "exam_failed", "Exam failed"
     BLOCKED = "blocked", "Blocked by an organization"
     UNBLOCKED = "unblocked", "Unblocked by an organization"
-    DATA_EXPORTED = "data_exported", "Personal data exported"
     ERASED = "erased", "Personal data erased"
 
 

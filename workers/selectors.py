@@ -1,10 +1,10 @@
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from marketplace.enums import ProjectStatus, Sensitivity
-from marketplace.models import Project, ProjectSkillRequirement
+from marketplace.models import Answer, Assignment, Project, ProjectSkillRequirement
 
 from .enums import (
     CLEARANCE_ORDER,
@@ -192,6 +192,15 @@ def worker_data_export(*, worker: WorkerProfile) -> dict:
                            "answers": a.answers, "started_at": a.started_at,
                            "expires_at": a.expires_at, "submitted_at": a.submitted_at}
                           for a in worker.exam_attempts.order_by("id")],
+        # Labelling work: the worker's own answers, never the hidden gold answers.
+        "assignments": [{
+            "id": a.pk, "project_id": a.project_id, "status": a.status,
+            "created_at": a.created_at, "submitted_at": a.submitted_at,
+            "active_seconds": a.active_seconds, "review_reason": a.review_reason,
+            "answers": [{"item_id": answer.pk, "value": answer.value}
+                        for answer in a.answers.all()],
+        } for a in Assignment.objects.filter(worker=worker).order_by("id")
+            .prefetch_related(Prefetch("answers", queryset=Answer.objects.order_by("position")))],
         "blocks": [{"organization_id": b.organization_id, "reason": b.reason,
                     "created_at": b.created_at} for b in worker.blocks.order_by("id")],
         "audit_log": [{"action": e.action, "reason": e.reason, "details": e.details,

@@ -16,6 +16,7 @@ from django.utils import timezone
 from psycopg import sql as psycopg_sql
 
 from accounts.models import User
+from workers.models import QualificationExam
 from config.errors import Conflict, InvalidInput
 
 from .. import task_types
@@ -52,6 +53,12 @@ def _require_open(project: Project) -> None:
     if project.status in (ProjectStatus.COMPLETED, ProjectStatus.CANCELLED):
         raise Conflict(f"Items cannot be added to a {project.status} project.",
                        code="project_closed")
+
+
+def _require_items_allowed(project: Project, *, is_gold: bool) -> None:
+    if not is_gold and QualificationExam.objects.filter(project=project).exists():
+        raise Conflict("This project is a qualification exam: it holds gold items only.",
+                       code="exam_project")
 
 
 def _normalise_external_id(value) -> str | None:
@@ -215,6 +222,7 @@ def items_import(*, project: Project, actor: User, rows: list[UploadRow],
     with transaction.atomic():
         project = project_for_update(project_id=project.pk)
         _require_open(project)
+        _require_items_allowed(project, is_gold=is_gold)
         items = _validated_items(project, rows, is_gold=is_gold)
         return _store(project, items, is_gold=is_gold)
 
@@ -224,6 +232,7 @@ def item_import_enqueue(*, project: Project, actor: User, payload: bytes, file_f
     from ..tasks import run_item_import
 
     _require_open(project)
+    _require_items_allowed(project, is_gold=is_gold)
     with transaction.atomic():
         item_import = ItemImport.objects.create(
             project=project, created_by=actor, is_gold=is_gold, file_format=file_format,

@@ -143,7 +143,7 @@ class MarkPaidInput(serializers.Serializer):
                                       help_text="The bank transfer's reference")
 
 
-class ReasonInput(serializers.Serializer):
+class PayoutFailureInput(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 

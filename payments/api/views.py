@@ -36,7 +36,7 @@ from .serializers import (
     PayoutOutput,
     PayoutRunOutput,
     ProgressOutput,
-    ReasonInput,
+    PayoutFailureInput,
     TopUpInput,
     TopUpListOutput,
     TopUpOutput,
@@ -264,10 +264,10 @@ class AdminPayoutMarkPaidView(AdminView):
 
 
 class AdminPayoutMarkFailedView(AdminView):
-    @extend_schema(request=ReasonInput, responses=PayoutOutput, tags=["admin"])
+    @extend_schema(request=PayoutFailureInput, responses=PayoutOutput, tags=["admin"])
     def post(self, request, payout_id):
         payout = selectors.payout_get(payout_id=payout_id)
-        payload = ReasonInput(data=request.data)
+        payload = PayoutFailureInput(data=request.data)
         payload.is_valid(raise_exception=True)
         services.payout_mark_failed(payout=payout, actor=request.user,
                                     reason=payload.validated_data["reason"])

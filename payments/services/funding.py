@@ -44,7 +44,7 @@ def topup_create(*, organization: Organization, actor: User, amount_cents: int,
     (and intent) instead of creating another.
     """
     with transaction.atomic(durable=True):
-        topup = _existing_request(organization, request_key, amount_cents)
+        topup = _existing_request(actor, request_key, amount_cents)
         if topup is None:
             try:
                 with transaction.atomic():
@@ -53,17 +53,17 @@ def topup_create(*, organization: Organization, actor: User, amount_cents: int,
                                                  request_key=request_key)
             except IntegrityError:
                 # A concurrent twin with the same key committed first.
-                topup = _existing_request(organization, request_key, amount_cents)
+                topup = _existing_request(actor, request_key, amount_cents)
     if not topup.stripe_payment_intent_id and topup.status == TopUpStatus.PENDING:
         _attach_intent(topup)
         topup.refresh_from_db()
     return topup
 
 
-def _existing_request(organization, request_key, amount_cents) -> TopUp | None:
+def _existing_request(actor, request_key, amount_cents) -> TopUp | None:
     if not request_key:
         return None
-    topup = TopUp.objects.filter(organization=organization, request_key=request_key).first()
+    topup = TopUp.objects.filter(created_by=actor, request_key=request_key).first()
     if topup is not None and topup.amount_cents != amount_cents:
         raise Conflict("This Idempotency-Key was used with a different request.",
                        code="idempotency_key_reused")
@@ -106,8 +106,9 @@ def _topup_for_intent(intent: dict) -> TopUp | None:
         return None
     if topup.stripe_payment_intent_id and topup.stripe_payment_intent_id != intent["id"]:
         return None  # metadata naming a top-up that belongs to another intent: not ours
-    if str((intent.get("metadata") or {}).get("organization_id", topup.organization_id)) \
-            != str(topup.organization_id):
+    claimed_organization = (intent.get("metadata") or {}).get("organization_id")
+    if claimed_organization is not None and str(claimed_organization) != str(
+            topup.organization_id):
         return None
     return topup
 

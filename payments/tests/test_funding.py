@@ -107,6 +107,9 @@ def test_a_succeeded_webhook_credits_the_organization(api_client, stripe_server)
     balance = client_for(requester).get("/api/v1/billing/balance").json()
     assert balance == {"available_cents": 5000, "escrow_cents": 0, "spent_cents": 0,
                        "currency": "usd"}
+    listed = client_for(requester).get(TOPUPS).json()["results"]
+    assert [(t["id"], t["status"], t["credited_cents"]) for t in listed] == [
+        (topup.pk, "succeeded", 5000)]
 
 
 def test_a_webhook_replayed_100_times_credits_once(api_client, stripe_server):

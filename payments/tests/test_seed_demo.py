@@ -1,4 +1,6 @@
 """seed_demo funds the demo organization before launching its project, once."""
+import io
+
 import pytest
 from django.core.management import call_command
 
@@ -12,8 +14,8 @@ pytestmark = pytest.mark.django_db
 def test_seed_demo_funds_then_launches_and_stays_idempotent(settings):
     settings.PLATFORM_FEE_PERCENT = 20
 
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
 
     project = Project.objects.get(name="Demo: product review sentiment")
     assert project.status == "active"

@@ -257,5 +257,5 @@ def test_random_money_movements_keep_every_invariant(settings):
     settings.PLATFORM_FEE_PERCENT = 20
     settings.EARNINGS_HOLD_SECONDS = 3600
     run_state_machine_as_test(MoneyMachine, settings=hypothesis_settings(
-        max_examples=10, stateful_step_count=25, deadline=None, database=None,
+        max_examples=15, stateful_step_count=30, deadline=None, database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))

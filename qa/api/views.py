@@ -1,6 +1,7 @@
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from config.errors import InvalidInput
@@ -140,7 +141,19 @@ class ProjectQualityView(RequesterView):
         return Response(QualitySettingsIO(row).data)
 
 
+class ExportNegotiation(DefaultContentNegotiation):
+    """Here ``?format=`` names the export's file format, not a DRF renderer: DRF's own
+    reading of it answered 404 to format=csv and format=jsonl (no renderer of that name)
+    before the view ran. The export is streamed by the view whatever the Accept header;
+    the JSON renderer only writes error bodies."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class ProjectResultsView(RequesterView):
+    content_negotiation_class = ExportNegotiation
+
     @extend_schema(responses={200: dict}, tags=["quality"], parameters=[
         OpenApiParameter("format", str, enum=list(exports.FORMATS)),
         OpenApiParameter("final_only", bool)])

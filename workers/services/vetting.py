@@ -145,8 +145,15 @@ def worker_reinstate(*, worker: WorkerProfile, actor: User, reason: str) -> Work
 
 
 def worker_ban(*, worker: WorkerProfile, actor: User, reason: str) -> WorkerProfile:
-    return _standing_change(worker, actor=actor, reason=reason, target=WorkerStatus.BANNED,
-                            action="ban", audit_action=AuditAction.BANNED)
+    with transaction.atomic():
+        worker = _standing_change(worker, actor=actor, reason=reason,
+                                  target=WorkerStatus.BANNED, action="ban",
+                                  audit_action=AuditAction.BANNED)
+        # A pending application would otherwise sit in the vetting queue forever.
+        WorkerApplication.objects.filter(worker=worker, status=ApplicationStatus.PENDING).update(
+            status=ApplicationStatus.REJECTED, reason=f"Worker banned: {reason}",
+            decided_by=actor, decided_at=timezone.now())
+    return worker
 
 
 def _grant_clearance(worker: WorkerProfile, *, actor: User, clearance: str,

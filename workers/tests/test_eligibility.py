@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from marketplace.services import worker_pseudonym_for
-from workers.models import ExamAttempt, Skill, WorkerProfile
+from workers.models import ExamAttempt, QualificationExam, Skill, WorkerProfile
 from workers.selectors import eligible_projects
 from workers.services import exam_create, exam_require, worker_block, worker_erase
 
@@ -121,17 +121,18 @@ def _erased(ctx: Context) -> None:
 
 
 def _is_an_exam(ctx: Context) -> None:
-    # An exam project someone launched anyway (items added after it became an exam).
+    # An active project that is also an exam. The services forbid building this (exams
+    # hold gold only), so the exam row is written directly to prove routing's own guard.
     exam_project = make_gold_only_project(ctx.requester, ["positive"], name="Exam")
-    exam_create(project=exam_project, actor=ctx.staff,
-                skill=Skill.objects.get(slug="sentiment-en"), pass_mark=1.0, question_count=1,
-                organization=None)
     from marketplace.services import items_import, project_launch
     from marketplace.uploads import UploadRow
     items_import(project=exam_project, actor=ctx.requester, is_gold=False, rows=[
         UploadRow(row=1, external_id=None, data={"text": "x"}, answer=None, has_answer=False)])
     fund_organization(ctx.requester, 100_000)
     project_launch(project=exam_project, actor=ctx.requester)
+    QualificationExam.objects.create(project=exam_project, organization=None,
+                                     skill=Skill.objects.get(slug="sentiment-en"),
+                                     pass_mark=1.0, question_count=1, created_by=ctx.staff)
     exam_project.refresh_from_db()
     assert exam_project.status == "active"
     ctx.project = exam_project

@@ -89,7 +89,7 @@ def test_export_contains_every_personal_field(worker_client, worker, rich_worker
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"account", "profile", "skills", "applications", "exam_attempts",
-                         "blocks", "audit_log"}
+                         "assignments", "blocks", "audit_log"}
     account = body["account"]
     assert {k: account[k] for k in ("id", "email", "first_name", "last_name", "role")} == {
         "id": worker.pk, "email": PERSONAL["email"], "first_name": "Charlie",

@@ -232,9 +232,13 @@ def test_approve_refused_when_the_worker_was_banned_meanwhile(staff_client, staf
     response = staff_client.post(_application_url(application.pk, "approve"), {},
                                  format="json")
 
+    # The ban closed the pending application, so it is no longer there to approve.
     assert response.status_code == 409
-    assert error_code(response) == "illegal_transition"
+    assert error_code(response) == "application_decided"
     assert _state(profile) == before
+    application.refresh_from_db()
+    assert application.status == "rejected"
+    assert application.reason == "Worker banned: Fraud."
 
 
 @pytest.mark.parametrize("body, field", [
