@@ -66,6 +66,8 @@ class Project(models.Model):
     priority = models.IntegerField(default=0, help_text="Higher is routed first")
     status = models.CharField(max_length=16, choices=ProjectStatus.choices,
                               default=ProjectStatus.DRAFT, db_index=True)
+    status_reason = models.CharField(max_length=300, blank=True,
+                                     help_text="Why the system paused the project")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     launched_at = models.DateTimeField(null=True, blank=True)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from marketplace.enums import AssignmentStatus, PayModel, ProjectStatus, TaskStatus
 from marketplace.models import Answer, Assignment, Item, Organization, Project, Task
+from qa.selectors import project_agreement
 
 from . import ledger
 from .enums import EXTERNAL_KINDS, AccountKind, JournalKind, PayoutStatus
@@ -114,8 +115,7 @@ def project_progress(*, project: Project) -> dict:
         "eta_seconds": _eta_seconds(project, tasks["unfilled"] + counts["assigned"]),
         "gold_accuracy_mean": (round(gold["correct"] / gold["graded"], 4)
                                if gold["graded"] else None),
-        # Inter-annotator agreement (Krippendorff's alpha) belongs to qa; not wired yet.
-        "agreement": None,
+        "agreement": project_agreement(project=project),
         "effective_hourly_cents": effective,
         "min_effective_hourly_cents": settings.MIN_EFFECTIVE_HOURLY_CENTS,
         "pay_warning": pay_warning(effective_hourly=effective),

@@ -76,6 +76,7 @@ class ProjectOutput(serializers.Serializer):
     budget_cents = serializers.IntegerField(allow_null=True)
     priority = serializers.IntegerField()
     status = serializers.CharField()
+    status_reason = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     launched_at = serializers.DateTimeField(allow_null=True)

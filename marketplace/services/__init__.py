@@ -25,6 +25,7 @@ from .projects import (
     project_create,
     project_launch,
     project_pause,
+    project_pause_for_funds,
     project_resume,
     project_update,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "project_create",
     "project_launch",
     "project_pause",
+    "project_pause_for_funds",
     "project_resume",
     "project_update",
     "worker_pseudonym_for",

@@ -14,7 +14,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from config.errors import Conflict, InvalidInput
+from config.errors import Conflict, InvalidInput, PaymentRequired
 from workers.models import WorkerProfile
 
 from .. import events
@@ -182,15 +182,19 @@ def assignments_auto_approve(*, now=None) -> int:
     """Approve submissions nobody reviewed within the project's auto_approve_seconds."""
     now = now or timezone.now()
     approved = 0
+    after_id = 0
     while True:
+        # Walk by id: a submission that cannot be approved now (reviewed meanwhile, or
+        # payment refused for want of funds) must not be picked up again in this sweep.
         due = list(Assignment.objects.filter(
-            status=AssignmentStatus.SUBMITTED, auto_approve_at__lte=now)
-            .order_by("auto_approve_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+            status=AssignmentStatus.SUBMITTED, auto_approve_at__lte=now, pk__gt=after_id)
+            .order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
         for assignment_id in due:
             try:
                 _review(assignment_id, approve=True, actor=None, reason="", automatic=True)
                 approved += 1
-            except Conflict:
-                pass  # reviewed by a person in the meantime
+            except (Conflict, PaymentRequired):
+                pass  # reviewed by a person meanwhile, or unpayable until a top-up
         if len(due) < SWEEP_BATCH:
             return approved
+        after_id = due[-1]

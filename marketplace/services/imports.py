@@ -16,8 +16,9 @@ from django.utils import timezone
 from psycopg import sql as psycopg_sql
 
 from accounts.models import User
+from payments.services import escrow_reserve_shortfall
 from workers.models import QualificationExam
-from config.errors import Conflict, InvalidInput
+from config.errors import Conflict, InvalidInput, PaymentRequired
 
 from .. import task_types
 from ..enums import ImportStatus, ProjectStatus
@@ -210,6 +211,11 @@ def _store(project: Project, items: list[Item], *, is_gold: bool) -> ImportResul
         # Another upload stored the same external_id between validation and insert.
         raise Conflict("Another upload added some of these external_ids; nothing was "
                        "stored. Retry to see which rows clash.", code="duplicate_external_id")
+    # A launched project's new tasks need escrow now; a draft reserves it all at launch.
+    if tasks_created and project.status != ProjectStatus.DRAFT \
+            and not escrow_reserve_shortfall(project=project):
+        raise PaymentRequired("These items need more escrow than the organization has "
+                              "available; top up, then upload again. Nothing was stored.")
     return ImportResult(created=len(items), tasks_created=tasks_created)
 
 
@@ -311,7 +317,7 @@ def item_import_run(*, import_id: int) -> None:
             result = _store(project, items, is_gold=item_import.is_gold)
             _finish(import_id, attempt, status=ImportStatus.SUCCEEDED, rows_done=len(rows),
                     items_created=result.created, tasks_created=result.tasks_created)
-    except (InvalidInput, Conflict) as exc:
+    except (InvalidInput, Conflict, PaymentRequired) as exc:
         errors = [{"row": None, "field": name, "message": "; ".join(messages)}
                   for name, messages in getattr(exc, "fields", {}).items()] or [
             {"row": None, "field": None, "message": str(exc.detail)}]

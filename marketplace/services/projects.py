@@ -9,8 +9,12 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.models import User
-from config.errors import Conflict, InvalidInput
-from payments.services import escrow_release_unspent, escrow_reserve_for_launch
+from config.errors import Conflict, InvalidInput, PaymentRequired
+from payments.services import (
+    escrow_release_unspent,
+    escrow_reserve_for_launch,
+    escrow_reserve_shortfall,
+)
 from workers.models import Domain
 from workers.selectors import skills_by_slug
 
@@ -202,7 +206,8 @@ def project_launch(*, project: Project, actor: User) -> Project:
 def project_pause(*, project: Project, actor: User) -> Project:
     project = project_for_update(project_id=project.pk)
     _transition(project, ProjectStatus.PAUSED, action="pause")
-    project.save(update_fields=["status", "updated_at"])
+    project.status_reason = ""
+    project.save(update_fields=["status", "status_reason", "updated_at"])
     return project
 
 
@@ -213,8 +218,32 @@ def project_resume(*, project: Project, actor: User) -> Project:
         raise Conflict(f"Cannot resume a project that is {project.status}.",
                        code="illegal_transition")
     _transition(project, ProjectStatus.ACTIVE, action="resume")
-    project.save(update_fields=["status", "updated_at"])
+    # Work added while paused (overlap or pay raised, items uploaded) needs its escrow.
+    if not escrow_reserve_shortfall(project=project):
+        raise PaymentRequired("Resuming needs more escrow than the organization has "
+                              "available for this project's current size; top up first.")
+    project.status_reason = ""
+    project.save(update_fields=["status", "status_reason", "updated_at"])
+    # Tasks that stopped for lack of funds to raise their overlap get another look.
+    from qa.tasks import reaggregate_project
+
+    project_id = project.pk
+    transaction.on_commit(lambda: reaggregate_project.delay(project_id), robust=True)
     return project
+
+
+def project_pause_for_funds(*, project: Project) -> Project:
+    """System pause: the project needs more escrow than its organization has (dynamic
+    overlap could not reserve another label). Resuming reserves it or answers 402."""
+    with transaction.atomic():
+        project = project_for_update(project_id=project.pk)
+        if project.status != ProjectStatus.ACTIVE:
+            return project
+        _transition(project, ProjectStatus.PAUSED, action="pause")
+        project.status_reason = "Paused: not enough funds to collect more labels. Top up, " \
+                                "then resume."
+        project.save(update_fields=["status", "status_reason", "updated_at"])
+        return project
 
 
 @transaction.atomic
@@ -235,6 +264,7 @@ def project_complete(*, project: Project) -> Project:
         return project
     _transition(project, ProjectStatus.COMPLETED, action="complete")
     project.save(update_fields=["status", "updated_at"])
+    escrow_release_unspent(project=project)
     webhook_emit(organization_id=project.organization_id, event="project.completed",
                  payload={"project_id": project.pk, "name": project.name,
                           "completed_at": project.updated_at.isoformat()})

@@ -128,6 +128,14 @@ def escrow_reserve_more(*, project: Project, amount_cents: int) -> bool:
     return True
 
 
+def escrow_reserve_shortfall(*, project: Project) -> bool:
+    """Bring a launched project's escrow up to its current estimate: work added after
+    launch (items uploaded to a running project, overlap or pay raised while paused).
+    False when the organization cannot cover it; then nothing is written."""
+    shortfall = escrow_estimate_cents(project=project) - _committed_cents(project)
+    return escrow_reserve_more(project=project, amount_cents=shortfall)
+
+
 def outstanding_liability_cents(*, project: Project) -> int:
     """What live or submitted assignments may still cost once approved."""
     groups = (Assignment.objects.filter(project=project, status__in=OUTSTANDING_STATUSES)

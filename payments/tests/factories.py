@@ -80,6 +80,18 @@ def add_items(project: Project, requester: User, count: int) -> None:
                   answer=None, has_answer=False) for i in range(count)])
 
 
+def add_unreserved_task(project: Project, count: int) -> None:
+    """A task whose slots no escrow covers. Uploads to a running project reserve escrow,
+    so this is written directly: it stands for slots opened without a reservation (a
+    rejection's replacement slot, whose money the rejected work left in escrow)."""
+    from marketplace.models import Item, Task
+
+    task = Task.objects.create(project=project, overlap=project.overlap)
+    start = next(_sequence) * 1000
+    Item.objects.bulk_create(Item(project=project, task=task, external_id=f"item-{start + i}",
+                                  data={"text": f"text {i}"}) for i in range(count))
+
+
 def claim(worker: WorkerProfile, project: Project) -> Assignment | None:
     return assignment_claim(worker=worker, project_id=project.pk)
 

@@ -4,8 +4,9 @@
 
 Runs localstripe's own aiohttp app (PaymentIntents, PaymentMethods, ... unchanged) and adds:
 - ``Idempotency-Key`` on every POST, as Stripe does: the first result for a key is
-  replayed for later requests with that key (results of requests that failed before the
-  endpoint ran - simulated outages - are not kept);
+  replayed for later requests with that key, a same-key request while the first is still
+  running gets 409 (results of requests that failed before the endpoint ran - simulated
+  outages - are not kept);
 - Connect: ``/v1/accounts`` (create, retrieve), ``/v1/account_links``;
 - ``/v1/transfers`` (create, retrieve, list filtered by transfer_group / destination);
 - test controls under ``/_config/``: finish an account's onboarding (or create many
@@ -32,6 +33,7 @@ resources.Store.dump_to_disk = lambda self: None
 ACCOUNTS: dict[str, dict] = {}
 TRANSFERS: dict[str, dict] = {}
 IDEMPOTENT: dict[tuple, tuple[int, bytes]] = {}
+IN_PROGRESS: set[tuple] = set()
 FAULTS: list[dict] = []
 
 
@@ -61,12 +63,21 @@ async def idempotency_middleware(request, handler):
         status, body = IDEMPOTENT[cache_key]
         return web.Response(status=status, body=body, content_type="application/json",
                             headers={"Idempotent-Replayed": "true"})
+    if cache_key in IN_PROGRESS:
+        # Stripe's answer to a same-key request while the first is still running.
+        return json_response({"error": {
+            "type": "idempotency_error",
+            "message": "There is currently another in-progress request using this "
+                       "Idempotent Key. Please try again later."}}, status=409)
+    IN_PROGRESS.add(cache_key)
     try:
         response = await handler(request)
     except UserError as error:
         response = error.to_response()
     except _Unsaved as unsaved:
         return unsaved.response
+    finally:
+        IN_PROGRESS.discard(cache_key)
     IDEMPOTENT[cache_key] = (response.status, response.body)
     return response
 
@@ -216,7 +227,7 @@ async def config_transfers(request):
 
 
 async def config_reset(request):
-    for table in (ACCOUNTS, TRANSFERS, IDEMPOTENT):
+    for table in (ACCOUNTS, TRANSFERS, IDEMPOTENT, IN_PROGRESS):
         table.clear()
     FAULTS.clear()
     resources.store.clear()

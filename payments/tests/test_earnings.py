@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from conftest import client_for
 from marketplace.enums import AssignmentStatus
-from marketplace.models import Assignment
+from marketplace.models import Assignment, Item
 from marketplace.services import (
     assignment_approve,
     assignment_overturn,
@@ -23,6 +23,7 @@ from payments.services import approval_pay, earnings_release_due
 
 from .factories import (
     add_items,
+    add_unreserved_task,
     approved,
     make_project,
     make_requester,
@@ -158,7 +159,7 @@ def test_hold_release_makes_earnings_available_after_the_hold_once():
 def test_work_beyond_escrow_is_paid_from_the_organization_balance():
     requester = make_requester(funds_cents=30)
     project = make_project(requester, items=2)  # 12 reserved, 18 left
-    add_items(project, requester, 2)  # a second task, added after launch: not reserved
+    add_unreserved_task(project, 2)  # a second task no escrow covers
     first, second = make_worker(), make_worker()
 
     approved(first, project, requester)
@@ -172,7 +173,7 @@ def test_work_beyond_escrow_is_paid_from_the_organization_balance():
 def test_an_approval_nobody_can_fund_is_402_and_changes_nothing():
     requester = make_requester(funds_cents=12)
     project = make_project(requester, items=2)  # all 12 reserved
-    add_items(project, requester, 2)
+    add_unreserved_task(project, 2)
     approved(make_worker(), project, requester)
     worker = make_worker()
     assignment = submitted(worker, project)
@@ -309,3 +310,28 @@ def test_statement_dates_are_validated():
 
     assert response.status_code == 400
     assert "from" in response.json()["error"]["fields"]
+
+
+def test_items_uploaded_to_a_running_project_reserve_their_escrow():
+    requester = make_requester(funds_cents=30)
+    project = make_project(requester, items=2)  # 12 reserved, 18 left
+
+    add_items(project, requester, 2)  # one more task: 12 more
+
+    assert escrow(project) == 24
+    assert org_available(requester) == 6
+
+
+def test_items_a_running_project_cannot_fund_are_refused_with_402_and_nothing_stored():
+    requester = make_requester(funds_cents=12)
+    project = make_project(requester, items=2)  # all 12 reserved
+    items_before = Item.objects.filter(project=project).count()
+
+    response = client_for(requester).post(
+        f"/api/v1/projects/{project.pk}/items",
+        {"items": [{"data": {"text": "more"}}, {"data": {"text": "work"}}]}, format="json")
+
+    assert response.status_code == 402
+    assert response.json()["error"]["code"] == "insufficient_funds"
+    assert Item.objects.filter(project=project).count() == items_before
+    assert escrow(project) == 12

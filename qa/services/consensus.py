@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from marketplace.enums import AssignmentStatus, ProjectStatus, TaskStatus, TaskType
 from marketplace.locks import task_for_update
+from marketplace.services import project_pause_for_funds
 from marketplace.models import Answer, Assignment, Item, Project, Task
 
 from ..aggregation import Annotation, WorkerQuality, aggregate
@@ -107,12 +108,21 @@ def task_aggregate(*, task_id: int) -> list[int]:
             worker_qualities(project, worker_ids),
             item_data={item.pk: item.data for item in pending})
         target = project.confidence_target
-        can_raise = task.overlap < project.max_overlap
+        # Only a project that can still route work gets one more slot: a cancelled one
+        # would reserve escrow for a slot nobody is ever served and never finalise.
+        can_raise = (task.overlap < project.max_overlap
+                     and project.status in (ProjectStatus.ACTIVE, ProjectStatus.PAUSED))
         unsure = [item for item in pending if item.pk in results and target is not None
                   and results[item.pk].confidence < target]
-        if unsure and can_raise and reserve_extra_assignment(project=project, task=task):
-            # One more label for the whole task; confident items finalise now.
-            Task.objects.filter(pk=task.pk).update(overlap=F("overlap") + 1)
+        funds_short = False
+        if unsure and can_raise:
+            if reserve_extra_assignment(project=project, task=task):
+                # One more label for the whole task; confident items finalise now.
+                Task.objects.filter(pk=task.pk).update(overlap=F("overlap") + 1)
+            else:
+                # No money for another label: the unsure items wait, and the project
+                # stops routing until the requester tops up and resumes it.
+                funds_short = True
             final = [item for item in pending if item not in unsure and item.pk in results]
         else:
             final = [item for item in pending if item.pk in results]
@@ -129,6 +139,8 @@ def task_aggregate(*, task_id: int) -> list[int]:
         _record_agreement(project, [a for a in answers if a.item_id in final_ids],
                           {pk: results[pk] for pk in final_ids}, tolerances)
         _announce_finalized(project, final)
+    if funds_short:
+        project_pause_for_funds(project=project)
     if final:
         project_complete_if_done(project_id=project.pk)
     return [item.pk for item in final]

@@ -4,7 +4,7 @@ from marketplace.models import Project, Task
 
 def reserve_extra_assignment(*, project: Project, task: Task) -> bool:
     """Reserve escrow for one more assignment of ``task``; False when funds are short
-    (payments then stops routing the project)."""
+    (consensus then pauses the project until the requester tops up and resumes)."""
     from payments.services import assignment_cost_cents, escrow_reserve_more
 
     return escrow_reserve_more(project=project,

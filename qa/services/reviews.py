@@ -13,7 +13,9 @@ from config.errors import Conflict, InvalidInput
 from marketplace.enums import AssignmentStatus
 from marketplace.models import Assignment, ProjectSkillRequirement
 from marketplace.services import assignment_approve, assignment_reject
+from workers.enums import WorkerStatus
 from workers.models import Skill, WorkerProfile
+from workers.selectors import eligible_projects
 
 from ..enums import ReviewStatus, Verdict
 from ..models import Review, ReviewerGrant, WorkerProjectStats
@@ -39,7 +41,11 @@ def reviewer_grant(*, worker: WorkerProfile, skill: Skill, actor: User) -> Revie
 
 def _reviewable(reviewer: WorkerProfile):
     granted = ReviewerGrant.objects.filter(worker=reviewer).values("skill_id")
-    projects = ProjectSkillRequirement.objects.filter(skill_id__in=granted).values("project_id")
+    # Only projects the reviewer may work on: a grant is no clearance for sensitive data,
+    # and no way around an organization's block or a required exam.
+    projects = ProjectSkillRequirement.objects.filter(
+        skill_id__in=granted, project__in=eligible_projects(worker=reviewer)
+    ).values("project_id")
     now = timezone.now()
     return (Review.objects.filter(project_id__in=projects,
                                   assignment__status=AssignmentStatus.SUBMITTED)
@@ -48,8 +54,16 @@ def _reviewable(reviewer: WorkerProfile):
             .exclude(assignment__worker=reviewer))
 
 
+def _may_review(reviewer: WorkerProfile) -> bool:
+    # A grant outlives a suspension, a ban or an erasure; deciding others' work and pay
+    # must not.
+    return reviewer.status == WorkerStatus.ACTIVE and reviewer.erased_at is None
+
+
 def review_claim(*, reviewer: WorkerProfile) -> Review | None:
     """The oldest reviewable submission, leased to this reviewer (SKIP LOCKED)."""
+    if not _may_review(reviewer):
+        return None
     now = timezone.now()
     current = Review.objects.filter(reviewer=reviewer, status=ReviewStatus.CLAIMED,
                                     claimed_until__gt=now).first()
@@ -79,6 +93,8 @@ def review_decide(*, review_id: int, reviewer: WorkerProfile, verdict: str,
             pk=review_id)
         if review.reviewer_id != reviewer.pk or review.status != ReviewStatus.CLAIMED:
             raise Conflict("This review is not claimed by you.", code="review_not_claimed")
+        if not _may_review(reviewer):
+            raise Conflict("Only active workers give verdicts.", code="reviewer_not_active")
         assignment = review.assignment
         if verdict == Verdict.APPROVE:
             assignment_approve(assignment=assignment, actor=reviewer.user)

@@ -123,12 +123,13 @@ Value = Any | Callable[[Answer], Any]
 
 
 def answers_for(assignment: Assignment, value: Value) -> list[dict]:
-    """One answer per served item: ``value`` itself, ``value[item pk]`` when a dict keyed
-    by item ids, or ``value(answer)`` when callable (it sees is_gold and the item)."""
+    """One answer per served item: ``value(answer)`` when callable (it sees is_gold and
+    the item), ``value[item pk]`` when a dict keyed by item ids (covering every served
+    item), else ``value`` itself."""
     def pick(answer: Answer):
         if callable(value):
             return value(answer)
-        if isinstance(value, dict) and answer.item_id in value:
+        if isinstance(value, dict) and all(isinstance(key, int) for key in value):
             return value[answer.item_id]
         return value
 

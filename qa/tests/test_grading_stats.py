@@ -12,7 +12,7 @@ from django.db import connection
 from marketplace.models import Answer, Assignment
 from marketplace.services import assignment_claim, assignment_submit
 from qa import tasks as qa_tasks
-from qa.models import WorkerProjectStats, WorkerSkillStats
+from qa.models import QualitySettings, WorkerProjectStats, WorkerSkillStats
 from qa.services import assignment_grade
 from qa.stats import wilson_lower_bound
 from qa.tests.conftest import (
@@ -25,8 +25,6 @@ from qa.tests.conftest import (
     label,
     launched_project,
     served,
-    set_quality,
-    submit,
     worker_and_client,
 )
 from workers.enums import AuditAction, SkillSource
@@ -147,6 +145,60 @@ def test_a_tolerance_patched_through_the_api_grades_the_next_submission(
     assert response.json()["rating_max_distance"] == 1
     assignment = label(eligible_worker("dana@workers.example"), project, 3)
     assert Answer.objects.get(assignment=assignment, is_gold=True).is_correct is True
+
+
+DEFAULT_QUALITY = {
+    "min_gold_before_suspension": 10, "fast_seconds_per_item": None, "max_return_rate": 0.5,
+    "min_claims_for_return_rule": 10, "max_disagreement_rate": 0.6,
+    "min_items_for_disagreement_rule": 20, "spot_check_rate": 0.0,
+    "multi_choice_min_jaccard": 1.0, "rating_max_distance": 0, "text_min_similarity": 0.9,
+    "spans_min_f1": 0.8, "bbox_min_iou": 0.5, "ranking_min_kendall_tau": 0.8,
+}
+
+
+def quality_url(project) -> str:
+    return f"/api/v1/projects/{project.pk}/quality"
+
+
+def test_quality_settings_are_the_defaults_until_patched(requester, requester_client):
+    project = launched_project(requester, tasks=1)
+
+    assert requester_client.get(quality_url(project)).json() == DEFAULT_QUALITY
+
+    response = requester_client.patch(quality_url(project), {"spans_min_f1": 0.5},
+                                      format="json")
+    assert response.json() == {**DEFAULT_QUALITY, "spans_min_f1": 0.5}
+    assert requester_client.get(quality_url(project)).json() == {**DEFAULT_QUALITY,
+                                                                 "spans_min_f1": 0.5}
+
+
+@pytest.mark.parametrize("body, field", [({"colour": "red"}, "colour"),
+                                         ({"bbox_min_iou": 1.5}, "bbox_min_iou"),
+                                         ({"rating_max_distance": -1}, "rating_max_distance"),
+                                         ({"min_gold_before_suspension": 0},
+                                          "min_gold_before_suspension")])
+def test_invalid_quality_settings_are_a_400_and_change_nothing(requester, requester_client,
+                                                               body, field):
+    project = launched_project(requester, tasks=1)
+
+    response = requester_client.patch(quality_url(project), body, format="json")
+
+    assert response.status_code == 400, response.json()
+    assert list(response.json()["error"]["fields"]) == [field]
+    assert not QualitySettings.objects.filter(project=project).exists()
+
+
+def test_quality_settings_belong_to_the_projects_organization(requester,
+                                                             other_requester_client):
+    project = launched_project(requester, tasks=1)
+    _, worker_client = worker_and_client("dana@workers.example")
+
+    assert other_requester_client.get(quality_url(project)).status_code == 404
+    assert other_requester_client.patch(quality_url(project), {"spot_check_rate": 1},
+                                        format="json").status_code == 404
+    assert worker_client.patch(quality_url(project), {"spot_check_rate": 1},
+                               format="json").status_code == 403
+    assert not QualitySettings.objects.filter(project=project).exists()
 
 
 # --- statistics ----------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conftest import client_for, make_requester
 from marketplace.models import Assignment
 from marketplace.services import assignment_claim, assignment_submit
 from qa.enums import QualityActionKind, QualityRule
