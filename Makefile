@@ -7,7 +7,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/quorum
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: venv run test migrate seed bench worker beat clean
+.PHONY: venv run test migrate seed bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,9 +37,14 @@ test: venv
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL= \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Benchmarks (not tests): each prints JSON lines beside a baseline from the same run.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/quorum_bench
 bench: venv
 	./scripts/ensure_services.sh
-	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python bench/import_items.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/import_items.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/claim.py
+	$(BIN)/python bench/aggregate.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/payout_run.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
