@@ -16,6 +16,9 @@ def project_reaggregate(*, project_id: int) -> int:
     finalised = 0
     for task_id in tasks_awaiting_aggregation(project_id=project_id):
         finalised += len(task_aggregate(task_id=task_id))
+    # Resuming runs this: a project whose last items finalised while it was paused
+    # completes now (project_complete_if_done leaves paused projects alone).
+    project_complete_if_done(project_id=project_id)
     return finalised
 
 

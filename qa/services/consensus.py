@@ -157,7 +157,9 @@ def _announce_finalized(project: Project, items: list[Item]) -> None:
 
 
 def project_complete_if_done(*, project_id: int) -> bool:
-    """Complete an active or paused project once every (non-gold) item is final."""
+    """Complete an active project once every (non-gold) item is final. A paused one is
+    left alone (paused -> completed is no transition: trying raised 409 in the
+    aggregation job); resuming completes it (project_reaggregate)."""
     from marketplace.services import project_complete
 
     unfinished = Item.objects.filter(project_id=project_id, is_gold=False,
@@ -165,7 +167,7 @@ def project_complete_if_done(*, project_id: int) -> bool:
     if unfinished.exists():
         return False
     project = Project.objects.get(pk=project_id)
-    if project.status not in (ProjectStatus.ACTIVE, ProjectStatus.PAUSED):
+    if project.status != ProjectStatus.ACTIVE:
         return False
     with transaction.atomic():
         project_complete(project=project)

@@ -4,16 +4,18 @@ slots are all done. Confident items finalise; unsure ones raise the task's overl
 (escrow reserved for it) until max_overlap; a project whose items are all final completes
 and its categorical results are refined project-wide (Dawid-Skene).
 
+When the organization cannot pay for one more label, the project pauses for funds and
+resuming (after a top-up) takes the task up again.
+
 Confidences of the aggregation library with no gold graded (prior accuracy 0.7), single
 choice over three labels: 3 of 3 agree 0.9807; one label each 0.3333; 2-1-1 0.7.
 """
 import json
 
 import pytest
-from django.test import TestCase, override_settings
+from django.test import override_settings
 
 from conftest import fund_organization
-
 from marketplace.enums import AssignmentStatus, ProjectStatus, TaskStatus
 from marketplace.models import Assignment, Item, Project, Task, WebhookDelivery
 from marketplace.services import (
@@ -311,21 +313,17 @@ def test_a_project_completes_only_when_every_task_is_final(requester):
                 .values_list("result", flat=True)) == ["positive", "negative"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: qa.project_complete_if_done completes paused projects, but marketplace's "
-    "PROJECT_TRANSITIONS has no paused -> completed: the aggregation job raises 409 after "
-    "finalising, and once resumed the project stays active with every item final"))
-def test_a_project_paused_while_its_last_items_finalise_completes(requester):
+def test_a_project_paused_while_its_last_items_finalise_completes_on_resume(requester):
     project = launched_project(requester, tasks=1, items_per_task=1, overlap=1)
     worker = eligible_worker("w1@workers.example")
     assignment = claim(worker, project)
     project_pause(project=project, actor=requester)
 
-    # Commit hooks run robustly, as in production: a failing job is logged, not raised.
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        assignment_submit(assignment_id=assignment.pk, worker=worker,
-                          answers=answers_for(assignment, "positive"))
+    submit(assignment, worker, "positive")   # the last item finalises while paused
     assert final(Item.objects.get(project=project))[::2] == ("positive", True)
+    project.refresh_from_db()
+    assert project.status == ProjectStatus.PAUSED
+
     committed(project_resume, project=project, actor=requester)
 
     project.refresh_from_db()
