@@ -40,8 +40,8 @@ class WorkerProjectStats(models.Model):
                                 related_name="+")
     gold_seen = models.PositiveIntegerField(default=0)
     gold_correct = models.PositiveIntegerField(default=0)
-    accuracy_lower_bound = models.FloatField(null=True, blank=True,
-                                             help_text="Wilson 95% lower bound")
+    accuracy_lower_bound = models.FloatField(
+        null=True, blank=True, help_text="Wilson lower bound over gold and spot checks")
     submitted = models.PositiveIntegerField(default=0)
     fast_submissions = models.PositiveIntegerField(default=0)
     returned = models.PositiveIntegerField(default=0)
@@ -55,6 +55,21 @@ class WorkerProjectStats(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["worker", "project"],
                                                name="uniq_worker_project_stats")]
+
+    # The worker's record on the project: gold answers and spot-check verdicts alike.
+    @property
+    def record_seen(self) -> int:
+        return self.gold_seen + self.reviews_passed + self.reviews_failed
+
+    @property
+    def record_correct(self) -> int:
+        return self.gold_correct + self.reviews_passed
+
+    def counters(self) -> dict:
+        """What rules count, frozen into a lifted suspension as its new starting point."""
+        return {"record_seen": self.record_seen, "record_correct": self.record_correct,
+                "claimed": self.claimed, "returned": self.returned,
+                "items_compared": self.items_compared, "items_disagreed": self.items_disagreed}
 
 
 class WorkerSkillStats(models.Model):

@@ -27,9 +27,9 @@ def live_suspensions(*, worker) -> QuerySet[QualityAction]:
                                         lifted_at__isnull=True)
 
 
-def suspended_from_project(*, worker, project_ref=OuterRef("pk")):
+def suspended_from_project(*, worker):
     """An Exists() for querysets of projects: is the worker suspended from this one?"""
-    return Exists(live_suspensions(worker=worker).filter(project=project_ref))
+    return Exists(live_suspensions(worker=worker).filter(project=OuterRef("pk")))
 
 
 # --- Agreement ---------------------------------------------------------------------------

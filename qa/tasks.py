@@ -10,6 +10,7 @@ from .services import (
     project_reaggregate,
     project_refine_results,
     task_aggregate,
+    tasks_awaiting_aggregation,
 )
 
 # Submissions older than this and still ungraded lost their grading job.
@@ -54,4 +55,7 @@ def sweep_ungraded() -> int:
     for assignment_id in stale:
         assignment_grade(assignment_id=assignment_id)
         aggregate_task_of_assignment(assignment_id)
+    # Aggregations lost on their own (graded, but the follow-up job died).
+    for task_id in tasks_awaiting_aggregation(project_status="active", limit=1000):
+        task_aggregate(task_id=task_id)
     return len(stale)

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsRequester
-from config.errors import InvalidInput, PayloadTooLarge, error_body
+from config.errors import InvalidInput, PayloadTooLarge
 from config.idempotency import idempotent
 from config.pagination import paginated_response
 

@@ -132,7 +132,11 @@ def _review(assignment_id: int, *, approve: bool, actor: User | None, reason: st
         assignment.status = AssignmentStatus.APPROVED if approve else AssignmentStatus.REJECTED
         assignment.reviewed_at = timezone.now()
         assignment.reviewed_by = actor
-        assignment.review_reason = reason
+        overturned = from_status == AssignmentStatus.REJECTED
+        if not overturned:
+            # An overturn keeps the rejection's reason on record (the dispute shows it);
+            # the admin's note travels in the event.
+            assignment.review_reason = reason
         assignment.save(update_fields=["status", "reviewed_at", "reviewed_by",
                                        "review_reason"])
         if not approve and task.status == TaskStatus.OPEN:
@@ -141,7 +145,7 @@ def _review(assignment_id: int, *, approve: bool, actor: User | None, reason: st
             Task.objects.filter(pk=task.pk).update(overlap=F("overlap") + 1)
         events.emit(events.APPROVED if approve else events.REJECTED, assignment=assignment,
                     actor=actor, reason=reason, automatic=automatic,
-                    overturned=from_status == AssignmentStatus.REJECTED)
+                    overturned=overturned)
         return assignment
 
 

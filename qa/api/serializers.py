@@ -15,6 +15,11 @@ class QualityActionOutput(serializers.Serializer):
     lift_reason = serializers.CharField()
 
 
+class RequesterQualityActionOutput(QualityActionOutput):
+    worker_id = serializers.CharField(source="worker_pseudonym", allow_null=True,
+                                      help_text="Per-project pseudonym")
+
+
 class QualitySettingsIO(serializers.Serializer):
     min_gold_before_suspension = serializers.IntegerField(min_value=1, max_value=10_000)
     fast_seconds_per_item = serializers.FloatField(min_value=0, allow_null=True)

@@ -1,3 +1,4 @@
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -30,6 +31,7 @@ from .serializers import (
     LiftInput,
     QualityActionOutput,
     QualitySettingsIO,
+    RequesterQualityActionOutput,
     ResolveInput,
     VerdictInput,
 )
@@ -174,14 +176,14 @@ class ProjectResultsView(RequesterView):
 
 
 class ProjectQualityActionsView(RequesterView):
-    @extend_schema(responses=dict, tags=["quality"])
+    @extend_schema(responses=RequesterQualityActionOutput(many=True), tags=["quality"])
     def get(self, request, project_id):
         project = self.get_project(project_id)
-        names = dict(WorkerPseudonym.objects.filter(project=project)
-                     .values_list("worker_id", "pseudonym"))
-        actions = QualityAction.objects.filter(project=project)
-        return Response([{**QualityActionOutput(action).data,
-                          "worker_id": names.get(action.worker_id)} for action in actions])
+        pseudonym = WorkerPseudonym.objects.filter(
+            project=project, worker=OuterRef("worker")).values("pseudonym")[:1]
+        actions = (QualityAction.objects.filter(project=project)
+                   .annotate(worker_pseudonym=Subquery(pseudonym)))
+        return paginated_response(request, actions, RequesterQualityActionOutput, view=self)
 
 
 class ProjectLiftSuspensionView(RequesterView):

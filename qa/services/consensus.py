@@ -8,7 +8,7 @@ assignments only, which no longer change, so the task lock is what serialises it
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from marketplace.enums import AssignmentStatus, ProjectStatus, TaskStatus, TaskType
@@ -179,12 +179,22 @@ def project_complete_if_done(*, project_id: int) -> bool:
     return True
 
 
-def tasks_awaiting_aggregation(*, project_id: int) -> list[int]:
+def tasks_awaiting_aggregation(*, project_id: int | None = None,
+                               project_status: str | None = None,
+                               limit: int | None = None) -> list[int]:
     """Open tasks with every slot done: what a lost or skipped aggregation left behind."""
-    return list(Task.objects.filter(project_id=project_id, status=TaskStatus.OPEN,
-                                    filled__gte=F("overlap"))
-                .exclude(Q(assignments__status=AssignmentStatus.ASSIGNED))
-                .values_list("pk", flat=True).distinct())
+    tasks = Task.objects.filter(status=TaskStatus.OPEN, filled__gte=F("overlap"))
+    if project_id is not None:
+        tasks = tasks.filter(project_id=project_id)
+    if project_status is not None:
+        tasks = tasks.filter(project__status=project_status)
+    # Ungraded submissions are left to the grading job, which aggregates after it.
+    ungraded = Assignment.objects.filter(task=OuterRef("pk"), status__in=LABELLED_STATUSES,
+                                         graded_at__isnull=True)
+    task_ids = (tasks.exclude(Q(assignments__status=AssignmentStatus.ASSIGNED))
+                .exclude(Exists(ungraded))
+                .order_by("pk").values_list("pk", flat=True).distinct())
+    return list(task_ids[:limit] if limit else task_ids)
 
 
 REFINE_BATCH = 5000

@@ -27,7 +27,7 @@ GOLD_LEVEL_MIN_SEEN = 30
 GOLD_LEVEL_MIN_CHANGE = 5
 
 
-def _project_stats_for_update(worker_id: int, project_id: int) -> WorkerProjectStats:
+def project_stats_for_update(worker_id: int, project_id: int) -> WorkerProjectStats:
     WorkerProjectStats.objects.get_or_create(worker_id=worker_id, project_id=project_id)
     return WorkerProjectStats.objects.select_for_update().get(worker_id=worker_id,
                                                               project_id=project_id)
@@ -36,7 +36,10 @@ def _project_stats_for_update(worker_id: int, project_id: int) -> WorkerProjectS
 def _record_gold(stats, seen: int, correct: int) -> None:
     stats.gold_seen += seen
     stats.gold_correct += correct
-    stats.accuracy_lower_bound = wilson_lower_bound(stats.gold_correct, stats.gold_seen)
+    if isinstance(stats, WorkerProjectStats):
+        stats.accuracy_lower_bound = wilson_lower_bound(stats.record_correct, stats.record_seen)
+    else:  # a skill's record is its gold alone: spot checks judge a project's work
+        stats.accuracy_lower_bound = wilson_lower_bound(stats.gold_correct, stats.gold_seen)
 
 
 def _update_skill_records(assignment, seen: int, correct: int) -> None:
@@ -85,7 +88,7 @@ def assignment_grade(*, assignment_id: int) -> int:
         assignment.save(update_fields=["graded_at"])
 
         correct = sum(1 for answer in gold if answer.is_correct)
-        stats = _project_stats_for_update(assignment.worker_id, project.pk)
+        stats = project_stats_for_update(assignment.worker_id, project.pk)
         _record_gold(stats, len(gold), correct)
         stats.submitted = F("submitted") + 1
         stats.save(update_fields=["gold_seen", "gold_correct", "accuracy_lower_bound",
@@ -102,7 +105,7 @@ def assignment_grade(*, assignment_id: int) -> int:
 @transaction.atomic
 def assignment_returned_record(*, worker_id: int, project_id: int) -> None:
     """Count a return and apply the too-many-returns rule."""
-    stats = _project_stats_for_update(worker_id, project_id)
+    stats = project_stats_for_update(worker_id, project_id)
     stats.claimed = Assignment.objects.filter(worker_id=worker_id, project_id=project_id).count()
     stats.returned = Assignment.objects.filter(worker_id=worker_id, project_id=project_id,
                                                status=AssignmentStatus.RETURNED).count()

@@ -5,7 +5,7 @@ import random
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -18,8 +18,11 @@ from workers.models import Skill, WorkerProfile
 from workers.selectors import eligible_projects
 
 from ..enums import ReviewStatus, Verdict
-from ..models import Review, ReviewerGrant, WorkerProjectStats
+from ..models import Review, ReviewerGrant
 from ..selectors import quality_settings_for
+from ..stats import wilson_lower_bound
+from . import rules
+from .grading import project_stats_for_update
 
 REVIEW_CLAIM_SECONDS = 15 * 60
 _random = random.SystemRandom()
@@ -105,12 +108,17 @@ def review_decide(*, review_id: int, reviewer: WorkerProfile, verdict: str,
         review.reason = reason
         review.decided_at = timezone.now()
         review.save(update_fields=["status", "verdict", "reason", "decided_at"])
-        WorkerProjectStats.objects.get_or_create(worker_id=assignment.worker_id,
-                                                 project_id=assignment.project_id)
-        counter = "reviews_passed" if verdict == Verdict.APPROVE else "reviews_failed"
-        WorkerProjectStats.objects.filter(
-            worker_id=assignment.worker_id, project_id=assignment.project_id).update(
-            **{counter: F(counter) + 1})
+        # The verdict joins the worker's record, which the accuracy rule judges.
+        stats = project_stats_for_update(assignment.worker_id, assignment.project_id)
+        if verdict == Verdict.APPROVE:
+            stats.reviews_passed += 1
+        else:
+            stats.reviews_failed += 1
+        stats.accuracy_lower_bound = wilson_lower_bound(stats.record_correct, stats.record_seen)
+        stats.save(update_fields=["reviews_passed", "reviews_failed", "accuracy_lower_bound",
+                                  "updated_at"])
+        rules.check_accuracy(stats, quality_settings_for(project=assignment.project),
+                             assignment.project.min_gold_accuracy)
         return review
 
 

@@ -13,6 +13,7 @@ from config.errors import Conflict
 
 from ..enums import QualityActionKind, QualityRule
 from ..models import QualityAction, QualitySettings, WorkerProjectStats
+from ..stats import wilson_lower_bound
 
 FLAG_QUIET_PERIOD = timedelta(hours=24)
 
@@ -40,19 +41,36 @@ def _flag(stats: WorkerProjectStats, rule: str, reason: str, **details) -> bool:
     return True
 
 
+def _since_last_lift(stats: WorkerProjectStats, rule: str) -> dict:
+    """Counters as they stood when a suspension under ``rule`` was last lifted: the
+    evidence that suspension judged is spent, so only what came after may suspend again."""
+    lifted = (QualityAction.objects.filter(
+        worker_id=stats.worker_id, project_id=stats.project_id, rule=rule,
+        kind=QualityActionKind.SUSPENDED, lifted_at__isnull=False)
+        .order_by("-lifted_at").values_list("details", flat=True).first())
+    now = stats.counters()
+    before = (lifted or {}).get("at_lift", {})
+    return {name: now[name] - before.get(name, 0) for name in now}
+
+
 def check_accuracy(stats: WorkerProjectStats, rules: QualitySettings,
                    min_gold_accuracy: float | None) -> bool:
-    if (min_gold_accuracy is None or stats.gold_seen < rules.min_gold_before_suspension
-            or stats.accuracy_lower_bound is None
-            or stats.accuracy_lower_bound >= min_gold_accuracy):
+    if min_gold_accuracy is None or stats.record_seen < rules.min_gold_before_suspension:
+        return False
+    counts = _since_last_lift(stats, QualityRule.LOW_ACCURACY)
+    seen, correct = counts["record_seen"], counts["record_correct"]
+    if seen < rules.min_gold_before_suspension:
+        return False
+    bound = wilson_lower_bound(correct, seen)
+    if bound >= min_gold_accuracy:
         return False
     return _suspend(
         stats, QualityRule.LOW_ACCURACY,
-        f"Your gold accuracy on this project is {stats.gold_correct}/{stats.gold_seen}; "
-        f"its lower bound {stats.accuracy_lower_bound:.2f} is under the required "
-        f"{min_gold_accuracy:.2f}.",
-        gold_seen=stats.gold_seen, gold_correct=stats.gold_correct,
-        lower_bound=round(stats.accuracy_lower_bound, 4), required=min_gold_accuracy)
+        f"Your record on this project (gold answers and spot checks) is {correct}/{seen}; "
+        f"its lower bound {bound:.2f} is under the required {min_gold_accuracy:.2f}.",
+        record_seen=seen, record_correct=correct, gold_seen=stats.gold_seen,
+        gold_correct=stats.gold_correct, lower_bound=round(bound, 4),
+        required=min_gold_accuracy)
 
 
 def check_fast(stats: WorkerProjectStats, rules: QualitySettings, *, active_seconds: int,
@@ -71,27 +89,29 @@ def check_fast(stats: WorkerProjectStats, rules: QualitySettings, *, active_seco
 
 
 def check_returns(stats: WorkerProjectStats, rules: QualitySettings) -> bool:
-    if stats.claimed < rules.min_claims_for_return_rule:
+    counts = _since_last_lift(stats, QualityRule.TOO_MANY_RETURNS)
+    claimed, returned = counts["claimed"], counts["returned"]
+    if claimed < rules.min_claims_for_return_rule:
         return False
-    rate = stats.returned / stats.claimed
-    if rate < rules.max_return_rate:
+    if returned / claimed < rules.max_return_rate:
         return False
     return _suspend(stats, QualityRule.TOO_MANY_RETURNS,
-                    f"You returned {stats.returned} of the {stats.claimed} tasks you took "
-                    f"on this project (limit {rules.max_return_rate:.0%}).",
-                    returned=stats.returned, claimed=stats.claimed)
+                    f"You returned {returned} of the {claimed} tasks you took on this "
+                    f"project (limit {rules.max_return_rate:.0%}).",
+                    returned=returned, claimed=claimed)
 
 
 def check_disagreement(stats: WorkerProjectStats, rules: QualitySettings) -> bool:
-    if stats.items_compared < rules.min_items_for_disagreement_rule:
+    counts = _since_last_lift(stats, QualityRule.DISAGREEMENT)
+    compared, disagreed = counts["items_compared"], counts["items_disagreed"]
+    if compared < rules.min_items_for_disagreement_rule:
         return False
-    rate = stats.items_disagreed / stats.items_compared
-    if rate < rules.max_disagreement_rate:
+    if disagreed / compared < rules.max_disagreement_rate:
         return False
     return _suspend(stats, QualityRule.DISAGREEMENT,
-                    f"Your answers differed from the final answer on {stats.items_disagreed} "
-                    f"of {stats.items_compared} items (limit {rules.max_disagreement_rate:.0%}).",
-                    compared=stats.items_compared, disagreed=stats.items_disagreed)
+                    f"Your answers differed from the final answer on {disagreed} of "
+                    f"{compared} items (limit {rules.max_disagreement_rate:.0%}).",
+                    compared=compared, disagreed=disagreed)
 
 
 @transaction.atomic
@@ -102,8 +122,10 @@ def suspension_lift(*, worker_id: int, project_id: int, actor: User,
                       kind=QualityActionKind.SUSPENDED, lifted_at__isnull=True).first())
     if action is None:
         raise Conflict("This worker is not suspended from this project.", code="not_suspended")
+    stats = WorkerProjectStats.objects.filter(worker_id=worker_id, project_id=project_id).first()
     action.lifted_at = timezone.now()
     action.lifted_by = actor
     action.lift_reason = reason
-    action.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
+    action.details = {**action.details, "at_lift": stats.counters() if stats else {}}
+    action.save(update_fields=["lifted_at", "lifted_by", "lift_reason", "details"])
     return action

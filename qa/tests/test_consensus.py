@@ -483,3 +483,18 @@ def test_reaggregation_finishes_tasks_whose_aggregation_was_lost(requester):
     assert Item.objects.get(project=project).result == "neutral"
     project.refresh_from_db()
     assert project.status == ProjectStatus.COMPLETED
+
+
+def test_the_sweep_aggregates_graded_tasks_whose_aggregation_was_lost(requester):
+    project = launched_project(requester, tasks=1, items_per_task=1, overlap=1)
+    worker = eligible_worker("w1@workers.example")
+    assignment = claim(worker, project)
+    # Graded, but the aggregation job that follows grading never ran.
+    assignment_submit(assignment_id=assignment.pk, worker=worker,
+                      answers=answers_for(assignment, "positive"))
+    assignment_grade(assignment_id=assignment.pk)
+    assert Item.objects.get(task_id=assignment.task_id).result is None
+
+    assert sweep_ungraded() == 0   # nothing ungraded; the aggregation is recovered anyway
+
+    assert Item.objects.get(task_id=assignment.task_id).result == "positive"

@@ -16,12 +16,12 @@ from django.utils import timezone
 from conftest import client_for, make_worker
 from marketplace import events
 from marketplace.enums import AssignmentStatus
-from marketplace.models import Answer, AssignmentEvent, Task
+from marketplace.models import Answer, Assignment, AssignmentEvent, Task
 from marketplace.services import assignment_approve, assignment_reject
 from payments import ledger
 from payments.models import Earning
 from qa.enums import DisputeStatus, ReviewStatus
-from qa.models import Dispute, Review, ReviewerGrant, WorkerProjectStats
+from qa.models import Dispute, QualityAction, Review, ReviewerGrant, WorkerProjectStats
 from qa.tests.conftest import (
     committed,
     eligible_worker,
@@ -571,3 +571,41 @@ def test_a_bad_resolution_is_a_400_and_changes_nothing(disputed, staff_client, b
 def test_resolving_an_unknown_dispute_is_a_404(staff_client):
     error(staff_client.post(resolve_url(999), {"outcome": "uphold", "note": "x"},
                             format="json"), 404, "not_found")
+
+
+def test_failed_spot_checks_count_in_the_record_the_accuracy_rule_judges(requester):
+    # given: no gold at all; only spot checks speak for this worker
+    project = launched_project(requester, tasks=3, items_per_task=1, overlap=1,
+                               min_gold_accuracy=0.8,
+                               quality={"spot_check_rate": 1.0, "min_gold_before_suspension": 2})
+    worker = eligible_worker("dana@workers.example")
+    _rita, client = reviewer()
+
+    # when: two submissions both fail their spot check
+    for _ in range(2):
+        label(worker, project, "positive")
+        review_id = client.post(NEXT_REVIEW).json()["review_id"]
+        client.post(verdict_url(review_id), {"verdict": "reject", "reason": "Wrong."},
+                    format="json")
+
+    # then: the record is 0/2 and the worker is suspended from the project
+    stats = WorkerProjectStats.objects.get(worker=worker, project=project)
+    assert (stats.record_seen, stats.record_correct, stats.gold_seen) == (2, 0, 0)
+    assert stats.accuracy_lower_bound == 0.0
+    action = QualityAction.objects.get(worker=worker, project=project)
+    assert (action.rule, action.kind, action.details["record_seen"]) == (
+        "low_accuracy", "suspended", 2)
+
+
+def test_an_overturn_keeps_the_rejection_reason_on_record(disputed, staff_client):
+    dispute_id, assignment, _worker, _ = disputed
+    reason = Assignment.objects.get(pk=assignment.pk).review_reason
+
+    staff_client.post(resolve_url(dispute_id), {"outcome": "overturn", "note": "Right."},
+                      format="json")
+
+    assignment.refresh_from_db()
+    assert assignment.status == AssignmentStatus.APPROVED
+    assert assignment.review_reason == reason != ""
+    body = staff_client.get("/api/v1/admin/disputes").json()["results"][0]
+    assert (body["rejection_reason"], body["note"]) == (reason, "Right.")

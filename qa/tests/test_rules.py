@@ -72,8 +72,10 @@ def suspended_worker(requester):
     return project, worker, client
 
 
-LOW_ACCURACY_REASON = ("Your gold accuracy on this project is 0/3; its lower bound 0.00 is "
-                       "under the required 0.80.")
+LOW_ACCURACY_REASON = ("Your record on this project (gold answers and spot checks) is 0/3; "
+                       "its lower bound 0.00 is under the required 0.80.")
+LOW_ACCURACY_DETAILS = {"record_seen": 3, "record_correct": 0, "gold_seen": 3,
+                        "gold_correct": 0, "lower_bound": 0.0, "required": 0.8}
 
 
 # --- low accuracy --------------------------------------------------------------------------
@@ -87,7 +89,7 @@ def test_low_gold_accuracy_after_the_minimum_gold_suspends_from_the_project(requ
 
     assert actions(worker, project) == [(
         QualityRule.LOW_ACCURACY, QualityActionKind.SUSPENDED, LOW_ACCURACY_REASON,
-        {"gold_seen": 3, "gold_correct": 0, "lower_bound": 0.0, "required": 0.8}, None)]
+        LOW_ACCURACY_DETAILS, None)]
     assert not can_claim(worker, project)   # the project's other task is not routed
     assert can_claim(worker, elsewhere)     # other projects are not affected
 
@@ -113,10 +115,11 @@ def test_two_of_three_right_is_under_the_bound_and_suspends(requester):
 
     (rule, kind, reason, details, _), = actions(worker, project)
     assert (rule, kind, details) == (QualityRule.LOW_ACCURACY, QualityActionKind.SUSPENDED,
-                                     {"gold_seen": 3, "gold_correct": 2,
+                                     {"record_seen": 3, "record_correct": 2,
+                                      "gold_seen": 3, "gold_correct": 2,
                                       "lower_bound": 0.4268, "required": 0.8})
-    assert reason == ("Your gold accuracy on this project is 2/3; its lower bound 0.43 is "
-                      "under the required 0.80.")
+    assert reason == ("Your record on this project (gold answers and spot checks) is 2/3; "
+                      "its lower bound 0.43 is under the required 0.80.")
 
 
 def test_no_suspension_before_the_minimum_number_of_gold(requester):
@@ -311,7 +314,7 @@ def test_the_worker_sees_the_action_and_its_reason_in_their_stats(requester):
                                          "lifted_at", "lift_reason")} == {
         "project_id": project.pk, "rule": "low_accuracy", "kind": "suspended",
         "reason": LOW_ACCURACY_REASON,
-        "details": {"gold_seen": 3, "gold_correct": 0, "lower_bound": 0.0, "required": 0.8},
+        "details": LOW_ACCURACY_DETAILS,
         "lifted_at": None, "lift_reason": ""}
 
 
@@ -321,7 +324,8 @@ def test_the_requester_sees_actions_under_the_workers_pseudonym(requester, reque
     response = requester_client.get(f"/api/v1/projects/{project.pk}/quality-actions")
 
     assert response.status_code == 200, response.json()
-    (action,) = response.json()
+    assert response.json()["count"] == 1
+    (action,) = response.json()["results"]
     assert (action["worker_id"], action["rule"], action["reason"]) == (
         pseudonym_of(worker, project), "low_accuracy", LOW_ACCURACY_REASON)
     assert action["worker_id"] != str(worker.pk)
@@ -380,7 +384,9 @@ def test_a_new_suspension_can_follow_a_lifted_one(requester, requester_client):
     give_back(worker, project)
     requester_client.post(requester_lift_url(project, pseudonym_of(worker, project)))
 
-    give_back(worker, project)   # 3 of 3 returned
+    give_back(worker, project)   # the first return since the lift: not enough evidence
+    assert [lifted is None for *_, lifted in actions(worker, project)] == [False]
+    give_back(worker, project)   # 2 of 2 since the lift
 
     assert [(rule, kind, lifted is None) for rule, kind, _, _, lifted in
             actions(worker, project)] == [
@@ -442,3 +448,18 @@ def test_admin_lift_refuses_non_staff_and_unknown_ids(requester, requester_clien
     error(staff_client.post(admin_lift_url(worker.pk, project.pk + 1000)), 404, "not_found")
 
     assert actions(worker, project)[0][4] is None
+
+
+def test_a_lifted_accuracy_suspension_needs_new_evidence_to_return(requester, requester_client):
+    # given: suspended on 0/3 gold, then lifted by the requester
+    project = accuracy_project(requester, tasks=3)
+    worker = eligible_worker("dana@workers.example")
+    label(worker, project, gold_wrong())
+    requester_client.post(requester_lift_url(project, pseudonym_of(worker, project)))
+
+    # when: the next submission is all right
+    label(worker, project, gold_right())
+
+    # then: the old 0/3 is spent; 3/3 since the lift does not suspend again
+    assert [lifted is None for *_, lifted in actions(worker, project)] == [False]
+    assert can_claim(worker, project)

@@ -14,7 +14,7 @@ from marketplace.models import Project
 from marketplace.services import items_import, organization_create, project_create, project_launch
 from marketplace.uploads import UploadRow
 from payments.services import organization_credit
-from workers.enums import Clearance, SkillSource, WorkerStatus
+from workers.enums import SkillSource, WorkerStatus
 from workers.models import Skill
 from workers.services import worker_profile_create, worker_skill_set, worker_status_set
 
