@@ -112,8 +112,11 @@ class Task(models.Model):
         indexes = [
             models.Index(fields=["project", "status"]),
             # The routing scan: open tasks of a project, most started first.
-            models.Index(fields=["project", "-filled", "id"], condition=Q(status="open"),
-                         name="task_routing_idx"),
+            # Only tasks with a free slot: full tasks waiting for their last submission
+            # or their aggregation would otherwise be walked past on every claim.
+            models.Index(fields=["project", "-filled", "id"],
+                         condition=Q(status="open", filled__lt=models.F("overlap")),
+                         name="task_routing_free_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(filled__lte=models.F("overlap")),
