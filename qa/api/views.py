@@ -6,6 +6,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from config.errors import InvalidInput
+from config.idempotency import idempotent
 from config.pagination import paginated_response
 from marketplace.api.views import RequesterView
 from marketplace.models import Answer, Project, WorkerPseudonym
@@ -76,6 +77,7 @@ class WorkerStatsView(WorkerView):
 
 class WorkerDisputesView(WorkerView):
     @extend_schema(request=DisputeInput, responses={201: DisputeOutput}, tags=["worker"])
+    @idempotent
     def post(self, request):
         payload = DisputeInput(data=request.data)
         payload.is_valid(raise_exception=True)

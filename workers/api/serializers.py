@@ -186,7 +186,8 @@ class BlockInput(serializers.Serializer):
 
 class BlockOutput(serializers.Serializer):
     id = serializers.IntegerField()
-    worker_id = serializers.CharField()
+    worker_id = serializers.CharField(source="pseudonym",
+                                      help_text="The pseudonym the requester blocked")
     reason = serializers.CharField()
     project_id = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -202,3 +203,12 @@ class AuditEventOutput(serializers.Serializer):
     reason = serializers.CharField()
     details = serializers.JSONField()
     created_at = serializers.DateTimeField()
+
+
+class EligibleProjectOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    task_type = serializers.CharField()
+    pay_model = serializers.CharField()
+    reward_cents = serializers.IntegerField(allow_null=True)
+    hourly_rate_cents = serializers.IntegerField(allow_null=True)

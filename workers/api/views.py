@@ -27,6 +27,7 @@ from .serializers import (
     BlockInput,
     BlockOutput,
     ClearanceInput,
+    EligibleProjectOutput,
     ExamInput,
     ExamOutput,
     ProfileInput,
@@ -86,14 +87,14 @@ class ApplicationView(WorkerView):
     @extend_schema(responses=ApplicationOutput(many=True), tags=["worker"])
     def get(self, request):
         applications = selectors.application_list().filter(worker=self.worker)
-        return Response(ApplicationOutput(applications, many=True).data)
+        return paginated_response(request, applications, ApplicationOutput, view=self)
 
 
 class QualificationListView(WorkerView):
     @extend_schema(responses=WorkerExamOutput(many=True), tags=["worker"])
     def get(self, request):
-        return Response(WorkerExamOutput(selectors.exams_for_worker(worker=self.worker),
-                                         many=True).data)
+        return paginated_response(request, selectors.exams_for_worker(worker=self.worker),
+                                  WorkerExamOutput, view=self)
 
 
 def _attempt_body(attempt) -> dict:
@@ -149,9 +150,7 @@ class EligibleProjectsView(WorkerView):
                    "and exams currently allow.")
     def get(self, request):
         projects = selectors.eligible_projects(worker=self.worker).order_by("-priority", "id")
-        return Response([{"id": p.pk, "name": p.name, "task_type": p.task_type,
-                          "pay_model": p.pay_model, "reward_cents": p.reward_cents,
-                          "hourly_rate_cents": p.hourly_rate_cents} for p in projects])
+        return paginated_response(request, projects, EligibleProjectOutput, view=self)
 
 
 class DataExportView(WorkerView):
@@ -307,13 +306,13 @@ class ProjectBlocksView(RequesterView):
         block = services.worker_block(project=project, actor=request.user,
                                       pseudonym=payload.validated_data["worker_id"],
                                       reason=payload.validated_data["reason"])
-        return Response(BlockOutput(_block_body(block)).data, status=status.HTTP_201_CREATED)
+        return Response(BlockOutput(block).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=BlockOutput(many=True), tags=["projects"])
     def get(self, request, project_id):
         self.get_project(project_id)
         blocks = WorkerBlock.objects.filter(organization=self.organization).order_by("id")
-        return Response(BlockOutput([_block_body(b) for b in blocks], many=True).data)
+        return paginated_response(request, blocks, BlockOutput, view=self)
 
 
 class ProjectBlockDetailView(RequesterView):
@@ -322,11 +321,6 @@ class ProjectBlockDetailView(RequesterView):
         project = self.get_project(project_id)
         services.worker_unblock(project=project, pseudonym=worker_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _block_body(block: WorkerBlock) -> dict:
-    return {"id": block.pk, "worker_id": block.pseudonym, "reason": block.reason,
-            "project_id": block.project_id, "created_at": block.created_at}
 
 
 class ProjectExamView(RequesterView):

@@ -57,7 +57,7 @@ def test_the_response_never_reveals_the_worker_id(requester_client, active_worke
         "worker_id": pseudonym, "reason": "Spam."}, format="json")
     listing = requester_client.get(_blocks_url(acme_project.pk))
 
-    for body in (response.json(), listing.json()[0]):
+    for body in (response.json(), listing.json()["results"][0]):
         assert body["worker_id"] == pseudonym
         assert active_worker.pseudonym not in str(body)
         assert str(active_worker.pk) != body["worker_id"]
@@ -240,7 +240,8 @@ def test_requester_lists_its_organizations_blocks(requester_client, other_reques
     response = requester_client.get(_blocks_url(acme_second.pk))
 
     assert response.status_code == 200
-    assert [(b["worker_id"], b["reason"], b["project_id"]) for b in response.json()] == [
+    assert [(b["worker_id"], b["reason"], b["project_id"])
+            for b in response.json()["results"]] == [
         (pseudonym, "Spam.", acme_project.pk)]
 
 

@@ -200,7 +200,8 @@ def test_worker_lists_the_exams_it_may_take(worker_client, active_worker, staff,
     response = worker_client.get(QUALIFICATIONS)
 
     assert response.status_code == 200
-    assert response.json() == [
+    assert response.json()["count"] == 2
+    assert response.json()["results"] == [
         {"id": platform.pk, "name": "Sentiment exam", "skill": "sentiment-en",
          "scope": "platform", "pass_mark": 0.75, "question_count": 4,
          "time_limit_seconds": 3600, "state": "available", "retake_available_at": None,
@@ -272,7 +273,7 @@ def test_asking_again_resumes_the_attempt_in_progress(worker_client, active_work
     assert again.json()["attempt_id"] == first["attempt_id"]
     assert again.json()["items"] == first["items"]
     assert ExamAttempt.objects.filter(worker=active_worker).count() == 1
-    assert worker_client.get(QUALIFICATIONS).json()[0]["state"] == "in_progress"
+    assert worker_client.get(QUALIFICATIONS).json()["results"][0]["state"] == "in_progress"
 
 
 def test_a_vetting_worker_may_take_exams(worker_client, worker, staff, requester):
@@ -304,7 +305,7 @@ def test_a_closed_exam_cannot_be_started(worker_client, active_worker, staff, re
 
     assert response.status_code == 404
     assert ExamAttempt.objects.count() == 0
-    assert worker_client.get(QUALIFICATIONS).json() == []
+    assert worker_client.get(QUALIFICATIONS).json()["results"] == []
 
 
 def test_exams_are_for_workers(requester_client, staff_client, api_client, staff, requester):
@@ -426,7 +427,7 @@ def test_after_a_failure_a_retake_waits_for_the_cooldown(worker_client, active_w
     assert response.status_code == 409
     assert error_code(response) == "exam_cooldown"
     assert _state(active_worker) == before
-    listed = worker_client.get(QUALIFICATIONS).json()[0]
+    listed = worker_client.get(QUALIFICATIONS).json()["results"][0]
     assert (listed["state"], listed["attempts"], listed["best_score"]) == ("cooldown", 1, 0.0)
     assert listed["retake_available_at"] == (
         attempt.started_at + timedelta(seconds=3600)).isoformat().replace("+00:00", "Z")
@@ -456,7 +457,7 @@ def test_a_pass_is_final(worker_client, active_worker, staff, requester):
     assert response.status_code == 409
     assert error_code(response) == "exam_passed"
     assert _state(active_worker) == before
-    assert worker_client.get(QUALIFICATIONS).json()[0]["state"] == "passed"
+    assert worker_client.get(QUALIFICATIONS).json()["results"][0]["state"] == "passed"
 
 
 def test_an_attempt_is_graded_once(worker_client, active_worker, staff, requester):
@@ -503,7 +504,7 @@ def test_an_expired_attempt_counts_as_a_failure_for_the_cooldown(worker_client, 
     assert response.status_code == 409
     assert error_code(response) == "exam_cooldown"
     assert ExamAttempt.objects.filter(worker=active_worker).count() == 1
-    assert worker_client.get(QUALIFICATIONS).json()[0]["state"] == "cooldown"
+    assert worker_client.get(QUALIFICATIONS).json()["results"][0]["state"] == "cooldown"
 
 
 def test_without_cooldown_an_expired_attempt_is_replaced_by_a_new_one(worker_client,

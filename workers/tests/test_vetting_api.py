@@ -91,7 +91,7 @@ def test_worker_sees_its_own_applications(worker_client, worker):
     response = worker_client.get(APPLY)
 
     assert response.status_code == 200
-    assert [(a["statement"], a["status"], a["credentials"]) for a in response.json()] == [
+    assert [(a["statement"], a["status"], a["credentials"]) for a in response.json()["results"]] == [
         ("Hi.", "pending", [])]
 
 
