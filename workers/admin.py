@@ -45,6 +45,17 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea, required=True)
 
 
+class ApproveForm(forms.Form):
+    _selected_action = forms.CharField(widget=forms.MultipleHiddenInput)
+    skills = forms.ModelMultipleChoiceField(queryset=Skill.objects.order_by("slug"),
+                                            required=False,
+                                            help_text="Verified at the level below")
+    level = forms.IntegerField(min_value=0, max_value=100, initial=60)
+    clearance = forms.ChoiceField(choices=[("", "unchanged")] + list(Clearance.choices),
+                                  required=False)
+    note = forms.CharField(widget=forms.Textarea, required=False)
+
+
 def _with_reason(modeladmin, request, queryset, *, title: str, apply):
     """Ask for a reason on an intermediate page, then apply the service to each row."""
     if "apply" in request.POST:
@@ -153,14 +164,29 @@ class WorkerApplicationAdmin(admin.ModelAdmin):
             request.META["QUERY_STRING"] = query.urlencode()
         return super().changelist_view(request, extra_context)
 
-    @admin.action(description="Approve (no verified skills; set them on the worker)")
+    @admin.action(description="Approve with verified skills and clearance")
     def approve(self, request, queryset):
-        for application in queryset:
-            try:
-                services.application_approve(application=application, actor=request.user,
-                                             skills=[], note="Approved in admin")
-            except ApiError as exc:
-                self.message_user(request, f"{application}: {exc.detail}", messages.ERROR)
+        if "apply" in request.POST:
+            form = ApproveForm(request.POST)
+            if form.is_valid():
+                skills = [(skill, form.cleaned_data["level"])
+                          for skill in form.cleaned_data["skills"]]
+                for application in queryset:
+                    try:
+                        services.application_approve(
+                            application=application, actor=request.user, skills=skills,
+                            clearance=form.cleaned_data["clearance"] or None,
+                            note=form.cleaned_data["note"])
+                    except ApiError as exc:
+                        self.message_user(request, f"{application}: {exc.detail}",
+                                          messages.ERROR)
+                return None
+        else:
+            form = ApproveForm(initial={"_selected_action": request.POST.getlist(
+                admin.helpers.ACTION_CHECKBOX_NAME)})
+        return render(request, "admin/quorum_reason.html", {
+            "title": "Approve", "objects": queryset, "form": form,
+            "action": request.POST.get("action"), "opts": self.model._meta})
 
     @admin.action(description="Reject selected applications (asks for a reason)")
     def reject(self, request, queryset):

@@ -5,7 +5,13 @@ import pytest
 from conftest import make_requester, make_worker
 
 from workers.enums import WorkerStatus
-from workers.models import WorkerApplication, WorkerAuditEvent, WorkerProfile, WorkerSkill
+from workers.models import (
+    Skill,
+    WorkerApplication,
+    WorkerAuditEvent,
+    WorkerProfile,
+    WorkerSkill,
+)
 from workers.services import (
     application_approve,
     application_submit,
@@ -545,16 +551,32 @@ def test_django_admin_vetting_queue_shows_pending_applications(admin_site, staff
     assert [a.worker_id for a in shown] == [pending.pk]
 
 
-def test_django_admin_approve_action_goes_through_the_service(admin_site, staff, worker):
+def test_django_admin_approve_action_sets_skills_and_clearance_through_the_service(
+        admin_site, staff, worker):
     profile = _bring_to(profile_of(worker), "vetting", staff)
     application = WorkerApplication.objects.get(worker=profile)
+    before = _state(profile)
 
-    response = admin_site.post("/admin/workers/workerapplication/", {
+    form = admin_site.post("/admin/workers/workerapplication/", {
         "action": "approve", "_selected_action": [application.pk]})
 
+    assert form.status_code == 200
+    assert b'name="level"' in form.content and b'name="clearance"' in form.content
+    assert _state(profile) == before
+
+    sql = Skill.objects.get(slug="sql")
+    response = admin_site.post("/admin/workers/workerapplication/", {
+        "action": "approve", "_selected_action": [application.pk], "apply": "Approve",
+        "skills": [sql.pk], "level": 75, "clearance": "pii", "note": "Strong sample."})
+
     assert response.status_code == 302
-    assert profile_of(worker).status == "active"
-    assert audit_rows(profile)[-1] == ("approved", staff.pk, "Approved in admin")
+    profile = profile_of(worker)
+    assert (profile.status, profile.clearance) == ("active", "pii")
+    assert list(profile.skills.values_list("skill__slug", "level", "source")) == [
+        ("sql", 75, "admin")]
+    assert [row[0] for row in audit_rows(profile)[-3:]] == [
+        "approved", "skill_level_set", "clearance_granted"]
+    assert audit_rows(profile)[-3] == ("approved", staff.pk, "Strong sample.")
 
 
 def test_django_admin_reject_action_asks_for_a_reason_first(admin_site, staff, worker):
