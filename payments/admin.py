@@ -125,9 +125,11 @@ class PayoutAdmin(ReadOnlyAdmin):
         else:
             form = ReasonForm(initial={"_selected_action": request.POST.getlist(
                 admin.helpers.ACTION_CHECKBOX_NAME)})
-        return render(request, "admin/payments/payout/reason.html", {
+        return render(request, "admin/quorum_reason.html", {
             "title": "Mark failed", "objects": queryset, "form": form,
-            "action": request.POST.get("action"), "opts": self.model._meta})
+            "action": request.POST.get("action"), "opts": self.model._meta,
+            "explanation": "The reason is stored on the payout and in the audit log; the "
+                           "money returns to the worker's available balance."})
 
     @admin.action(description="Export as CSV")
     def export_csv(self, request, queryset):
