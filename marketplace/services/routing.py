@@ -65,7 +65,9 @@ def _serve_items(assignment: Assignment, task: Task, worker: WorkerProfile) -> N
     project = task.project
     gold_ids: list[int] = []
     if project.gold_per_task:
-        seen = Answer.objects.filter(assignment__worker=worker, is_gold=True).values("item_id")
+        # Gold belongs to one project, so the worker's history there is all that matters.
+        seen = Answer.objects.filter(assignment__worker=worker, assignment__project=project,
+                                     is_gold=True).values("item_id")
         gold_ids = list(Item.objects.filter(project=project, is_gold=True)
                         .exclude(pk__in=seen).order_by("?")
                         .values_list("pk", flat=True)[:project.gold_per_task])
