@@ -27,7 +27,9 @@ class BearerTokenAuthentication(TokenAuthentication):
             raise exceptions.AuthenticationFailed("Invalid token.")
         candidates = AuthToken.objects.filter(
             token_key=token_text[: CONSTANTS.TOKEN_KEY_LENGTH], expiry__gt=timezone.now()
-        ).select_related("user")
+        # The caller's organization or worker profile rides along: every requester and
+        # worker endpoint needs one, and a join is cheaper than a second round trip.
+        ).select_related("user", "user__membership__organization", "user__worker_profile")
         for auth_token in candidates:
             if compare_digest(digest, auth_token.digest):
                 return self.validate_user(auth_token)

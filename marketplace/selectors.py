@@ -17,8 +17,10 @@ from .models import (
 
 
 def organization_of(*, user: User) -> Organization | None:
-    membership = Membership.objects.select_related("organization").filter(user=user).first()
-    return membership.organization if membership else None
+    try:
+        return user.membership.organization  # joined in by the authenticator
+    except Membership.DoesNotExist:
+        return None
 
 
 def project_list(*, organization: Organization) -> QuerySet[Project]:

@@ -44,7 +44,7 @@ def skills_by_slug(slugs: list[str]) -> dict[str, Skill]:
 
 def worker_profile_of(*, user) -> WorkerProfile:
     try:
-        return WorkerProfile.objects.get(user=user)
+        return user.worker_profile  # joined in by the authenticator
     except WorkerProfile.DoesNotExist:
         raise Http404
 
