@@ -147,3 +147,12 @@ def json_bad_request(request, exception=None):
 
 def json_permission_denied(request, exception=None):
     return JsonResponse(error_body("permission_denied", "Permission denied."), status=403)
+
+
+def required_text(value, *, field: str = "reason", message: str = "A reason is required.") -> str:
+    """The stripped text, or a 400 naming ``field``: reasons and messages people will read
+    must say something."""
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInput(message, fields={field: ["This field is required."]})
+    return text

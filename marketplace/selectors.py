@@ -52,7 +52,9 @@ def item_list(*, project: Project, is_gold: bool | None = None) -> QuerySet[Item
 
 
 def task_list(*, project: Project) -> QuerySet[Task]:
-    return Task.objects.filter(project=project).order_by("id").prefetch_related("items")
+    # The listing shows item ids only; item data can be large.
+    item_ids = Prefetch("items", queryset=Item.objects.only("id", "task_id").order_by("id"))
+    return Task.objects.filter(project=project).order_by("id").prefetch_related(item_ids)
 
 
 def worker_by_pseudonym(*, project: Project, pseudonym: str):

@@ -86,11 +86,6 @@ class ProjectOutput(serializers.Serializer):
                 for requirement in project.skill_requirements.all()]
 
 
-class InlineItem(serializers.Serializer):
-    external_id = serializers.JSONField(required=False)
-    data = serializers.JSONField()
-
-
 class ItemsUploadInput(serializers.Serializer):
     items = serializers.ListField(child=serializers.JSONField(), required=False)
     file = serializers.FileField(required=False, help_text=".jsonl, .csv or .json")

@@ -14,7 +14,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from config.errors import Conflict, InvalidInput, PaymentRequired
+from config.errors import Conflict, PaymentRequired, required_text
 from workers.models import WorkerProfile
 
 from .. import events
@@ -155,10 +155,7 @@ def assignment_approve(*, assignment: Assignment, actor: User | None,
 
 
 def assignment_reject(*, assignment: Assignment, actor: User, reason: str) -> Assignment:
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("A rejection needs a reason the worker can read.",
-                           fields={"reason": ["This field is required."]})
+    reason = required_text(reason, message="A rejection needs a reason the worker can read.")
     return _review(assignment.pk, approve=False, actor=actor, reason=reason)
 
 

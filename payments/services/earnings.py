@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from config.errors import InvalidInput, PaymentRequired
+from config.errors import InvalidInput, PaymentRequired, required_text
 from marketplace.enums import PayModel
 from marketplace.models import Assignment, Project
 from marketplace.selectors import worker_by_pseudonym
@@ -97,10 +97,7 @@ def bonus_grant(*, project: Project, actor: User, pseudonym: str, amount_cents: 
     """A requester tips a worker it knows by a project pseudonym, from the organization's
     available balance (the platform fee on top); the bonus sits in pending like any
     earning. 402 when the balance cannot cover it."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("A bonus needs a reason the worker can read.",
-                           fields={"reason": ["This field is required."]})
+    reason = required_text(reason, message="A bonus needs a reason the worker can read.")
     if not 0 < amount_cents <= MAX_BONUS_CENTS:
         raise InvalidInput(f"amount_cents must be between 1 and {MAX_BONUS_CENTS}.",
                            fields={"amount_cents": ["Out of range."]})

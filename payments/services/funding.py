@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from config.errors import Conflict, InvalidInput
+from config.errors import Conflict, InvalidInput, required_text
 from marketplace.models import Organization
 
 from .. import ledger, providers
@@ -252,10 +252,7 @@ def organization_credit(*, organization: Organization, actor: User | None, amoun
     ``key`` makes the credit happen once whatever the number of calls (seed_demo uses a
     fixed one); the API's Idempotency-Key does the same for HTTP retries.
     """
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("A credit needs a reason.",
-                           fields={"reason": ["This field is required."]})
+    reason = required_text(reason, message="A credit needs a reason.")
     if amount_cents <= 0:
         raise InvalidInput("amount_cents must be positive.",
                            fields={"amount_cents": ["Must be greater than 0."]})

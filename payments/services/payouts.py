@@ -24,7 +24,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
-from config.errors import Conflict, InvalidInput
+from config.errors import Conflict, required_text
 from workers.models import WorkerProfile
 
 from .. import ledger, providers
@@ -330,9 +330,7 @@ def payout_mark_paid(*, payout: Payout, actor: User, reference: str = "") -> Pay
 
 def payout_mark_failed(*, payout: Payout, actor: User, reason: str) -> Payout:
     """An admin records that a manual payout could not be made; the money returns."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("A reason is required.", fields={"reason": ["This field is required."]})
+    reason = required_text(reason)
     _require_in_flight(payout)
     if payout.provider != PayoutProvider.MANUAL:
         raise Conflict("Provider payouts fail through the provider's answer, not by hand.",

@@ -5,7 +5,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from config.errors import Conflict, InvalidInput
+from config.errors import Conflict, InvalidInput, required_text
 from marketplace.enums import AssignmentStatus
 from marketplace.models import Assignment
 from marketplace.services import assignment_overturn
@@ -16,10 +16,8 @@ from ..models import Dispute
 
 
 def dispute_open(*, worker: WorkerProfile, assignment_id, message: str) -> Dispute:
-    message = (message or "").strip()
-    if not message:
-        raise InvalidInput("Say why the rejection is wrong.",
-                           fields={"message": ["This field is required."]})
+    message = required_text(message, field="message",
+                            message="Say why the rejection is wrong.")
     try:
         assignment = Assignment.objects.get(pk=int(assignment_id), worker=worker)
     except (Assignment.DoesNotExist, ValueError, TypeError):

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from config.errors import Conflict, InvalidInput
+from config.errors import Conflict, InvalidInput, required_text
 from marketplace.enums import AssignmentStatus
 from marketplace.models import Assignment, ProjectSkillRequirement
 from marketplace.services import assignment_approve, assignment_reject
@@ -88,9 +88,8 @@ def review_decide(*, review_id: int, reviewer: WorkerProfile, verdict: str,
                   reason: str = "") -> Review:
     if verdict not in Verdict.values:
         raise InvalidInput("verdict is approve or reject.", fields={"verdict": ["Invalid."]})
-    if verdict == Verdict.REJECT and not reason.strip():
-        raise InvalidInput("A rejection needs a reason the worker can read.",
-                           fields={"reason": ["This field is required."]})
+    if verdict == Verdict.REJECT:
+        required_text(reason, message="A rejection needs a reason the worker can read.")
     with transaction.atomic():
         review = Review.objects.select_for_update().select_related("assignment").get(
             pk=review_id)

@@ -1,7 +1,7 @@
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
-from config.errors import Conflict, InvalidInput
+from config.errors import Conflict, InvalidInput, required_text
 from marketplace.models import Project
 from marketplace.selectors import worker_by_pseudonym
 
@@ -14,9 +14,7 @@ from ..models import WorkerBlock
 def worker_block(*, project: Project, pseudonym: str, actor: User, reason: str) -> WorkerBlock:
     """Block a worker, known to the requester by a project pseudonym, from the whole
     organization. Routing honours it on every project of that organization."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("A reason is required.", fields={"reason": ["This field is required."]})
+    reason = required_text(reason)
     worker = worker_by_pseudonym(project=project, pseudonym=pseudonym)
     if worker is None:
         raise InvalidInput("No worker with this id worked on this project.",

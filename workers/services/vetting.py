@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from config.errors import Conflict, InvalidInput
+from config.errors import Conflict, InvalidInput, required_text
 
 from ..enums import (
     WORKER_TRANSITIONS,
@@ -31,13 +31,6 @@ def _move(worker: WorkerProfile, target: str, *, action: str, reason: str = "") 
     worker.status = target
     worker.status_reason = reason
     worker.save(update_fields=["status", "status_reason"])
-
-
-def _require_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("A reason is required.", fields={"reason": ["This field is required."]})
-    return reason
 
 
 def worker_status_set(*, worker: WorkerProfile, status: str) -> WorkerProfile:
@@ -103,7 +96,7 @@ def application_approve(*, application: WorkerApplication, actor: User,
 @transaction.atomic
 def application_reject(*, application: WorkerApplication, actor: User,
                        reason: str) -> WorkerApplication:
-    reason = _require_reason(reason)
+    reason = required_text(reason)
     application, worker = _pending_application(application.pk)
     # Back to applicant: the worker may improve the application and apply again.
     _move(worker, WorkerStatus.APPLICANT, action="reject", reason=reason)
@@ -120,7 +113,7 @@ def application_reject(*, application: WorkerApplication, actor: User,
 def _standing_change(worker: WorkerProfile, *, actor: User, reason: str, target: str,
                      action: str, audit_action: str,
                      only_from: str | None = None) -> WorkerProfile:
-    reason = _require_reason(reason)
+    reason = required_text(reason)
     with transaction.atomic():
         worker = worker_for_update(worker_id=worker.pk)
         if only_from is not None and worker.status != only_from:
@@ -171,7 +164,7 @@ def _grant_clearance(worker: WorkerProfile, *, actor: User, clearance: str,
 @transaction.atomic
 def worker_clearance_grant(*, worker: WorkerProfile, actor: User, clearance: str,
                            reason: str) -> WorkerProfile:
-    reason = _require_reason(reason)
+    reason = required_text(reason)
     worker = worker_for_update(worker_id=worker.pk)
     if worker.status == WorkerStatus.BANNED:
         raise Conflict("A banned worker cannot be cleared.", code="illegal_transition")
