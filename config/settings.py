@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "workers",
     "qa",
     "payments",
+    "flows",
 ]
 
 MIDDLEWARE = [
@@ -165,6 +166,8 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
 # that is configured but down.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
+# The flows define their jobs beside the flow they run (flows/*.py), not in a tasks module.
+CELERY_IMPORTS = ("flows.decisions", "flows.projects", "flows.results", "flows.work")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -177,12 +180,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "purge-expired-tokens": {"task": "accounts.tasks.purge_expired_tokens",
                              "schedule": 3600.0},
     "expire-leases": {"task": "marketplace.tasks.expire_leases", "schedule": 30.0},
-    "auto-approve": {"task": "marketplace.tasks.auto_approve_submissions",
+    "auto-approve": {"task": "flows.decisions.auto_approve_submissions",
                      "schedule": 60.0},
     # Webhook retries live on the delivery rows; this sweep sends what is due.
     "deliver-webhooks": {"task": "marketplace.webhooks.tasks.deliver_due_webhooks",
                          "schedule": 30.0},
-    "grading-sweep": {"task": "qa.tasks.sweep_ungraded", "schedule": 120.0},
+    "grading-sweep": {"task": "flows.results.sweep_ungraded", "schedule": 120.0},
     "resume-stale-imports": {"task": "marketplace.tasks.resume_stale_imports",
                              "schedule": 300.0},
     # Payments: each job is idempotent (journal keys, compare-and-swap statuses).
@@ -199,17 +202,6 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 # --- Routing and assignments ---------------------------------------------------------------
-# Who reacts to assignment decisions (marketplace/events.py): kind -> dotted callables.
-DOMAIN_EVENT_SUBSCRIBERS: dict[str, list[str]] = {
-    "assignment.submitted": ["qa.subscribers.on_assignment_submitted",
-                             "marketplace.webhooks.subscribers.on_assignment_submitted"],
-    "assignment.returned": ["qa.subscribers.on_assignment_returned"],
-    "assignment.rejected": ["qa.subscribers.on_assignment_decided"],
-    # Payment last: its ledger row locks (platform fees is one row for all approvals) are
-    # then held only until the commit; if it cannot pay, everything rolls back anyway.
-    "assignment.approved": ["qa.subscribers.on_assignment_decided",
-                            "payments.subscribers.on_assignment_approved"],
-}
 # A heartbeat gap longer than this counts as this much active time (worker stepped away).
 HEARTBEAT_MAX_GAP_SECONDS = env_int("HEARTBEAT_MAX_GAP_SECONDS", 60, minimum=1)
 

@@ -73,3 +73,5 @@ class AssignmentStatus(models.TextChoices):
 # Statuses that hold one of the task's overlap slots.
 SLOT_HOLDING_STATUSES = (AssignmentStatus.ASSIGNED, AssignmentStatus.SUBMITTED,
                          AssignmentStatus.APPROVED, AssignmentStatus.REJECTED)
+# The labels that count towards a result: submitted work not (or not yet) rejected.
+LABELLED_STATUSES = (AssignmentStatus.SUBMITTED, AssignmentStatus.APPROVED)

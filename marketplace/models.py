@@ -137,6 +137,9 @@ class Item(models.Model):
     confidence = models.FloatField(null=True, blank=True)
     finalized_at = models.DateTimeField(null=True, blank=True,
                                         help_text="Set when the result is final")
+    revision = models.PositiveIntegerField(
+        default=0, help_text="How many times the result was announced: 1 at the first "
+                             "finalisation, +1 whenever a later decision changes it")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -257,7 +260,7 @@ class Answer(models.Model):
 
 class AssignmentEvent(models.Model):
     """Append-only history of assignment decisions; payments and qa act on the same
-    events through marketplace.events.emit."""
+    events through marketplace.events.record."""
 
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32)

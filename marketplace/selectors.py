@@ -1,8 +1,9 @@
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from accounts.models import User
 
+from .enums import LABELLED_STATUSES, AssignmentStatus, TaskStatus
 from .models import (
     Answer,
     Assignment,
@@ -107,3 +108,31 @@ def assignment_for_organization(*, organization: Organization, assignment_id):
         return Assignment.objects.get(pk=int(assignment_id), project__organization=organization)
     except (Assignment.DoesNotExist, ValueError, TypeError):
         raise Http404
+
+
+def tasks_awaiting_aggregation(*, project_id: int | None = None,
+                               project_status: str | None = None,
+                               limit: int | None = None) -> list[int]:
+    """Open tasks with every slot done: what a lost or skipped aggregation left behind.
+    Ungraded submissions are left to their grading job, which aggregates after it."""
+    tasks = Task.objects.filter(status=TaskStatus.OPEN, filled__gte=F("overlap"))
+    if project_id is not None:
+        tasks = tasks.filter(project_id=project_id)
+    if project_status is not None:
+        tasks = tasks.filter(project__status=project_status)
+    ungraded = Assignment.objects.filter(task=OuterRef("pk"), status__in=LABELLED_STATUSES,
+                                         graded_at__isnull=True)
+    task_ids = (tasks.exclude(Q(assignments__status=AssignmentStatus.ASSIGNED))
+                .exclude(Exists(ungraded))
+                .order_by("pk").values_list("pk", flat=True).distinct())
+    return list(task_ids[:limit] if limit else task_ids)
+
+
+def assignments_ungraded(*, submitted_before, limit: int = 1000) -> list[int]:
+    return list(Assignment.objects.filter(graded_at__isnull=True,
+                                          submitted_at__lt=submitted_before)
+                .order_by("pk").values_list("pk", flat=True)[:limit])
+
+
+def assignment_task_id(*, assignment_id: int) -> int:
+    return Assignment.objects.values_list("task_id", flat=True).get(pk=assignment_id)

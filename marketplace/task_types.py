@@ -1,8 +1,10 @@
-"""The one place that knows each task type: its label_config, item data and answer shape.
+"""The one place that knows each task type: its label_config, item data and answer shape,
+and (REGISTRY, at the end) how it is graded, aggregated and measured.
 
-Project validation, gold import and (later) submit validation and grading all ask here.
+Project validation, gold import, submit validation, grading and aggregation all ask here.
 Each validator returns a list of human-readable problems; an empty list means valid.
 """
+from dataclasses import dataclass
 from typing import Any
 
 from .enums import TaskType
@@ -158,3 +160,58 @@ def answer_problems(task_type: str, config: dict, value: Any, data: dict) -> lis
             return [f"Must be a permutation of 0..{size - 1}."]
         return []
     return [f"Unknown task type {task_type!r}."]
+
+
+# --- The registry: what the rest of the system looks up per task type ----------------------
+
+@dataclass(frozen=True)
+class TaskTypeRules:
+    # One class per answer: Dawid–Skene, confusion matrices and a project-wide refinement
+    # pass apply.
+    categorical: bool
+    # Which qa.aggregation routine turns labels into a result.
+    aggregator: str
+    # Which qa.grading comparator judges an answer against gold.
+    comparator: str
+    # Krippendorff level of measurement for agreement, or None when not measured.
+    agreement_level: str | None
+
+
+REGISTRY: dict[str, TaskTypeRules] = {
+    TaskType.SINGLE_CHOICE: TaskTypeRules(True, "single_class", "equal", "nominal"),
+    TaskType.PAIRWISE: TaskTypeRules(True, "single_class", "equal", "nominal"),
+    TaskType.MULTI_CHOICE: TaskTypeRules(False, "multi_choice", "jaccard", "nominal"),
+    TaskType.RATING: TaskTypeRules(False, "rating", "distance", "interval"),
+    TaskType.TEXT: TaskTypeRules(False, "reference", "text_similarity", None),
+    TaskType.SPANS: TaskTypeRules(False, "spans", "span_f1", None),
+    TaskType.BBOX: TaskTypeRules(False, "bbox", "box_iou", None),
+    TaskType.RANKING: TaskTypeRules(False, "reference", "kendall_tau", None),
+}
+
+
+def rules_for(task_type: str) -> TaskTypeRules:
+    try:
+        return REGISTRY[task_type]
+    except KeyError:
+        raise ValueError(f"unknown task type {task_type!r}") from None
+
+
+def is_categorical(task_type: str) -> bool:
+    return rules_for(task_type).categorical
+
+
+def comparable(task_type: str, value: Any) -> Any:
+    """The part of an answer that is graded and aggregated: a pairwise answer may carry
+    the worker's own rationale ({choice, rationale}); its result is the choice alone."""
+    if task_type == TaskType.PAIRWISE and isinstance(value, dict):
+        return value["choice"]
+    return value
+
+
+def agreement_value(task_type: str, value: Any) -> Any:
+    """A hashable form of an answer for Krippendorff's alpha (None: not measured)."""
+    if rules_for(task_type).agreement_level is None:
+        return None
+    if task_type == TaskType.MULTI_CHOICE:
+        return "|".join(sorted(value))
+    return comparable(task_type, value)

@@ -2,7 +2,6 @@
 from celery import shared_task
 
 from .services import (
-    assignments_auto_approve,
     assignments_expire_overdue,
     imports_resume_stale,
     item_import_run,
@@ -18,11 +17,6 @@ def run_item_import(import_id: int) -> None:
 @shared_task(acks_late=True)
 def expire_leases() -> int:
     return assignments_expire_overdue()
-
-
-@shared_task(acks_late=True)
-def auto_approve_submissions() -> int:
-    return assignments_auto_approve()
 
 
 @shared_task(acks_late=True)

@@ -114,13 +114,13 @@ def lock_accounts(refs) -> dict[str, LedgerAccount]:
     """
     wanted = {ref.key: ref for ref in refs}
     locked = {account.key: account for account in
-              LedgerAccount.objects.select_for_update().filter(key__in=wanted).order_by("pk")}
+              LedgerAccount.objects.select_for_update(no_key=True).filter(key__in=wanted).order_by("pk")}
     missing = [ref for key, ref in wanted.items() if key not in locked]
     if missing:
         LedgerAccount.objects.bulk_create([ref.new_row() for ref in missing],
                                           ignore_conflicts=True)
         locked = {account.key: account for account in
-                  LedgerAccount.objects.select_for_update().filter(key__in=wanted)
+                  LedgerAccount.objects.select_for_update(no_key=True).filter(key__in=wanted)
                   .order_by("pk")}
     return locked
 

@@ -9,4 +9,4 @@ from .models import TopUp
 
 
 def topup_for_update(*, topup_id: int) -> TopUp:
-    return TopUp.objects.select_for_update().get(pk=topup_id)
+    return TopUp.objects.select_for_update(no_key=True).get(pk=topup_id)

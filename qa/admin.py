@@ -2,6 +2,8 @@ from django.contrib import admin, messages
 
 from config.errors import ApiError
 
+from flows import decisions
+
 from . import services
 from .enums import DisputeOutcome
 from .models import (
@@ -77,7 +79,7 @@ class DisputeAdmin(admin.ModelAdmin):
     def _resolve(self, request, queryset, outcome):
         for dispute in queryset:
             try:
-                services.dispute_resolve(dispute_id=dispute.pk, actor=request.user,
+                decisions.dispute_resolve(dispute_id=dispute.pk, actor=request.user,
                                          outcome=outcome, note=f"{outcome} in admin")
             except ApiError as exc:
                 self.message_user(request, f"{dispute}: {exc.detail}", messages.ERROR)

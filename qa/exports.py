@@ -8,11 +8,11 @@ from collections.abc import Iterator
 
 from django.db.models import OuterRef, Subquery
 
-from marketplace.enums import AssignmentStatus
+from marketplace.enums import LABELLED_STATUSES
 from marketplace.models import Answer, Item, Project, WorkerPseudonym
 
 CHUNK = 1000
-CSV_COLUMNS = ["item_id", "external_id", "result", "confidence", "annotations"]
+CSV_COLUMNS = ["item_id", "external_id", "result", "confidence", "revision", "annotations"]
 # Spreadsheet formula injection: cells starting with these are run as formulas.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -24,7 +24,7 @@ def _chunks(project: Project, final_only: bool) -> Iterator[list[Item]]:
     last_pk = 0
     while True:
         chunk = list(items.filter(pk__gt=last_pk).only(
-            "pk", "external_id", "result", "confidence")[:CHUNK])
+            "pk", "external_id", "result", "confidence", "revision")[:CHUNK])
         if not chunk:
             return
         yield chunk
@@ -37,8 +37,7 @@ def result_rows(project: Project, *, final_only: bool = False) -> Iterator[dict]
     for chunk in _chunks(project, final_only):
         annotations = defaultdict(list)
         answers = (Answer.objects.filter(item__in=chunk, is_gold=False,
-                                         assignment__status__in=[AssignmentStatus.SUBMITTED,
-                                                                 AssignmentStatus.APPROVED])
+                                         assignment__status__in=LABELLED_STATUSES)
                    .annotate(worker_pseudonym=Subquery(pseudonym))
                    .order_by("item_id", "assignment_id")
                    .values_list("item_id", "worker_pseudonym", "value"))
@@ -46,7 +45,8 @@ def result_rows(project: Project, *, final_only: bool = False) -> Iterator[dict]
             annotations[item_id].append({"worker_id": worker_id, "value": value})
         for item in chunk:
             yield {"item_id": item.pk, "external_id": item.external_id, "result": item.result,
-                   "confidence": item.confidence, "annotations": annotations.get(item.pk, [])}
+                   "confidence": item.confidence, "revision": item.revision,
+                   "annotations": annotations.get(item.pk, [])}
 
 
 def _safe_cell(value) -> str:
@@ -77,7 +77,7 @@ def stream_csv(rows: Iterator[dict]) -> Iterator[str]:
     for row in rows:
         writer.writerow([_safe_cell(row["item_id"]), _safe_cell(row["external_id"]),
                          _safe_cell(row["result"]), _safe_cell(row["confidence"]),
-                         _safe_cell(row["annotations"])])
+                         _safe_cell(row["revision"]), _safe_cell(row["annotations"])])
         yield _drain(buffer)
 
 

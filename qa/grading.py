@@ -9,7 +9,7 @@ from difflib import SequenceMatcher
 from itertools import combinations
 from typing import Any
 
-from marketplace.enums import TaskType
+from marketplace import task_types
 
 
 @dataclass(frozen=True)
@@ -23,10 +23,6 @@ class GradingTolerances:
 
 
 DEFAULT_TOLERANCES = GradingTolerances()
-
-
-def _pairwise_choice(value: Any) -> str:
-    return value["choice"] if isinstance(value, dict) else value
 
 
 def jaccard(a: set, b: set) -> float:
@@ -104,22 +100,26 @@ def kendall_tau(a: list[int], b: list[int]) -> float:
     return (concordant - discordant) / pairs
 
 
+_COMPARATORS = {
+    "equal": lambda answer, expected, tolerances: answer == expected,
+    "jaccard": lambda answer, expected, tolerances:
+        jaccard(set(answer), set(expected)) >= tolerances.multi_choice_min_jaccard,
+    "distance": lambda answer, expected, tolerances:
+        abs(answer - expected) <= tolerances.rating_max_distance,
+    "text_similarity": lambda answer, expected, tolerances:
+        normalised_text_similarity(answer, expected) >= tolerances.text_min_similarity,
+    "span_f1": lambda answer, expected, tolerances:
+        span_f1(answer, expected) >= tolerances.spans_min_f1,
+    "box_iou": lambda answer, expected, tolerances:
+        boxes_match(answer, expected, tolerances.bbox_min_iou),
+    "kendall_tau": lambda answer, expected, tolerances:
+        kendall_tau(answer, expected) >= tolerances.ranking_min_kendall_tau,
+}
+
+
 def is_correct(task_type: str, answer: Any, expected: Any,
                tolerances: GradingTolerances = DEFAULT_TOLERANCES) -> bool:
-    if task_type == TaskType.SINGLE_CHOICE:
-        return answer == expected
-    if task_type == TaskType.PAIRWISE:
-        return _pairwise_choice(answer) == _pairwise_choice(expected)
-    if task_type == TaskType.MULTI_CHOICE:
-        return jaccard(set(answer), set(expected)) >= tolerances.multi_choice_min_jaccard
-    if task_type == TaskType.RATING:
-        return abs(answer - expected) <= tolerances.rating_max_distance
-    if task_type == TaskType.TEXT:
-        return normalised_text_similarity(answer, expected) >= tolerances.text_min_similarity
-    if task_type == TaskType.SPANS:
-        return span_f1(answer, expected) >= tolerances.spans_min_f1
-    if task_type == TaskType.BBOX:
-        return boxes_match(answer, expected, tolerances.bbox_min_iou)
-    if task_type == TaskType.RANKING:
-        return kendall_tau(answer, expected) >= tolerances.ranking_min_kendall_tau
-    raise ValueError(f"unknown task type {task_type!r}")
+    """Judge an answer against gold with the task type's comparator (task_types.REGISTRY)."""
+    compare = _COMPARATORS[task_types.rules_for(task_type).comparator]
+    return compare(task_types.comparable(task_type, answer),
+                   task_types.comparable(task_type, expected), tolerances)

@@ -1,4 +1,11 @@
+import krippendorff
+import numpy as np
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef, QuerySet
+
+from marketplace import task_types
+from marketplace.enums import AssignmentStatus
+from marketplace.models import Answer
 
 from .enums import QualityActionKind
 from .grading import GradingTolerances
@@ -38,33 +45,10 @@ AGREEMENT_CACHE_SECONDS = 60
 AGREEMENT_MAX_ANSWERS = 200_000
 
 
-def _agreement_value(task_type: str, value):
-    """A hashable, comparable form of an answer for Krippendorff's alpha, or None when
-    the task type has no agreement measure here (free text, spans, boxes, rankings)."""
-    from marketplace.enums import TaskType
-
-    if task_type == TaskType.SINGLE_CHOICE:
-        return value
-    if task_type == TaskType.PAIRWISE:
-        return value["choice"] if isinstance(value, dict) else value
-    if task_type == TaskType.RATING:
-        return value
-    if task_type == TaskType.MULTI_CHOICE:
-        return "|".join(sorted(value))
-    return None
-
-
 def project_agreement(*, project) -> float | None:
     """Krippendorff's alpha over the project's labelled items so far (nominal for
     categorical answers, interval for ratings); None with too little data. Cached
     briefly: the progress page is polled."""
-    import krippendorff
-    import numpy as np
-    from django.core.cache import cache
-
-    from marketplace.enums import AssignmentStatus, TaskType
-    from marketplace.models import Answer
-
     key = f"qa:agreement:{project.pk}"
     cached = cache.get(key)
     if cached is not None:
@@ -73,7 +57,8 @@ def project_agreement(*, project) -> float | None:
         assignment__project=project, is_gold=False,
         assignment__status__in=[AssignmentStatus.SUBMITTED, AssignmentStatus.APPROVED])
         .values_list("item_id", "value")[:AGREEMENT_MAX_ANSWERS])
-    values = [(item_id, _agreement_value(project.task_type, value)) for item_id, value in rows]
+    values = [(item_id, task_types.agreement_value(project.task_type, value))
+              for item_id, value in rows]
     values = [(item_id, value) for item_id, value in values if value is not None]
     alpha = None
     if values:
@@ -86,7 +71,7 @@ def project_agreement(*, project) -> float | None:
             counts[item_index[item_id], category_index[value]] += 1
         pairable = counts.sum(axis=1) >= 2
         if pairable.sum() >= 2 and len(categories) >= 2:
-            level = "interval" if project.task_type == TaskType.RATING else "nominal"
+            level = task_types.rules_for(project.task_type).agreement_level
             value_domain = categories if level == "interval" else None
             alpha = float(krippendorff.alpha(value_counts=counts[pairable],
                                              level_of_measurement=level,

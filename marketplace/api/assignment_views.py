@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
 from config.pagination import paginated_response
+from flows import decisions, work
 from workers.api.views import WorkerView
 
 from .. import selectors, services
@@ -158,8 +159,8 @@ class SubmitView(WorkerView):
     def post(self, request, assignment_id):
         payload = SubmitInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        assignment = services.assignment_submit(assignment_id=assignment_id, worker=self.worker,
-                                                answers=payload.validated_data["answers"])
+        assignment = work.submit(assignment_id=assignment_id, worker=self.worker,
+                                 answers=payload.validated_data["answers"])
         return Response({"status": assignment.status, "assignment_id": assignment.pk,
                          "active_seconds": assignment.active_seconds})
 
@@ -167,7 +168,7 @@ class SubmitView(WorkerView):
 class ReturnView(WorkerView):
     @extend_schema(request=None, responses=WorkerAssignmentOutput, tags=["worker"])
     def post(self, request, assignment_id):
-        services.assignment_return(assignment_id=assignment_id, worker=self.worker)
+        work.return_task(assignment_id=assignment_id, worker=self.worker)
         assignment = selectors.worker_assignment_get(worker=self.worker,
                                                      assignment_id=assignment_id)
         return Response(WorkerAssignmentOutput(assignment).data)
@@ -216,7 +217,7 @@ class ApproveView(RequesterView):
     def post(self, request, assignment_id):
         assignment = selectors.assignment_for_organization(organization=self.organization,
                                                            assignment_id=assignment_id)
-        services.assignment_approve(assignment=assignment, actor=request.user)
+        decisions.approve(assignment_id=assignment.pk, actor=request.user)
         return Response(_requester_assignment_body(self.organization, assignment_id))
 
 
@@ -227,6 +228,6 @@ class RejectView(RequesterView):
                                                            assignment_id=assignment_id)
         payload = RejectInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        services.assignment_reject(assignment=assignment, actor=request.user,
-                                   reason=payload.validated_data["reason"])
+        decisions.reject(assignment_id=assignment.pk, actor=request.user,
+                         reason=payload.validated_data["reason"])
         return Response(_requester_assignment_body(self.organization, assignment_id))

@@ -12,6 +12,7 @@ from accounts.permissions import IsRequester
 from config.errors import InvalidInput, PayloadTooLarge
 from config.idempotency import idempotent
 from config.pagination import paginated_response
+from flows import projects as projects_flow
 
 from .. import selectors, services
 from ..uploads import format_from_filename, parse_upload, rows_from_objects
@@ -81,8 +82,7 @@ class ProjectDetailView(RequesterView):
         return Response(ProjectOutput(self.get_project(project_id)).data)
 
 
-def _transition_view(action):
-    service = getattr(services, f"project_{action}")
+def _transition_view(action, service):
 
     class TransitionView(RequesterView):
         @extend_schema(request=None, responses=ProjectOutput, tags=["projects"],
@@ -96,10 +96,10 @@ def _transition_view(action):
     return TransitionView
 
 
-ProjectLaunchView = _transition_view("launch")
-ProjectPauseView = _transition_view("pause")
-ProjectResumeView = _transition_view("resume")
-ProjectCancelView = _transition_view("cancel")
+ProjectLaunchView = _transition_view("launch", projects_flow.launch)
+ProjectPauseView = _transition_view("pause", services.project_pause)
+ProjectResumeView = _transition_view("resume", projects_flow.resume)
+ProjectCancelView = _transition_view("cancel", projects_flow.cancel)
 
 
 class _UploadView(RequesterView):

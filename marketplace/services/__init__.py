@@ -1,12 +1,16 @@
-"""Marketplace write actions. Views call these; other apps call these."""
+"""Marketplace write actions. Views and flows call these; they write marketplace rows only."""
 from .assignments import (
+    SWEEP_BATCH,
+    LeaseExpired,
+    assignment_announce_submitted,
     assignment_approve,
+    assignment_expire,
     assignment_heartbeat,
     assignment_overturn,
     assignment_reject,
     assignment_return,
     assignment_submit,
-    assignments_auto_approve,
+    assignments_due_for_auto_approval,
     assignments_expire_overdue,
 )
 from .imports import (
@@ -17,11 +21,10 @@ from .imports import (
     items_import,
 )
 from .organizations import organization_create
-from .pseudonyms import worker_pseudonym_for
-from .routing import assignment_claim
 from .projects import (
     project_cancel,
     project_complete,
+    project_complete_if_active,
     project_create,
     project_launch,
     project_pause,
@@ -29,30 +32,33 @@ from .projects import (
     project_resume,
     project_update,
 )
+from .pseudonyms import worker_pseudonym_for
+from .results import (
+    Graded,
+    TaskWork,
+    assignment_record_grades,
+    items_record_results,
+    project_items_revise,
+    project_items_unfinished,
+    project_labels,
+    task_lock_finalized,
+    task_lock_for_aggregation,
+    task_raise_overlap,
+    task_reopen_for_replacement,
+)
+from .routing import assignment_claim
 
 __all__ = [
-    "assignment_approve",
-    "assignment_claim",
-    "assignment_heartbeat",
-    "assignment_overturn",
-    "assignment_reject",
-    "assignment_return",
-    "assignment_submit",
-    "assignments_auto_approve",
-    "assignments_expire_overdue",
-    "ImportResult",
-    "imports_resume_stale",
-    "item_import_enqueue",
-    "item_import_run",
-    "items_import",
-    "organization_create",
-    "project_cancel",
-    "project_complete",
-    "project_create",
-    "project_launch",
-    "project_pause",
-    "project_pause_for_funds",
-    "project_resume",
-    "project_update",
-    "worker_pseudonym_for",
+    "SWEEP_BATCH", "LeaseExpired", "assignment_announce_submitted", "assignment_approve",
+    "assignment_claim", "assignment_expire", "assignment_heartbeat", "assignment_overturn",
+    "assignment_reject", "assignment_return", "assignment_submit",
+    "assignments_due_for_auto_approval", "assignments_expire_overdue", "ImportResult",
+    "imports_resume_stale", "item_import_enqueue", "item_import_run", "items_import",
+    "organization_create", "project_cancel", "project_complete",
+    "project_complete_if_active", "project_create", "project_launch", "project_pause",
+    "project_pause_for_funds", "project_resume", "project_update", "worker_pseudonym_for",
+    "Graded", "TaskWork", "assignment_record_grades", "items_record_results",
+    "project_items_revise", "project_items_unfinished", "project_labels",
+    "task_lock_finalized", "task_lock_for_aggregation", "task_raise_overlap",
+    "task_reopen_for_replacement",
 ]

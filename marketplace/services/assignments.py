@@ -1,9 +1,11 @@
 """The assignment lifecycle after the claim: heartbeat, submit, return, review, expiry.
 
-Transitions lock the assignment (after its task where the slot count changes: lock order
-Project -> Task -> Assignment), check the source status, save with update_fields and emit
-a domain event (marketplace/events.py) in the same transaction. Sweeps move rows with
-compare-and-swap, so a sweep racing a worker or another sweep changes each row once.
+Transitions lock the assignment (after its task where the slot count changes or a
+decision is taken: config/lock_order.py), check the source status, save with
+update_fields and record an event row (marketplace/events.py) in the same transaction.
+What follows in other apps (grading, payment, webhooks) is the flows' business. Sweeps
+move rows with compare-and-swap, so a sweep racing a worker or another sweep changes each
+row once.
 """
 from datetime import timedelta
 
@@ -14,14 +16,18 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from config.errors import Conflict, PaymentRequired, required_text
+from config.errors import Conflict, required_text
 from workers.models import WorkerProfile
 
 from .. import events
-from ..enums import AssignmentStatus, TaskStatus
+from ..enums import AssignmentStatus
 from ..locks import assignment_for_update, task_for_update
 from ..models import Answer, Assignment, Task
 from ..submissions import validate_answers
+from ..webhooks.enums import WebhookEvent
+from ..webhooks.selectors import webhook_endpoints_subscribed
+from ..webhooks.services import webhook_emit
+from .pseudonyms import worker_pseudonym_for
 
 SWEEP_BATCH = 500
 
@@ -57,7 +63,7 @@ def _release(assignment_id: int, *, to: str, kind: str, actor=None) -> bool:
         if not moved:
             return False
         Task.objects.filter(pk=task_id).update(filled=F("filled") - 1)
-        events.emit(kind, assignment=Assignment.objects.get(pk=assignment_id), actor=actor)
+        events.record(kind, assignment=Assignment.objects.get(pk=assignment_id), actor=actor)
         return True
 
 
@@ -76,42 +82,78 @@ def assignment_heartbeat(*, assignment_id: int, worker: WorkerProfile) -> Assign
     raise Conflict("The lease on this assignment expired.", code="assignment_expired")
 
 
+class LeaseExpired(Conflict):
+    """Raised inside a flow's transaction; the flow frees the slot after it rolled back
+    (assignment_expire), since freeing it takes the Task lock, which comes first."""
+
+
 def assignment_submit(*, assignment_id: int, worker: WorkerProfile,
                       answers: list) -> Assignment:
+    """Record a worker's answers (in the caller's transaction); LeaseExpired past the
+    lease."""
     now = timezone.now()
-    with transaction.atomic():
-        assignment = _owned_for_update(assignment_id, worker)
-        _require_live(assignment, action="submit")
-        expired = assignment.expires_at <= now
-        if not expired:
-            served = list(Answer.objects.filter(assignment=assignment).select_related("item")
-                          .order_by("position"))
-            values = validate_answers(project=assignment.project, answers=answers,
-                                      items={answer.pk: answer.item.data for answer in served})
-            for answer in served:
-                answer.value = values[answer.pk]
-            Answer.objects.bulk_update(served, ["value"])
-            assignment.active_seconds += _elapsed_active_seconds(assignment, now)
-            assignment.last_heartbeat_at = now
-            assignment.status = AssignmentStatus.SUBMITTED
-            assignment.submitted_at = now
-            assignment.auto_approve_at = now + timedelta(
-                seconds=assignment.project.auto_approve_seconds)
-            assignment.save(update_fields=["active_seconds", "last_heartbeat_at", "status",
-                                           "submitted_at", "auto_approve_at"])
-            events.emit(events.SUBMITTED, assignment=assignment, actor=worker.user)
-            return assignment
-    # Free the slot now rather than at the next sweep, then refuse.
-    _release(assignment.pk, to=AssignmentStatus.EXPIRED, kind=events.EXPIRED)
-    raise Conflict("The lease on this assignment expired; it was not submitted.",
-                   code="assignment_expired")
+    assignment = _owned_for_update(assignment_id, worker)
+    _require_live(assignment, action="submit")
+    if assignment.expires_at <= now:
+        raise LeaseExpired("The lease on this assignment expired; it was not submitted.",
+                           code="assignment_expired")
+    served = list(Answer.objects.filter(assignment=assignment).select_related("item")
+                  .order_by("position"))
+    values = validate_answers(project=assignment.project, answers=answers,
+                              items={answer.pk: answer.item.data for answer in served})
+    for answer in served:
+        answer.value = values[answer.pk]
+    Answer.objects.bulk_update(served, ["value"])
+    assignment.active_seconds += _elapsed_active_seconds(assignment, now)
+    assignment.last_heartbeat_at = now
+    assignment.status = AssignmentStatus.SUBMITTED
+    assignment.submitted_at = now
+    assignment.auto_approve_at = now + timedelta(
+        seconds=assignment.project.auto_approve_seconds)
+    assignment.save(update_fields=["active_seconds", "last_heartbeat_at", "status",
+                                   "submitted_at", "auto_approve_at"])
+    events.record(events.SUBMITTED, assignment=assignment, actor=worker.user)
+    return assignment
+
+
+def assignment_expire(*, assignment_id: int) -> bool:
+    """Free the slot of a lease past its time now rather than at the next sweep."""
+    return _release(assignment_id, to=AssignmentStatus.EXPIRED, kind=events.EXPIRED)
+
+
+def assignment_announce_submitted(*, assignment: Assignment) -> None:
+    """``assignment.submitted`` to the organization's webhooks, in the caller's
+    transaction (the delivery row is the outbox; the HTTP call happens after commit)."""
+    project = assignment.project
+    # Most organizations listen to nothing: skip building the payload (and creating a
+    # pseudonym row) on the submit hot path then.
+    if not webhook_endpoints_subscribed(organization_id=project.organization_id,
+                                        event=WebhookEvent.ASSIGNMENT_SUBMITTED):
+        return
+    webhook_emit(organization_id=project.organization_id,
+                 event=WebhookEvent.ASSIGNMENT_SUBMITTED, payload={
+                     "assignment_id": assignment.pk,
+                     "project_id": project.pk,
+                     "task_id": assignment.task_id,
+                     # Requesters never see worker ids, only the per-project pseudonym.
+                     "worker_id": worker_pseudonym_for(project=project,
+                                                       worker=assignment.worker),
+                     "submitted_at": assignment.submitted_at,
+                 })
 
 
 def assignment_return(*, assignment_id: int, worker: WorkerProfile) -> Assignment:
-    with transaction.atomic():
-        assignment = _owned_for_update(assignment_id, worker)
-        _require_live(assignment, action="return")
-    # The unique (task, worker) row stays: a returned task never comes back to this worker.
+    """Give a live task back (its slot frees at once). The unique (task, worker) row
+    stays: a returned task never comes back to this worker."""
+    try:
+        assignment = Assignment.objects.get(pk=assignment_id)
+    except Assignment.DoesNotExist:
+        raise Http404
+    if assignment.worker_id != worker.pk:
+        raise Http404  # never confirm that another worker's assignment exists
+    _require_live(assignment, action="return")
+    # Task then Assignment (config/lock_order.py): _release locks the task and moves the
+    # assignment by compare-and-swap, so a racing submit or sweep changes it once.
     if not _release(assignment.pk, to=AssignmentStatus.RETURNED, kind=events.RETURNED,
                     actor=worker.user):
         raise Conflict("This assignment is no longer live.", code="assignment_not_live")
@@ -119,49 +161,46 @@ def assignment_return(*, assignment_id: int, worker: WorkerProfile) -> Assignmen
     return assignment
 
 
-def _review(assignment_id: int, *, approve: bool, actor: User | None, reason: str,
+def _decide(assignment_id: int, *, approve: bool, actor: User | None, reason: str,
             automatic: bool = False, from_status: str = AssignmentStatus.SUBMITTED
             ) -> Assignment:
-    with transaction.atomic():
+    """Lock Task then Assignment (config/lock_order.py), check the source status, decide.
+    Joins the caller's transaction: the flow adds what follows (review, payment, slots)."""
+    try:
         task_id = Assignment.objects.values_list("task_id", flat=True).get(pk=assignment_id)
-        task = task_for_update(task_id=task_id)  # lock order: Task before Assignment
-        assignment = assignment_for_update(assignment_id=assignment_id)
-        if assignment.status != from_status:
-            raise Conflict(f"Only {from_status} work can be decided here; this assignment "
-                           f"is {assignment.status}.", code=f"assignment_not_{from_status}")
-        assignment.status = AssignmentStatus.APPROVED if approve else AssignmentStatus.REJECTED
-        assignment.reviewed_at = timezone.now()
-        assignment.reviewed_by = actor
-        overturned = from_status == AssignmentStatus.REJECTED
-        if not overturned:
-            # An overturn keeps the rejection's reason on record (the dispute shows it);
-            # the admin's note travels in the event.
-            assignment.review_reason = reason
-        assignment.save(update_fields=["status", "reviewed_at", "reviewed_by",
-                                       "review_reason"])
-        if not approve and task.status == TaskStatus.OPEN:
-            # Rejected labels are discarded but keep their slot (an overturned dispute
-            # brings them back without exceeding overlap): one more slot replaces them.
-            Task.objects.filter(pk=task.pk).update(overlap=F("overlap") + 1)
-        events.emit(events.APPROVED if approve else events.REJECTED, assignment=assignment,
-                    actor=actor, reason=reason, automatic=automatic,
-                    overturned=overturned)
-        return assignment
+    except Assignment.DoesNotExist:
+        raise Http404
+    task_for_update(task_id=task_id)
+    assignment = assignment_for_update(assignment_id=assignment_id)
+    if assignment.status != from_status:
+        raise Conflict(f"Only {from_status} work can be decided here; this assignment "
+                       f"is {assignment.status}.", code=f"assignment_not_{from_status}")
+    assignment.status = AssignmentStatus.APPROVED if approve else AssignmentStatus.REJECTED
+    assignment.reviewed_at = timezone.now()
+    assignment.reviewed_by = actor
+    overturned = from_status == AssignmentStatus.REJECTED
+    # An overturn clears the rejection's reason from the assignment (the dispute keeps
+    # the story); the admin's note travels in the event.
+    assignment.review_reason = "" if overturned else reason
+    assignment.save(update_fields=["status", "reviewed_at", "reviewed_by", "review_reason"])
+    events.record(events.APPROVED if approve else events.REJECTED, assignment=assignment,
+                  actor=actor, reason=reason, automatic=automatic, overturned=overturned)
+    return assignment
 
 
-def assignment_approve(*, assignment: Assignment, actor: User | None,
+def assignment_approve(*, assignment_id: int, actor: User | None,
                        automatic: bool = False) -> Assignment:
-    return _review(assignment.pk, approve=True, actor=actor, reason="", automatic=automatic)
+    return _decide(assignment_id, approve=True, actor=actor, reason="", automatic=automatic)
 
 
-def assignment_reject(*, assignment: Assignment, actor: User, reason: str) -> Assignment:
+def assignment_reject(*, assignment_id: int, actor: User, reason: str) -> Assignment:
     reason = required_text(reason, message="A rejection needs a reason the worker can read.")
-    return _review(assignment.pk, approve=False, actor=actor, reason=reason)
+    return _decide(assignment_id, approve=False, actor=actor, reason=reason)
 
 
-def assignment_overturn(*, assignment: Assignment, actor: User, note: str = "") -> Assignment:
-    """A dispute upheld the worker: the rejection becomes an approval (and is paid)."""
-    return _review(assignment.pk, approve=True, actor=actor, reason=note,
+def assignment_overturn(*, assignment_id: int, actor: User, note: str = "") -> Assignment:
+    """A dispute upheld the worker: the rejection becomes an approval."""
+    return _decide(assignment_id, approve=True, actor=actor, reason=note,
                    from_status=AssignmentStatus.REJECTED)
 
 
@@ -179,23 +218,10 @@ def assignments_expire_overdue(*, now=None) -> int:
             return expired
 
 
-def assignments_auto_approve(*, now=None) -> int:
-    """Approve submissions nobody reviewed within the project's auto_approve_seconds."""
+def assignments_due_for_auto_approval(*, now=None, after_id: int = 0,
+                                     limit: int = SWEEP_BATCH) -> list[int]:
+    """Submissions nobody reviewed within the project's auto_approve_seconds, by id."""
     now = now or timezone.now()
-    approved = 0
-    after_id = 0
-    while True:
-        # Walk by id: a submission that cannot be approved now (reviewed meanwhile, or
-        # payment refused for want of funds) must not be picked up again in this sweep.
-        due = list(Assignment.objects.filter(
-            status=AssignmentStatus.SUBMITTED, auto_approve_at__lte=now, pk__gt=after_id)
-            .order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
-        for assignment_id in due:
-            try:
-                _review(assignment_id, approve=True, actor=None, reason="", automatic=True)
-                approved += 1
-            except (Conflict, PaymentRequired):
-                pass  # reviewed by a person meanwhile, or unpayable until a top-up
-        if len(due) < SWEEP_BATCH:
-            return approved
-        after_id = due[-1]
+    return list(Assignment.objects.filter(
+        status=AssignmentStatus.SUBMITTED, auto_approve_at__lte=now, pk__gt=after_id)
+        .order_by("pk").values_list("pk", flat=True)[:limit])

@@ -1,5 +1,6 @@
 """Project life: create, edit, and the status transitions draft -> active <-> paused ->
-completed | cancelled. Every transition locks the project row and checks its source state.
+completed | cancelled. Every transition locks the project row and checks its source state;
+it joins the caller's transaction, where the flow (flows/projects.py) moves the money.
 """
 from typing import Any
 
@@ -9,12 +10,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.models import User
-from config.errors import Conflict, InvalidInput, PaymentRequired
-from payments.services import (
-    escrow_release_unspent,
-    escrow_reserve_for_launch,
-    escrow_reserve_shortfall,
-)
+from config.errors import Conflict, InvalidInput
 from workers.models import Domain
 from workers.selectors import skills_by_slug
 
@@ -179,7 +175,6 @@ def _transition(project: Project, target: str, *, action: str) -> Project:
     return project
 
 
-@transaction.atomic
 def project_launch(*, project: Project, actor: User) -> Project:
     project = project_for_update(project_id=project.pk)
     # paused -> active is a legal transition, but only through resume: launching a paused
@@ -195,8 +190,6 @@ def project_launch(*, project: Project, actor: User) -> Project:
         raise Conflict(
             f"gold_per_task is {project.gold_per_task} but only {gold_count} gold items "
             "exist; upload more gold first.", code="not_enough_gold")
-    # Reserve the estimated cost in escrow under the project lock; 402 when short.
-    escrow_reserve_for_launch(project=project, actor=actor)
     project.launched_at = timezone.now()
     project.save(update_fields=["status", "launched_at", "updated_at"])
     return project
@@ -211,24 +204,14 @@ def project_pause(*, project: Project, actor: User) -> Project:
     return project
 
 
-@transaction.atomic
 def project_resume(*, project: Project, actor: User) -> Project:
     project = project_for_update(project_id=project.pk)
     if project.status != ProjectStatus.PAUSED:
         raise Conflict(f"Cannot resume a project that is {project.status}.",
                        code="illegal_transition")
     _transition(project, ProjectStatus.ACTIVE, action="resume")
-    # Work added while paused (overlap or pay raised, items uploaded) needs its escrow.
-    if not escrow_reserve_shortfall(project=project):
-        raise PaymentRequired("Resuming needs more escrow than the organization has "
-                              "available for this project's current size; top up first.")
     project.status_reason = ""
     project.save(update_fields=["status", "status_reason", "updated_at"])
-    # Tasks that stopped for lack of funds to raise their overlap get another look.
-    from qa.tasks import reaggregate_project
-
-    project_id = project.pk
-    transaction.on_commit(lambda: reaggregate_project.delay(project_id), robust=True)
     return project
 
 
@@ -246,25 +229,29 @@ def project_pause_for_funds(*, project: Project) -> Project:
         return project
 
 
-@transaction.atomic
 def project_cancel(*, project: Project, actor: User) -> Project:
     project = project_for_update(project_id=project.pk)
     _transition(project, ProjectStatus.CANCELLED, action="cancel")
     project.save(update_fields=["status", "updated_at"])
-    # Unspent escrow goes back to the organization (minus what work in progress may cost).
-    escrow_release_unspent(project=project)
     return project
 
 
-@transaction.atomic
+def project_complete_if_active(*, project_id: int) -> Project | None:
+    """Complete the project when it is active (the results flow, once every item is
+    final); None when it is not (paused, cancelled, completed already)."""
+    project = project_for_update(project_id=project_id)
+    if project.status != ProjectStatus.ACTIVE:
+        return None
+    return project_complete(project=project)
+
+
 def project_complete(*, project: Project) -> Project:
-    """System transition once every item is final (qa calls it); not a requester action."""
+    """System transition once every item is final (the results flow calls it)."""
     project = project_for_update(project_id=project.pk)
     if project.status == ProjectStatus.COMPLETED:
         return project
     _transition(project, ProjectStatus.COMPLETED, action="complete")
     project.save(update_fields=["status", "updated_at"])
-    escrow_release_unspent(project=project)
     webhook_emit(organization_id=project.organization_id, event="project.completed",
                  payload={"project_id": project.pk, "name": project.name,
                           "completed_at": project.updated_at.isoformat()})

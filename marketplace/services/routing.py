@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from config.errors import Conflict
 from qa.selectors import suspended_from_project
 from workers.models import WorkerProfile
 from workers.selectors import eligible_projects
@@ -48,7 +49,7 @@ def _next_task(*, worker: WorkerProfile, project_id: int | None) -> Task | None:
     # single query ordered by project priority would sort every open task of every
     # project on each claim (tasks of cancelled projects stay open).
     for project_ids in levels.values():
-        task = (Task.objects.select_for_update(skip_locked=True, of=("self",))
+        task = (Task.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
                 .select_related("project")
                 .filter(project_id__in=project_ids, status=TaskStatus.OPEN,
                         filled__lt=F("overlap"))
@@ -80,12 +81,10 @@ def _serve_items(assignment: Assignment, task: Task, worker: WorkerProfile) -> N
         for position, (item_id, is_gold) in enumerate(served))
 
 
-def _live_assignment(*, worker: WorkerProfile, project_id: int | None) -> Assignment | None:
-    live = Assignment.objects.filter(worker=worker, status=AssignmentStatus.ASSIGNED,
-                                     expires_at__gt=timezone.now())
-    if project_id is not None:
-        live = live.filter(project_id=project_id)
-    return live.select_related("project").order_by("created_at").first()
+def _live_assignment(*, worker: WorkerProfile) -> Assignment | None:
+    return (Assignment.objects.filter(worker=worker, status=AssignmentStatus.ASSIGNED,
+                                      expires_at__gt=timezone.now())
+            .select_related("project").order_by("created_at").first())
 
 
 def _lock_worker(worker: WorkerProfile) -> None:
@@ -99,8 +98,9 @@ def _lock_worker(worker: WorkerProfile) -> None:
 def assignment_claim(*, worker: WorkerProfile, project_id: int | None = None) -> Assignment | None:
     """Give the worker a task, or None when nothing fits.
 
-    A worker with an unexpired lease gets that lease back instead of a second one: asking
-    twice (a retry, a second tab) never hoards slots other workers could fill.
+    A worker holds one live lease, whatever the project: asking again (a retry, a second
+    tab) returns it instead of a second one, so nobody hoards slots; asking for another
+    project while it is live is a 409 (``live_lease``) naming it.
     """
     for _attempt in range(CLAIM_ATTEMPTS):
         try:
@@ -109,8 +109,13 @@ def assignment_claim(*, worker: WorkerProfile, project_id: int | None = None) ->
                 # Looked up after the lock, in a statement of its own: under READ
                 # COMMITTED it then sees a lease a concurrent request of this worker
                 # committed while we waited (checked before the lock, both would miss it).
-                live = _live_assignment(worker=worker, project_id=project_id)
+                live = _live_assignment(worker=worker)
                 if live is not None:
+                    if project_id is not None and live.project_id != project_id:
+                        raise Conflict(
+                            f"You hold a live lease on assignment {live.pk} (project "
+                            f"{live.project_id}); submit or return it before taking work "
+                            "on another project.", code="live_lease")
                     return live
                 task = _next_task(worker=worker, project_id=project_id)
                 if task is None:

@@ -88,7 +88,7 @@ def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint,
     """Draw a new nonce: the old secret stops working at once (attempts sent from now on
     are signed with the new one). Locked so the secret returned is the one stored even
     when two rotations race."""
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    endpoint = WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
     endpoint.secret_nonce = new_secret_nonce()
     endpoint.save(update_fields=["secret_nonce"])
     return endpoint, webhook_secret(endpoint)

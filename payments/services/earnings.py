@@ -134,7 +134,7 @@ def bonus_grant(*, project: Project, actor: User, pseudonym: str, amount_cents: 
 def _release_for_worker(worker_id: int, now) -> int:
     with transaction.atomic():
         # SKIP LOCKED: a second runner takes other workers instead of waiting on these.
-        due = list(Earning.objects.select_for_update(skip_locked=True)
+        due = list(Earning.objects.select_for_update(no_key=True, skip_locked=True)
                    .filter(worker_id=worker_id, released_at__isnull=True, available_at__lte=now)
                    .order_by("pk").only("pk", "amount_cents"))
         if not due:

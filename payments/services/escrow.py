@@ -84,7 +84,7 @@ def _reserve(project: Project, amount_cents: int, *, actor: User | None, memo: s
 def escrow_reserve_for_launch(*, project: Project, actor: User) -> int:
     """Reserve the project's estimated cost; 402 when the organization cannot cover it.
 
-    Called by marketplace.services.project_launch inside its transaction, after it locked
+    Called by flows.projects.launch inside its transaction, after it locked
     the project. Returns the cents reserved.
     """
     amount = escrow_estimate_cents(project=project)

@@ -23,7 +23,7 @@ Per task type (the module doing it has the details):
 - text, ranking (``reference``): the most reliable worker's answer; confidence = how
   similar the others are to it.
 """
-from marketplace.enums import TaskType
+from marketplace import task_types
 
 from .base import Annotation, ItemResult, WorkerQuality
 from .bbox import aggregate_bbox
@@ -46,18 +46,17 @@ def aggregate(task_type: str, label_config: dict, annotations: list[Annotation],
     all the items they labelled; the other task types treat items independently.
     ``item_data`` ({item_key: item.data}) is read by spans only.
     """
-    if task_type not in TaskType.values:
-        raise ValueError(f"unknown task type {task_type!r}")
+    aggregator = task_types.rules_for(task_type).aggregator  # ValueError when unknown
     if not annotations:
         return {}
-    if task_type in (TaskType.SINGLE_CHOICE, TaskType.PAIRWISE):
+    if aggregator == "single_class":
         return aggregate_single_class(task_type, label_config, annotations, workers)
-    if task_type == TaskType.MULTI_CHOICE:
+    if aggregator == "multi_choice":
         return aggregate_multi_choice(label_config, annotations, workers)
-    if task_type == TaskType.RATING:
+    if aggregator == "rating":
         return aggregate_rating(label_config, annotations, workers)
-    if task_type == TaskType.BBOX:
+    if aggregator == "bbox":
         return aggregate_bbox(annotations, workers)
-    if task_type == TaskType.SPANS:
+    if aggregator == "spans":
         return aggregate_spans(label_config, annotations, workers, item_data)
     return aggregate_reference(task_type, annotations, workers)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from marketplace import task_types
 from marketplace.enums import TaskType
 
 from .base import (
@@ -50,9 +51,7 @@ def categorical_classes(task_type: str, label_config: dict) -> list[str]:
 
 
 def _class_of(task_type: str, value: Any) -> str:
-    if task_type == TaskType.PAIRWISE and isinstance(value, dict):
-        return value["choice"]  # the rationale is the worker's own; the result is the choice
-    return value
+    return task_types.comparable(task_type, value)
 
 
 def one_coin(accuracy: float, n_classes: int) -> np.ndarray:

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from config.errors import InvalidInput
 from config.idempotency import idempotent
 from config.pagination import paginated_response
+from flows import decisions
 from marketplace.api.views import RequesterView
 from marketplace.models import Answer, Project, WorkerPseudonym
 from marketplace.selectors import worker_by_pseudonym
@@ -120,7 +121,7 @@ class ReviewVerdictView(WorkerView):
         payload.is_valid(raise_exception=True)
         if not Review.objects.filter(pk=review_id, reviewer=self.worker).exists():
             raise Http404
-        review = services.review_decide(review_id=review_id, reviewer=self.worker,
+        review = decisions.review_verdict(review_id=review_id, reviewer=self.worker,
                                         **payload.validated_data)
         return Response({"review_id": review.pk, "verdict": review.verdict,
                          "assignment_id": review.assignment_id})
@@ -219,7 +220,7 @@ class AdminDisputeResolveView(AdminView):
     def post(self, request, dispute_id):
         payload = ResolveInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        dispute = services.dispute_resolve(dispute_id=dispute_id, actor=request.user,
+        dispute = decisions.dispute_resolve(dispute_id=dispute_id, actor=request.user,
                                            **payload.validated_data)
         return Response(DisputeOutput(dispute).data)
 

@@ -1,20 +1,18 @@
-"""From answers to results: aggregate a task when its slots are all done, finalise
-confident items, raise overlap for the rest (dynamic overlap), complete the project when
-every item is final.
+"""From labels to results, computed: aggregate a task's items, decide which are
+confident and which need one more label (dynamic overlap), keep the disagreement record,
+refine a completed project's results in one pass.
 
-Lock order: Project -> Task (marketplace/locks.py). Aggregation reads answers of finished
-assignments only, which no longer change, so the task lock is what serialises it.
+qa computes here; the marketplace stores (marketplace.services.results) and the flows
+(flows/results.py) call both in order, inside the transaction that locked the task.
 """
 from collections import defaultdict
+from dataclasses import dataclass
 
-from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
-from django.utils import timezone
+from django.db.models import F
 
-from marketplace.enums import AssignmentStatus, ProjectStatus, TaskStatus, TaskType
-from marketplace.locks import task_for_update
-from marketplace.services import project_pause_for_funds
-from marketplace.models import Answer, Assignment, Item, Project, Task
+from marketplace import task_types
+from marketplace.enums import ProjectStatus
+from marketplace.models import Answer, Item, Project, Task
 
 from ..aggregation import Annotation, WorkerQuality, aggregate
 from ..grading import is_correct
@@ -22,13 +20,10 @@ from ..models import WorkerProjectStats
 from ..selectors import quality_settings_for, tolerances_for
 from . import rules
 
-LABELLED_STATUSES = (AssignmentStatus.SUBMITTED, AssignmentStatus.APPROVED)
-CATEGORICAL_TYPES = (TaskType.SINGLE_CHOICE, TaskType.PAIRWISE)
-
 
 def _confusions(project: Project, worker_ids: list[int]) -> dict[int, dict]:
     """Per-worker confusion counts from graded gold: {worker: {true: {given: n}}}."""
-    if project.task_type not in CATEGORICAL_TYPES:
+    if not task_types.is_categorical(project.task_type):
         return {}
     rows = (Answer.objects.filter(is_gold=True, is_correct__isnull=False,
                                   assignment__project=project,
@@ -36,8 +31,8 @@ def _confusions(project: Project, worker_ids: list[int]) -> dict[int, dict]:
             .values_list("assignment__worker_id", "item__gold_answer", "value"))
     confusion: dict[int, dict] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     for worker_id, expected, given in rows:
-        expected = expected["choice"] if isinstance(expected, dict) else expected
-        given = given["choice"] if isinstance(given, dict) else given
+        expected = task_types.comparable(project.task_type, expected)
+        given = task_types.comparable(project.task_type, given)
         confusion[worker_id][expected][given] += 1
     return {worker: {true: dict(given) for true, given in table.items()}
             for worker, table in confusion.items()}
@@ -53,15 +48,10 @@ def worker_qualities(project: Project, worker_ids: list[int]) -> dict[int, Worke
         confusion=confusions.get(worker_id)) for worker_id in worker_ids}
 
 
-def _task_is_ready(task: Task) -> bool:
-    if task.status != TaskStatus.OPEN or task.filled < task.overlap:
-        return False
-    return not Assignment.objects.filter(task=task, status=AssignmentStatus.ASSIGNED).exists()
-
-
-def _record_agreement(project: Project, answers: list[Answer], results: dict,
-                      tolerances) -> None:
-    """Persistent-disagreement bookkeeping: compare each worker with the final answers."""
+def agreement_record(*, project: Project, answers: list[Answer], results: dict) -> None:
+    """Persistent-disagreement bookkeeping: compare each worker with the final answers
+    (``results``: item id -> ItemResult) and apply the disagreement rule."""
+    tolerances = tolerances_for(quality_settings_for(project=project))
     compared: dict[int, int] = defaultdict(int)
     disagreed: dict[int, int] = defaultdict(int)
     for answer in answers:
@@ -84,145 +74,63 @@ def _record_agreement(project: Project, answers: list[Answer], results: dict,
         rules.check_disagreement(stats, quality)
 
 
-def task_aggregate(*, task_id: int) -> list[int]:
-    """Aggregate a task whose slots are all done. Returns the ids of items finalised."""
-    from .funding import reserve_extra_assignment
-
-    with transaction.atomic():
-        task = task_for_update(task_id=task_id)
-        if not _task_is_ready(task):
-            return []
-        project = Project.objects.get(pk=task.project_id)
-        pending = list(Item.objects.filter(task=task, finalized_at__isnull=True))
-        if not pending:
-            Task.objects.filter(pk=task.pk).update(status=TaskStatus.COMPLETE)
-            return []
-        answers = list(Answer.objects.filter(
-            item__in=pending, is_gold=False,
-            assignment__status__in=LABELLED_STATUSES).select_related("assignment"))
-        worker_ids = sorted({answer.assignment.worker_id for answer in answers})
-        results = aggregate(
-            project.task_type, project.label_config,
-            [Annotation(item_key=a.item_id, worker_key=a.assignment.worker_id, value=a.value)
-             for a in answers],
-            worker_qualities(project, worker_ids),
-            item_data={item.pk: item.data for item in pending})
-        target = project.confidence_target
-        # Only a project that can still route work gets one more slot: a cancelled one
-        # would reserve escrow for a slot nobody is ever served and never finalise.
-        can_raise = (task.overlap < project.max_overlap
-                     and project.status in (ProjectStatus.ACTIVE, ProjectStatus.PAUSED))
-        unsure = [item for item in pending if item.pk in results and target is not None
-                  and results[item.pk].confidence < target]
-        funds_short = False
-        if unsure and can_raise:
-            if reserve_extra_assignment(project=project, task=task):
-                # One more label for the whole task; confident items finalise now.
-                Task.objects.filter(pk=task.pk).update(overlap=F("overlap") + 1)
-            else:
-                # No money for another label: the unsure items wait, and the project
-                # stops routing until the requester tops up and resumes it.
-                funds_short = True
-            final = [item for item in pending if item not in unsure and item.pk in results]
-        else:
-            final = [item for item in pending if item.pk in results]
-        now = timezone.now()
-        for item in final:
-            item.result = results[item.pk].result
-            item.confidence = results[item.pk].confidence
-            item.finalized_at = now
-        Item.objects.bulk_update(final, ["result", "confidence", "finalized_at"])
-        if len(final) == len(pending):
-            Task.objects.filter(pk=task.pk).update(status=TaskStatus.COMPLETE)
-        tolerances = tolerances_for(quality_settings_for(project=project))
-        final_ids = {item.pk for item in final}
-        _record_agreement(project, [a for a in answers if a.item_id in final_ids],
-                          {pk: results[pk] for pk in final_ids}, tolerances)
-        _announce_finalized(project, final)
-    if funds_short:
-        project_pause_for_funds(project=project)
-    if final:
-        project_complete_if_done(project_id=project.pk)
-    return [item.pk for item in final]
+@dataclass
+class Consensus:
+    """What aggregating a task decided: results of the items that are final now, whether
+    one more label is wanted for the unsure rest."""
+    final: dict[int, tuple]           # item id -> (result, confidence)
+    unsure: list[int]                 # item ids below the confidence target
+    wants_more: bool                  # unsure items and overlap may still grow
+    results: dict                     # item id -> ItemResult (for the agreement record)
 
 
-def _announce_finalized(project: Project, items: list[Item]) -> None:
-    if not items:
-        return
-    from marketplace.webhooks.services import webhook_emit_items_finalized
-
-    webhook_emit_items_finalized(project=project, items=[
-        {"item_id": item.pk, "external_id": item.external_id, "result": item.result,
-         "confidence": item.confidence} for item in items])
-
-
-def project_complete_if_done(*, project_id: int) -> bool:
-    """Complete an active project once every (non-gold) item is final. A paused one is
-    left alone (paused -> completed is no transition: trying raised 409 in the
-    aggregation job); resuming completes it (project_reaggregate)."""
-    from marketplace.services import project_complete
-
-    unfinished = Item.objects.filter(project_id=project_id, is_gold=False,
-                                     finalized_at__isnull=True)
-    if unfinished.exists():
-        return False
-    project = Project.objects.get(pk=project_id)
-    if project.status != ProjectStatus.ACTIVE:
-        return False
-    with transaction.atomic():
-        project_complete(project=project)
-        if project.task_type in CATEGORICAL_TYPES:
-            from ..tasks import refine_project_results
-
-            transaction.on_commit(lambda: refine_project_results.delay(project_id),
-                                  robust=True)
-    return True
+def task_consensus(*, project: Project, task: Task, pending: list[Item],
+                   answers: list[Answer]) -> Consensus:
+    worker_ids = sorted({answer.assignment.worker_id for answer in answers})
+    results = aggregate(
+        project.task_type, project.label_config,
+        [Annotation(item_key=a.item_id, worker_key=a.assignment.worker_id, value=a.value)
+         for a in answers],
+        worker_qualities(project, worker_ids),
+        item_data={item.pk: item.data for item in pending})
+    target = project.confidence_target
+    # Only a project that can still route work gets one more slot: a cancelled one
+    # would reserve escrow for a slot nobody is ever served and never finalise.
+    can_raise = (task.overlap < project.max_overlap
+                 and project.status in (ProjectStatus.ACTIVE, ProjectStatus.PAUSED))
+    unsure = [item.pk for item in pending if item.pk in results and target is not None
+              and results[item.pk].confidence < target]
+    wants_more = bool(unsure) and can_raise
+    final_ids = [item.pk for item in pending
+                 if item.pk in results and not (wants_more and item.pk in unsure)]
+    return Consensus(final={pk: (results[pk].result, results[pk].confidence)
+                            for pk in final_ids},
+                     unsure=unsure if wants_more else [], wants_more=wants_more,
+                     results=results)
 
 
-def tasks_awaiting_aggregation(*, project_id: int | None = None,
-                               project_status: str | None = None,
-                               limit: int | None = None) -> list[int]:
-    """Open tasks with every slot done: what a lost or skipped aggregation left behind."""
-    tasks = Task.objects.filter(status=TaskStatus.OPEN, filled__gte=F("overlap"))
-    if project_id is not None:
-        tasks = tasks.filter(project_id=project_id)
-    if project_status is not None:
-        tasks = tasks.filter(project__status=project_status)
-    # Ungraded submissions are left to the grading job, which aggregates after it.
-    ungraded = Assignment.objects.filter(task=OuterRef("pk"), status__in=LABELLED_STATUSES,
-                                         graded_at__isnull=True)
-    task_ids = (tasks.exclude(Q(assignments__status=AssignmentStatus.ASSIGNED))
-                .exclude(Exists(ungraded))
-                .order_by("pk").values_list("pk", flat=True).distinct())
-    return list(task_ids[:limit] if limit else task_ids)
+def items_results(*, project: Project, items: list[Item], answers: list[Answer]
+                  ) -> dict[int, tuple]:
+    """Results of items from the labels they have now (a late decision's revision)."""
+    worker_ids = sorted({answer.assignment.worker_id for answer in answers})
+    results = aggregate(
+        project.task_type, project.label_config,
+        [Annotation(item_key=a.item_id, worker_key=a.assignment.worker_id, value=a.value)
+         for a in answers],
+        worker_qualities(project, worker_ids),
+        item_data={item.pk: item.data for item in items})
+    return {pk: (result.result, result.confidence) for pk, result in results.items()}
 
 
-REFINE_BATCH = 5000
-
-
-def project_refine_results(*, project_id: int) -> int:
-    """Once a categorical project completes, re-aggregate every item in one Dawid–Skene
-    pass: workers are learnt across the whole project instead of one task at a time.
-    Returns the number of items whose result changed."""
-    project = Project.objects.get(pk=project_id)
-    if project.task_type not in CATEGORICAL_TYPES or project.status != ProjectStatus.COMPLETED:
-        return 0
-    rows = list(Answer.objects.filter(
-        assignment__project=project, is_gold=False,
-        assignment__status__in=LABELLED_STATUSES)
-        .values_list("item_id", "assignment__worker_id", "value"))
-    worker_ids = sorted({worker_id for _, worker_id, _ in rows})
+def project_refined_results(*, project: Project, labels: list[tuple]) -> dict[int, tuple]:
+    """Once a categorical project completes, every item again in one Dawid–Skene pass:
+    workers are learnt across the whole project instead of one task at a time.
+    ``labels``: (item id, worker id, value)."""
+    if not task_types.is_categorical(project.task_type):
+        return {}
+    worker_ids = sorted({worker_id for _, worker_id, _ in labels})
     results = aggregate(project.task_type, project.label_config,
                         [Annotation(item_key=item_id, worker_key=worker_id, value=value)
-                         for item_id, worker_id, value in rows],
+                         for item_id, worker_id, value in labels],
                         worker_qualities(project, worker_ids))
-    changed = 0
-    item_ids = sorted(results)
-    for start in range(0, len(item_ids), REFINE_BATCH):
-        batch = list(Item.objects.filter(pk__in=item_ids[start:start + REFINE_BATCH]))
-        for item in batch:
-            refined = results[item.pk]
-            changed += item.result != refined.result
-            item.result, item.confidence = refined.result, refined.confidence
-        Item.objects.bulk_update(batch, ["result", "confidence"])
-    return changed
+    return {pk: (result.result, result.confidence) for pk, result in results.items()}

@@ -1,5 +1,6 @@
-"""A worker disputes a rejection; an admin upholds it or overturns it (which approves and
-pays through the normal approval event)."""
+"""A worker disputes a rejection; an admin upholds it or overturns it. An overturn is a
+flow (flows.decisions.dispute_resolve): the assignment is approved and paid, then the
+dispute concluded here (Task -> Assignment -> Dispute, config/lock_order.py)."""
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -8,10 +9,10 @@ from accounts.models import User
 from config.errors import Conflict, InvalidInput, required_text
 from marketplace.enums import AssignmentStatus
 from marketplace.models import Assignment
-from marketplace.services import assignment_overturn
 from workers.models import WorkerProfile
 
 from ..enums import DisputeOutcome, DisputeStatus
+from ..locks import dispute_for_update
 from ..models import Dispute
 
 
@@ -31,23 +32,27 @@ def dispute_open(*, worker: WorkerProfile, assignment_id, message: str) -> Dispu
         raise Conflict("This assignment is already disputed.", code="already_disputed")
 
 
-def dispute_resolve(*, dispute_id, actor: User, outcome: str, note: str) -> Dispute:
+def dispute_resolve_check(*, dispute_id, outcome: str) -> Dispute:
+    """Validate a resolution before anything is locked; the dispute (unlocked) or 404."""
     if outcome not in DisputeOutcome.values:
         raise InvalidInput("outcome is uphold or overturn.",
                            fields={"outcome": ["Must be uphold or overturn."]})
-    with transaction.atomic():
-        try:
-            dispute = Dispute.objects.select_for_update().get(pk=int(dispute_id))
-        except (Dispute.DoesNotExist, ValueError, TypeError):
-            raise Http404
-        if dispute.status != DisputeStatus.OPEN:
-            raise Conflict("This dispute is already resolved.", code="dispute_resolved")
-        if outcome == DisputeOutcome.OVERTURN:
-            assignment_overturn(assignment=dispute.assignment, actor=actor, note=note)
-        dispute.status = DisputeStatus.RESOLVED
-        dispute.outcome = outcome
-        dispute.note = note
-        dispute.resolved_by = actor
-        dispute.resolved_at = timezone.now()
-        dispute.save(update_fields=["status", "outcome", "note", "resolved_by", "resolved_at"])
-        return dispute
+    try:
+        return Dispute.objects.get(pk=int(dispute_id))
+    except (Dispute.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404
+
+
+def dispute_conclude(*, dispute_id: int, actor: User, outcome: str, note: str) -> Dispute:
+    """Close an open dispute (inside the flow's transaction; an overturn's approval was
+    just taken under the assignment lock). 409 when it was resolved meanwhile."""
+    dispute = dispute_for_update(dispute_id=dispute_id)
+    if dispute.status != DisputeStatus.OPEN:
+        raise Conflict("This dispute is already resolved.", code="dispute_resolved")
+    dispute.status = DisputeStatus.RESOLVED
+    dispute.outcome = outcome
+    dispute.note = note
+    dispute.resolved_by = actor
+    dispute.resolved_at = timezone.now()
+    dispute.save(update_fields=["status", "outcome", "note", "resolved_by", "resolved_at"])
+    return dispute

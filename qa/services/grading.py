@@ -1,21 +1,21 @@
-"""Grading a submission: gold answers against the hidden answers, then accuracy
-statistics (per worker x project and worker x skill) and the quality rules.
+"""A worker's gold record: accuracy statistics (per worker x project and worker x skill)
+and the quality rules that read them.
 
-Runs as a Celery job after the submit commits; a retried job grades nothing twice
-(graded_at is set in the same transaction as the statistics).
+The grading flow (flows/results.py) has the marketplace record the grades of a
+submission once (graded_at) and, in the same transaction, calls ``gold_record`` with the
+counts, so a retried job counts nothing twice. Locks: quality records after the
+assignment (config/lock_order.py).
 """
-from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 
 from marketplace.enums import AssignmentStatus
-from marketplace.locks import assignment_for_update
-from marketplace.models import Answer, Assignment, ProjectSkillRequirement
+from marketplace.models import Assignment, Project, ProjectSkillRequirement
 from workers.enums import SkillSource
 from workers.models import WorkerSkill
 from workers.services import worker_skill_set_verified
 
 from ..grading import is_correct
+from ..locks import project_stats_for_update, skill_stats_for_update
 from ..models import WorkerProjectStats, WorkerSkillStats
 from ..selectors import quality_settings_for, tolerances_for
 from ..stats import wilson_lower_bound
@@ -25,12 +25,6 @@ from . import rules
 # the verified level only when it differs by at least this many points.
 GOLD_LEVEL_MIN_SEEN = 30
 GOLD_LEVEL_MIN_CHANGE = 5
-
-
-def project_stats_for_update(worker_id: int, project_id: int) -> WorkerProjectStats:
-    WorkerProjectStats.objects.get_or_create(worker_id=worker_id, project_id=project_id)
-    return WorkerProjectStats.objects.select_for_update().get(worker_id=worker_id,
-                                                              project_id=project_id)
 
 
 def _record_gold(stats, seen: int, correct: int) -> None:
@@ -46,9 +40,7 @@ def _update_skill_records(assignment, seen: int, correct: int) -> None:
     skill_ids = list(ProjectSkillRequirement.objects.filter(project_id=assignment.project_id)
                      .values_list("skill_id", flat=True))
     for skill_id in skill_ids:
-        WorkerSkillStats.objects.get_or_create(worker_id=assignment.worker_id, skill_id=skill_id)
-        record = WorkerSkillStats.objects.select_for_update().get(
-            worker_id=assignment.worker_id, skill_id=skill_id)
+        record = skill_stats_for_update(worker_id=assignment.worker_id, skill_id=skill_id)
         _record_gold(record, seen, correct)
         record.save(update_fields=["gold_seen", "gold_correct", "accuracy_lower_bound",
                                    "updated_at"])
@@ -69,43 +61,34 @@ def _maybe_move_skill_level(worker, record: WorkerSkillStats) -> None:
                               gold_seen=record.gold_seen, gold_correct=record.gold_correct)
 
 
-def assignment_grade(*, assignment_id: int) -> int:
-    """Grade the gold answers of a submitted assignment, once. Returns gold graded."""
-    with transaction.atomic():
-        assignment = assignment_for_update(assignment_id=assignment_id)
-        if assignment.graded_at is not None or assignment.submitted_at is None:
-            return 0
-        project = assignment.project
-        quality = quality_settings_for(project=project)
-        tolerances = tolerances_for(quality)
-        served = list(Answer.objects.filter(assignment=assignment).select_related("item"))
-        gold = [answer for answer in served if answer.is_gold]
-        for answer in gold:
-            answer.is_correct = is_correct(project.task_type, answer.value,
-                                           answer.item.gold_answer, tolerances)
-        Answer.objects.bulk_update(gold, ["is_correct"])
-        assignment.graded_at = timezone.now()
-        assignment.save(update_fields=["graded_at"])
-
-        correct = sum(1 for answer in gold if answer.is_correct)
-        stats = project_stats_for_update(assignment.worker_id, project.pk)
-        _record_gold(stats, len(gold), correct)
-        stats.submitted = F("submitted") + 1
-        stats.save(update_fields=["gold_seen", "gold_correct", "accuracy_lower_bound",
-                                  "submitted", "updated_at"])
-        stats.refresh_from_db(fields=["submitted"])
-        if gold:
-            _update_skill_records(assignment, len(gold), correct)
-        rules.check_accuracy(stats, quality, project.min_gold_accuracy)
-        rules.check_fast(stats, quality, active_seconds=assignment.active_seconds,
-                         items=len(served))
-        return len(gold)
+def gold_judge(*, project: Project):
+    """The comparator grading this project's gold, with its tolerances."""
+    tolerances = tolerances_for(quality_settings_for(project=project))
+    return lambda answer, expected: is_correct(project.task_type, answer, expected,
+                                               tolerances)
 
 
-@transaction.atomic
+def gold_record(*, assignment: Assignment, gold_seen: int, gold_correct: int,
+                items_served: int) -> None:
+    """Count a graded submission in the worker's records and apply the rules."""
+    project = assignment.project
+    quality = quality_settings_for(project=project)
+    stats = project_stats_for_update(worker_id=assignment.worker_id, project_id=project.pk)
+    _record_gold(stats, gold_seen, gold_correct)
+    stats.submitted = F("submitted") + 1
+    stats.save(update_fields=["gold_seen", "gold_correct", "accuracy_lower_bound",
+                              "submitted", "updated_at"])
+    stats.refresh_from_db(fields=["submitted"])
+    if gold_seen:
+        _update_skill_records(assignment, gold_seen, gold_correct)
+    rules.check_accuracy(stats, quality, project.min_gold_accuracy)
+    rules.check_fast(stats, quality, active_seconds=assignment.active_seconds,
+                     items=items_served)
+
+
 def assignment_returned_record(*, worker_id: int, project_id: int) -> None:
-    """Count a return and apply the too-many-returns rule."""
-    stats = project_stats_for_update(worker_id, project_id)
+    """Count a return and apply the too-many-returns rule (in the caller's transaction)."""
+    stats = project_stats_for_update(worker_id=worker_id, project_id=project_id)
     stats.claimed = Assignment.objects.filter(worker_id=worker_id, project_id=project_id).count()
     stats.returned = Assignment.objects.filter(worker_id=worker_id, project_id=project_id,
                                                status=AssignmentStatus.RETURNED).count()

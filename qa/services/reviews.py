@@ -1,6 +1,7 @@
 """Spot checks: a share of submissions goes to a review queue for workers holding a
 reviewer grant on one of the project's skills; the verdict approves or rejects the work
-and feeds the worker's record."""
+(flows.decisions.review_verdict decides the assignment first, then concludes the review
+here: Task -> Assignment -> Review, config/lock_order.py) and feeds the worker's record."""
 import random
 from datetime import timedelta
 
@@ -12,17 +13,16 @@ from accounts.models import User
 from config.errors import Conflict, InvalidInput, required_text
 from marketplace.enums import AssignmentStatus
 from marketplace.models import Assignment, ProjectSkillRequirement
-from marketplace.services import assignment_approve, assignment_reject
 from workers.enums import WorkerStatus
 from workers.models import Skill, WorkerProfile
 from workers.selectors import eligible_projects
 
 from ..enums import ReviewStatus, Verdict
+from ..locks import project_stats_for_update, review_for_update
 from ..models import Review, ReviewerGrant
 from ..selectors import quality_settings_for
 from ..stats import wilson_lower_bound
 from . import rules
-from .grading import project_stats_for_update
 
 REVIEW_CLAIM_SECONDS = 15 * 60
 _random = random.SystemRandom()
@@ -73,7 +73,7 @@ def review_claim(*, reviewer: WorkerProfile) -> Review | None:
     if current is not None:
         return current
     with transaction.atomic():
-        review = (_reviewable(reviewer).select_for_update(skip_locked=True, of=("self",))
+        review = (_reviewable(reviewer).select_for_update(no_key=True, skip_locked=True, of=("self",))
                   .order_by("created_at", "id").first())
         if review is None:
             return None
@@ -84,46 +84,50 @@ def review_claim(*, reviewer: WorkerProfile) -> Review | None:
         return review
 
 
-def review_decide(*, review_id: int, reviewer: WorkerProfile, verdict: str,
-                  reason: str = "") -> Review:
+def review_verdict_check(*, review_id: int, reviewer: WorkerProfile, verdict: str,
+                         reason: str = "") -> int:
+    """Validate a verdict before anything is locked; returns the assignment id."""
     if verdict not in Verdict.values:
         raise InvalidInput("verdict is approve or reject.", fields={"verdict": ["Invalid."]})
     if verdict == Verdict.REJECT:
         required_text(reason, message="A rejection needs a reason the worker can read.")
-    with transaction.atomic():
-        review = Review.objects.select_for_update().select_related("assignment").get(
-            pk=review_id)
-        if review.reviewer_id != reviewer.pk or review.status != ReviewStatus.CLAIMED:
-            raise Conflict("This review is not claimed by you.", code="review_not_claimed")
-        if not _may_review(reviewer):
-            raise Conflict("Only active workers give verdicts.", code="reviewer_not_active")
-        assignment = review.assignment
-        if verdict == Verdict.APPROVE:
-            assignment_approve(assignment=assignment, actor=reviewer.user)
-        else:
-            assignment_reject(assignment=assignment, actor=reviewer.user, reason=reason)
-        review.status = ReviewStatus.DONE
-        review.verdict = verdict
-        review.reason = reason
-        review.decided_at = timezone.now()
-        review.save(update_fields=["status", "verdict", "reason", "decided_at"])
-        # The verdict joins the worker's record, which the accuracy rule judges.
-        stats = project_stats_for_update(assignment.worker_id, assignment.project_id)
-        if verdict == Verdict.APPROVE:
-            stats.reviews_passed += 1
-        else:
-            stats.reviews_failed += 1
-        stats.accuracy_lower_bound = wilson_lower_bound(stats.record_correct, stats.record_seen)
-        stats.save(update_fields=["reviews_passed", "reviews_failed", "accuracy_lower_bound",
-                                  "updated_at"])
-        rules.check_accuracy(stats, quality_settings_for(project=assignment.project),
-                             assignment.project.min_gold_accuracy)
-        return review
+    review = Review.objects.filter(pk=review_id).values("reviewer_id", "assignment_id").first()
+    if review is None or review["reviewer_id"] != reviewer.pk:
+        raise Conflict("This review is not claimed by you.", code="review_not_claimed")
+    return review["assignment_id"]
 
 
-def review_close_if_decided(*, assignment: Assignment) -> None:
+def review_conclude(*, review_id: int, reviewer: WorkerProfile, verdict: str,
+                    reason: str = "") -> Review:
+    """Record the verdict the flow just applied to the assignment (whose lock it holds)
+    and count it in the worker's record. Raising rolls the decision back with it."""
+    review = review_for_update(review_id=review_id)
+    if review.reviewer_id != reviewer.pk or review.status != ReviewStatus.CLAIMED:
+        raise Conflict("This review is not claimed by you.", code="review_not_claimed")
+    if not _may_review(reviewer):
+        raise Conflict("Only active workers give verdicts.", code="reviewer_not_active")
+    assignment = review.assignment
+    review.status = ReviewStatus.DONE
+    review.verdict = verdict
+    review.reason = reason
+    review.decided_at = timezone.now()
+    review.save(update_fields=["status", "verdict", "reason", "decided_at"])
+    # The verdict joins the worker's record, which the accuracy rule judges.
+    stats = project_stats_for_update(worker_id=assignment.worker_id,
+                                     project_id=assignment.project_id)
+    if verdict == Verdict.APPROVE:
+        stats.reviews_passed += 1
+    else:
+        stats.reviews_failed += 1
+    stats.accuracy_lower_bound = wilson_lower_bound(stats.record_correct, stats.record_seen)
+    stats.save(update_fields=["reviews_passed", "reviews_failed", "accuracy_lower_bound",
+                              "updated_at"])
+    rules.check_accuracy(stats, quality_settings_for(project=assignment.project),
+                         assignment.project.min_gold_accuracy)
+    return review
+
+
+def review_close_if_decided(*, assignment_id: int) -> None:
     """Someone else decided the submission first: the review has nothing left to do."""
-    Review.objects.filter(assignment=assignment).exclude(status=ReviewStatus.DONE).update(
-        status=ReviewStatus.MOOT)
-
-
+    Review.objects.filter(assignment_id=assignment_id).exclude(
+        status=ReviewStatus.DONE).update(status=ReviewStatus.MOOT)

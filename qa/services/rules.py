@@ -12,6 +12,7 @@ from accounts.models import User
 from config.errors import Conflict
 
 from ..enums import QualityActionKind, QualityRule
+from ..locks import live_suspension_for_update
 from ..models import QualityAction, QualitySettings, WorkerProjectStats
 from ..stats import wilson_lower_bound
 
@@ -117,9 +118,8 @@ def check_disagreement(stats: WorkerProjectStats, rules: QualitySettings) -> boo
 @transaction.atomic
 def suspension_lift(*, worker_id: int, project_id: int, actor: User,
                     reason: str = "") -> QualityAction:
-    action = (QualityAction.objects.select_for_update()
-              .filter(worker_id=worker_id, project_id=project_id,
-                      kind=QualityActionKind.SUSPENDED, lifted_at__isnull=True).first())
+    action = live_suspension_for_update(worker_id=worker_id, project_id=project_id,
+                                        kind=QualityActionKind.SUSPENDED)
     if action is None:
         raise Conflict("This worker is not suspended from this project.", code="not_suspended")
     stats = WorkerProjectStats.objects.filter(worker_id=worker_id, project_id=project_id).first()

@@ -11,7 +11,8 @@ from accounts.enums import Role
 from accounts.models import User
 from marketplace.enums import ProjectStatus
 from marketplace.models import Project
-from marketplace.services import items_import, organization_create, project_create, project_launch
+from flows import projects as projects_flow
+from marketplace.services import items_import, organization_create, project_create
 from marketplace.uploads import UploadRow
 from payments.services import organization_credit
 from workers.enums import SkillSource, WorkerStatus
@@ -126,4 +127,4 @@ class Command(BaseCommand):
                                   data={"text": text}, answer=sentiment, has_answer=True))
         items_import(project=project, actor=requester, rows=gold, is_gold=True)
         if project.status == ProjectStatus.DRAFT:
-            project_launch(project=project, actor=requester)
+            projects_flow.launch(project=project, actor=requester)

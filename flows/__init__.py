@@ -1,0 +1,14 @@
+"""Application flows: every use case that crosses apps, written once, top to bottom.
+
+Views, admin actions and Celery jobs call these; the apps' services each write only their
+own rows. Read a flow to follow a use case end to end:
+
+- ``work``: submit, return, lease expiry (a claim and a heartbeat stay marketplace's own).
+- ``decisions``: approve, reject, review verdict, dispute resolution, auto-approval.
+- ``results``: grade -> aggregate -> finalise (dynamic overlap, late decisions revising
+  announced results), project completion and refinement, the recovery sweep.
+- ``projects``: launch, resume, cancel (the project's status with its escrow).
+
+Transactions: each flow opens one durable transaction and locks in the single system
+order written in config/lock_order.py; Celery jobs are enqueued only after commit, here.
+"""

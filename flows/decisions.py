@@ -1,0 +1,142 @@
+"""Deciding submitted work: approve, reject, a reviewer's verdict, a dispute's outcome, the
+auto-approval sweep.
+
+Every decision runs in one transaction, locking in the system order
+(config/lock_order.py): Task -> Assignment (marketplace decides) -> Review or Dispute
+(qa concludes) -> ledger accounts (payments pays). Two decisions on one assignment
+therefore queue on its task; the second finds the work decided and gets 409.
+
+A rejection always buys a replacement label (one more slot, escrow reserved as for
+dynamic overlap). When it lands on a task whose items were already final, the task opens
+again; when the project no longer routes work, the results are revised from the labels
+that remain. An overturn brings a label back: final results are revised at once.
+Revised results are announced again with a growing revision (flows/results.py).
+"""
+from celery import shared_task
+from django.db import transaction
+
+from accounts.models import User
+from config.errors import Conflict, PaymentRequired
+from marketplace import services as marketplace
+from marketplace.enums import TaskStatus
+from marketplace.models import Assignment, Project, Task
+from payments import services as payments
+from qa import services as qa
+from qa.enums import DisputeOutcome, Verdict
+from workers.models import WorkerProfile
+
+from .results import revise_task_results_job
+
+SWEEP_BATCH = 500
+
+
+def approve(*, assignment_id: int, actor: User | None, automatic: bool = False
+            ) -> Assignment:
+    """Approve submitted work and pay it, once (requester, reviewer, auto-approval)."""
+    with transaction.atomic(durable=True):
+        assignment = marketplace.assignment_approve(assignment_id=assignment_id,
+                                                    actor=actor, automatic=automatic)
+        qa.review_close_if_decided(assignment_id=assignment.pk)
+        payments.approval_pay(assignment=assignment, actor=actor)
+        return assignment
+
+
+def reject(*, assignment_id: int, actor: User, reason: str) -> Assignment:
+    with transaction.atomic(durable=True):
+        assignment = marketplace.assignment_reject(assignment_id=assignment_id,
+                                                   actor=actor, reason=reason)
+        qa.review_close_if_decided(assignment_id=assignment.pk)
+        _replace_rejected_label(assignment)
+        return assignment
+
+
+def review_verdict(*, review_id: int, reviewer: WorkerProfile, verdict: str,
+                   reason: str = ""):
+    """A spot-check reviewer approves or rejects; the verdict counts in the record."""
+    assignment_id = qa.review_verdict_check(review_id=review_id, reviewer=reviewer,
+                                            verdict=verdict, reason=reason)
+    with transaction.atomic(durable=True):
+        if verdict == Verdict.APPROVE:
+            assignment = marketplace.assignment_approve(assignment_id=assignment_id,
+                                                        actor=reviewer.user)
+        else:
+            assignment = marketplace.assignment_reject(assignment_id=assignment_id,
+                                                       actor=reviewer.user, reason=reason)
+        review = qa.review_conclude(review_id=review_id, reviewer=reviewer,
+                                    verdict=verdict, reason=reason)
+        if verdict == Verdict.APPROVE:
+            payments.approval_pay(assignment=assignment, actor=reviewer.user)
+        else:
+            _replace_rejected_label(assignment)
+        return review
+
+
+def dispute_resolve(*, dispute_id, actor: User, outcome: str, note: str):
+    """Uphold a rejection, or overturn it: the work is approved and paid, and results
+    that were final are revised with the label back."""
+    dispute = qa.dispute_resolve_check(dispute_id=dispute_id, outcome=outcome)
+    revise_task_id = None
+    with transaction.atomic(durable=True):
+        if outcome == DisputeOutcome.OVERTURN:
+            assignment = marketplace.assignment_overturn(
+                assignment_id=dispute.assignment_id, actor=actor, note=note)
+            dispute = qa.dispute_conclude(dispute_id=dispute.pk, actor=actor,
+                                          outcome=outcome, note=note)
+            payments.approval_pay(assignment=assignment, actor=actor)
+            if Task.objects.filter(pk=assignment.task_id,
+                                   status=TaskStatus.COMPLETE).exists():
+                revise_task_id = assignment.task_id
+        else:
+            dispute = qa.dispute_conclude(dispute_id=dispute.pk, actor=actor,
+                                          outcome=outcome, note=note)
+        if revise_task_id is not None:
+            transaction.on_commit(lambda: revise_task_results_job.delay(revise_task_id),
+                                  robust=True)
+    return dispute
+
+
+def _replace_rejected_label(assignment: Assignment) -> None:
+    """One more slot replaces the rejected label (the rejected one keeps its slot, so an
+    overturn can bring it back without exceeding overlap). Escrow is reserved for it;
+    funds short -> the project pauses with a reason after commit, as dynamic overlap."""
+    project = assignment.project
+    if not marketplace.task_reopen_for_replacement(task_id=assignment.task_id):
+        task_id = assignment.task_id
+        transaction.on_commit(lambda: revise_task_results_job.delay(task_id), robust=True)
+        return
+    if not payments.escrow_reserve_more(
+            project=project, amount_cents=payments.assignment_cost_cents(project=project)):
+        transaction.on_commit(lambda: pause_for_funds.delay(project.pk), robust=True)
+
+
+def auto_approve_due() -> int:
+    """Approve submissions nobody reviewed within the project's auto_approve_seconds."""
+    approved = 0
+    after_id = 0
+    while True:
+        # Walk by id: a submission that cannot be approved now (reviewed meanwhile, or
+        # payment refused for want of funds) must not be picked up again in this sweep.
+        due = marketplace.assignments_due_for_auto_approval(after_id=after_id,
+                                                            limit=SWEEP_BATCH)
+        for assignment_id in due:
+            try:
+                approve(assignment_id=assignment_id, actor=None, automatic=True)
+                approved += 1
+            except (Conflict, PaymentRequired):
+                pass  # reviewed by a person meanwhile, or unpayable until a top-up
+        if len(due) < SWEEP_BATCH:
+            return approved
+        after_id = due[-1]
+
+
+# --- Celery jobs -----------------------------------------------------------------------------
+
+@shared_task(acks_late=True)
+def auto_approve_submissions() -> int:
+    return auto_approve_due()
+
+
+@shared_task(acks_late=True)
+def pause_for_funds(project_id: int) -> None:
+    with transaction.atomic(durable=True):
+        marketplace.project_pause_for_funds(project=Project.objects.get(pk=project_id))

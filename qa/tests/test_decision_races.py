@@ -1,0 +1,96 @@
+"""Decisions on one assignment racing each other, on PostgreSQL with real threads.
+
+Each thread pauses right after its first row lock, which widens the window in which the
+other one runs: with two lock orders (a verdict locking Review then Task, an approval
+locking Task then Assignment then Review) PostgreSQL detected a deadlock and the reviewer
+got a 500. With one order the second decision waits, then finds the work decided: 409.
+"""
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from conftest import client_for, make_requester
+from config.lock_order import _lock_of
+from marketplace.enums import AssignmentStatus
+from marketplace.models import Assignment
+from payments.models import Earning
+from qa.models import Review, ReviewerGrant
+from qa.tests.conftest import eligible_worker, label, launched_project
+from workers.models import Skill
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+PAUSE_SECONDS = 0.5
+
+
+def pause_after_first_lock(execute, sql, params, many, context):
+    result = execute(sql, params, many, context)
+    if _lock_of(sql) is not None and not getattr(_state, "paused", False):
+        _state.paused = True
+        time.sleep(PAUSE_SECONDS)
+    return result
+
+
+_state = threading.local()
+
+
+def race(*calls):
+    """Run each call in its own thread and connection, started together; return the
+    HTTP status codes in the order of ``calls`` (an exception becomes its repr)."""
+    barrier = threading.Barrier(len(calls))
+    outcomes: list = [None] * len(calls)
+
+    def body(index, call):
+        try:
+            connection.ensure_connection()
+            barrier.wait()
+            with connection.execute_wrapper(pause_after_first_lock):
+                outcomes[index] = call().status_code
+        except BaseException as exc:  # reported by the assertions, not lost
+            outcomes[index] = repr(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=body, args=(index, call))
+               for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a decision hung"
+    return outcomes
+
+
+def test_review_verdict_and_requester_approval_of_one_assignment_never_deadlock():
+    requester = make_requester("alice@acme.example", "Acme AI")
+    project = launched_project(requester, tasks=2, items_per_task=2, overlap=1,
+                               quality={"spot_check_rate": 1.0})
+    assignment = label(eligible_worker("dana@workers.example"), project, "positive")
+    rita = eligible_worker("rita@workers.example")
+    ReviewerGrant.objects.create(worker=rita, skill=Skill.objects.get(slug="sentiment-en"),
+                                 granted_by=rita.user)
+    reviewer_client, requester_client = client_for(rita.user), client_for(requester)
+    review_id = reviewer_client.post("/api/v1/worker/reviews/next").json()["review_id"]
+
+    outcomes = race(
+        lambda: reviewer_client.post(f"/api/v1/worker/reviews/{review_id}/verdict",
+                                     {"verdict": "reject", "reason": "Off-topic labels."},
+                                     format="json"),
+        lambda: requester_client.post(f"/api/v1/assignments/{assignment.pk}/approve"),
+    )
+
+    assert sorted(map(str, outcomes)) == ["200", "409"], outcomes
+    assignment.refresh_from_db()
+    if outcomes[0] == 200:  # the reviewer won: rejected, nothing paid, review done
+        assert assignment.status == AssignmentStatus.REJECTED
+        assert Earning.objects.filter(assignment=assignment).count() == 0
+        assert Review.objects.get(pk=review_id).status == "done"
+    else:  # the requester won: approved and paid once, the review is moot
+        assert assignment.status == AssignmentStatus.APPROVED
+        assert Earning.objects.filter(assignment=assignment).count() == 1
+        assert Review.objects.get(pk=review_id).status == "moot"
