@@ -107,13 +107,11 @@ from accounts.models import User  # noqa: E402
 from accounts.services import token_issue  # noqa: E402
 from marketplace.enums import SLOT_HOLDING_STATUSES, AssignmentStatus  # noqa: E402
 from marketplace.models import Answer, Assignment  # noqa: E402
-from marketplace.services import (  # noqa: E402
+from marketplace.services import (
     assignment_claim,
     items_import,
     organization_create,
-    project_cancel,
     project_create,
-    project_launch,
 )
 from marketplace.uploads import UploadRow  # noqa: E402
 from payments.services import organization_credit  # noqa: E402
@@ -124,6 +122,7 @@ from workers.services import (  # noqa: E402
     worker_skill_set,
     worker_status_set,
 )
+from flows import projects as projects_flow
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -168,7 +167,7 @@ def make_project(requester: User, name: str, tasks: int = TASKS_PER_PROJECT):
     items_import(project=project, actor=requester, is_gold=True, rows=[
         UploadRow(row=i + 1, external_id=None, data={"text": f"Known review {i}"},
                   answer="positive", has_answer=True) for i in range(GOLD_ITEMS)])
-    return project_launch(project=project, actor=requester)
+    return projects_flow.launch(project=project, actor=requester)
 
 
 def invariant_violations(project_id: int) -> dict:
@@ -395,12 +394,12 @@ def server_p50(log_path: Path, offset: int, path_suffix: str) -> float | None:
 def http_phase(port, workers, requester, count, log_path, run) -> dict:
     warmup = make_project(requester, f"warm-up http {count} {run}", tasks=WARMUP_TASKS)
     run_phase([(http_loop, (port, token)) for _, token in workers[:count]], WARMUP_SECONDS)
-    project_cancel(project=warmup, actor=requester)
+    projects_flow.cancel(project=warmup, actor=requester)
     project = make_project(requester, f"http {count} {run}")
     offset = log_path.stat().st_size
     stats, wall = run_phase([(http_loop, (port, token)) for _, token in workers[:count]],
                             SECONDS)
-    project_cancel(project=project, actor=requester)
+    projects_flow.cancel(project=project, actor=requester)
     return {
         "claims": stats.claims, "claims_per_s": round(stats.claims / wall, 1),
         "next_p50_ms": percentile(stats.claim_ms, 0.5),
@@ -419,10 +418,10 @@ def raw_phase(workers, requester, count, run) -> dict:
     shares = [profiles[index::threads] for index in range(threads)]
     warmup = make_project(requester, f"warm-up raw {count} {run}", tasks=WARMUP_TASKS)
     run_phase([(raw_loop, (share,)) for share in shares], WARMUP_SECONDS)
-    project_cancel(project=warmup, actor=requester)
+    projects_flow.cancel(project=warmup, actor=requester)
     project = make_project(requester, f"raw {count} {run}")
     stats, wall = run_phase([(raw_loop, (share,)) for share in shares], SECONDS)
-    project_cancel(project=project, actor=requester)
+    projects_flow.cancel(project=project, actor=requester)
     return {
         "claims": stats.claims, "claims_per_s": round(stats.claims / wall, 1),
         "claim_p50_ms": percentile(stats.claim_ms, 0.5),

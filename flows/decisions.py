@@ -75,24 +75,28 @@ def dispute_resolve(*, dispute_id, actor: User, outcome: str, note: str):
     """Uphold a rejection, or overturn it: the work is approved and paid, and results
     that were final are revised with the label back."""
     dispute = qa.dispute_resolve_check(dispute_id=dispute_id, outcome=outcome)
-    revise_task_id = None
     with transaction.atomic(durable=True):
         if outcome == DisputeOutcome.OVERTURN:
-            assignment = marketplace.assignment_overturn(
-                assignment_id=dispute.assignment_id, actor=actor, note=note)
-            dispute = qa.dispute_conclude(dispute_id=dispute.pk, actor=actor,
-                                          outcome=outcome, note=note)
-            payments.approval_pay(assignment=assignment, actor=actor)
-            if Task.objects.filter(pk=assignment.task_id,
-                                   status=TaskStatus.COMPLETE).exists():
-                revise_task_id = assignment.task_id
-        else:
-            dispute = qa.dispute_conclude(dispute_id=dispute.pk, actor=actor,
-                                          outcome=outcome, note=note)
-        if revise_task_id is not None:
-            transaction.on_commit(lambda: revise_task_results_job.delay(revise_task_id),
-                                  robust=True)
-    return dispute
+            _overturn(dispute.assignment_id, actor=actor, note=note)
+        return qa.dispute_conclude(dispute_id=dispute.pk, actor=actor, outcome=outcome,
+                                   note=note)
+
+
+def overturn(*, assignment_id: int, actor: User, note: str = "") -> Assignment:
+    """A rejection found wrong outside a dispute (staff): approve and pay it."""
+    with transaction.atomic(durable=True):
+        return _overturn(assignment_id, actor=actor, note=note)
+
+
+def _overturn(assignment_id: int, *, actor: User, note: str) -> Assignment:
+    assignment = marketplace.assignment_overturn(assignment_id=assignment_id, actor=actor,
+                                                 note=note)
+    payments.approval_pay(assignment=assignment, actor=actor)
+    if Task.objects.filter(pk=assignment.task_id, status=TaskStatus.COMPLETE).exists():
+        # The label is back: results that were final are revised with it.
+        task_id = assignment.task_id
+        transaction.on_commit(lambda: revise_task_results_job.delay(task_id), robust=True)
+    return assignment
 
 
 def _replace_rejected_label(assignment: Assignment) -> None:
@@ -109,14 +113,14 @@ def _replace_rejected_label(assignment: Assignment) -> None:
         transaction.on_commit(lambda: pause_for_funds.delay(project.pk), robust=True)
 
 
-def auto_approve_due() -> int:
+def auto_approve_due(*, now=None) -> int:
     """Approve submissions nobody reviewed within the project's auto_approve_seconds."""
     approved = 0
     after_id = 0
     while True:
         # Walk by id: a submission that cannot be approved now (reviewed meanwhile, or
         # payment refused for want of funds) must not be picked up again in this sweep.
-        due = marketplace.assignments_due_for_auto_approval(after_id=after_id,
+        due = marketplace.assignments_due_for_auto_approval(now=now, after_id=after_id,
                                                             limit=SWEEP_BATCH)
         for assignment_id in due:
             try:

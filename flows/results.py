@@ -86,6 +86,9 @@ def revise_task_results(*, task_id: int) -> int:
         work = marketplace.task_lock_finalized(task_id=task_id)
         results = qa.items_results(project=work.project, items=work.pending,
                                    answers=work.answers)
+        # An item whose every label was rejected has no result any more.
+        results.update({item.pk: (None, None) for item in work.pending
+                        if item.pk not in results})
         return len(marketplace.items_record_results(project=work.project, task=None,
                                                     results=results, items=work.pending))
 

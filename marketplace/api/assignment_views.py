@@ -74,6 +74,12 @@ class GoldFeedback(serializers.Serializer):
     expected = serializers.JSONField(source="item.gold_answer")
 
 
+def rejection_reason_shown(assignment) -> str:
+    """A rejection's reason while the work stands rejected; once a dispute overturned it,
+    the reason stays on record for the dispute, not on the approved work."""
+    return assignment.review_reason if assignment.status == AssignmentStatus.REJECTED else ""
+
+
 class WorkerAssignmentOutput(serializers.Serializer):
     id = serializers.IntegerField()
     project_id = serializers.IntegerField()
@@ -82,8 +88,11 @@ class WorkerAssignmentOutput(serializers.Serializer):
     submitted_at = serializers.DateTimeField(allow_null=True)
     reward_cents = serializers.IntegerField(allow_null=True)
     active_seconds = serializers.IntegerField()
-    review_reason = serializers.CharField()
+    review_reason = serializers.SerializerMethodField()
     graded = serializers.SerializerMethodField()
+
+    def get_review_reason(self, assignment) -> str:
+        return rejection_reason_shown(assignment)
     gold_feedback = serializers.SerializerMethodField()
 
     def get_graded(self, assignment) -> bool:
@@ -114,9 +123,12 @@ class RequesterAssignmentOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     submitted_at = serializers.DateTimeField(allow_null=True)
     reviewed_at = serializers.DateTimeField(allow_null=True)
-    review_reason = serializers.CharField()
+    review_reason = serializers.SerializerMethodField()
     active_seconds = serializers.IntegerField()
     answers = RequesterAnswer(many=True)
+
+    def get_review_reason(self, assignment) -> str:
+        return rejection_reason_shown(assignment)
 
 
 class RejectInput(serializers.Serializer):

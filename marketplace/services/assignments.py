@@ -179,9 +179,11 @@ def _decide(assignment_id: int, *, approve: bool, actor: User | None, reason: st
     assignment.reviewed_at = timezone.now()
     assignment.reviewed_by = actor
     overturned = from_status == AssignmentStatus.REJECTED
-    # An overturn clears the rejection's reason from the assignment (the dispute keeps
-    # the story); the admin's note travels in the event.
-    assignment.review_reason = "" if overturned else reason
+    if not overturned:
+        # An overturn keeps the rejection's reason on record (the dispute shows it; the
+        # assignment views show a reason only while the work stands rejected); the
+        # admin's note travels in the event.
+        assignment.review_reason = reason
     assignment.save(update_fields=["status", "reviewed_at", "reviewed_by", "review_reason"])
     events.record(events.APPROVED if approve else events.REJECTED, assignment=assignment,
                   actor=actor, reason=reason, automatic=automatic, overturned=overturned)

@@ -16,16 +16,18 @@ from marketplace.enums import AssignmentStatus
 from marketplace.models import Answer, Assignment, AssignmentEvent, Project, Task, WorkerPseudonym
 from marketplace.services import (
     assignment_claim,
-    assignment_submit,
-    assignments_auto_approve,
     assignments_expire_overdue,
     items_import,
     project_create,
-    project_launch,
 )
-from marketplace.tasks import auto_approve_submissions, expire_leases
+from flows.decisions import auto_approve_submissions
+from flows.results import grade_submission
+from marketplace.tasks import expire_leases
 from marketplace.uploads import UploadRow
 from workers.tests.factories import make_ready_worker, project_fields
+from flows import decisions
+from flows import projects as projects_flow
+from flows import work
 
 NEXT = "/api/v1/worker/tasks/next"
 MY_ASSIGNMENTS = "/api/v1/worker/assignments"
@@ -66,7 +68,7 @@ def launched_project(requester, *, tasks: int = 2, item_data=None, gold=(),
             UploadRow(row=i + 1, external_id=None, data=data, answer=answer, has_answer=True)
             for i, (data, answer) in enumerate(gold)])
     fund_organization(requester)
-    project_launch(project=project, actor=requester)
+    projects_flow.launch(project=project, actor=requester)
     project.refresh_from_db()
     return project
 
@@ -484,8 +486,6 @@ def test_gold_is_graded_after_commit_and_feedback_shows_only_missed_gold(
 
 
 def test_grading_twice_grades_once(requester, django_capture_on_commit_callbacks):
-    from qa.services import assignment_grade
-
     gold = [({"text": "I hate it"}, "negative")]
     launched_project(requester, tasks=1, items_per_task=1, gold_per_task=1, gold=gold)
     _, client = ready_worker("dana@workers.example")
@@ -494,7 +494,7 @@ def test_grading_twice_grades_once(requester, django_capture_on_commit_callbacks
         submit(client, served, value="positive")
     graded_at = Assignment.objects.get(pk=served["assignment_id"]).graded_at
 
-    assert assignment_grade(assignment_id=served["assignment_id"]) == 0
+    assert grade_submission(assignment_id=served["assignment_id"]) == 0
     assert Assignment.objects.get(pk=served["assignment_id"]).graded_at == graded_at
 
 
@@ -629,7 +629,7 @@ def test_auto_approve_sweep_approves_only_work_past_its_deadline(requester, requ
                                  {"reason": "Wrong."}, format="json").status_code == 200
     Assignment.objects.filter(pk__in=[due.pk, reviewed.pk]).update(auto_approve_at=ago(1))
 
-    assert assignments_auto_approve() == 1
+    assert decisions.auto_approve_due() == 1
 
     statuses = dict(Assignment.objects.values_list("pk", "status"))
     assert statuses == {due.pk: AssignmentStatus.APPROVED, fresh.pk: AssignmentStatus.SUBMITTED,
@@ -639,7 +639,7 @@ def test_auto_approve_sweep_approves_only_work_past_its_deadline(requester, requ
     decision = AssignmentEvent.objects.filter(assignment=due).last()
     assert (decision.kind, decision.actor_id, decision.details["automatic"]) == (
         events.APPROVED, None, True)
-    assert assignments_auto_approve() == 0
+    assert decisions.auto_approve_due() == 0
     assert event_kinds(due.pk) == [events.SUBMITTED, events.APPROVED]
 
 
@@ -647,8 +647,8 @@ def test_auto_approve_happens_auto_approve_seconds_after_submit(requester):
     project = launched_project(requester, auto_approve_seconds=600)
     assignment, _, _ = submitted_assignment(requester, project=project)
 
-    assert assignments_auto_approve(now=assignment.submitted_at + timedelta(seconds=599)) == 0
-    assert assignments_auto_approve(now=assignment.submitted_at + timedelta(seconds=600)) == 1
+    assert decisions.auto_approve_due(now=assignment.submitted_at + timedelta(seconds=599)) == 0
+    assert decisions.auto_approve_due(now=assignment.submitted_at + timedelta(seconds=600)) == 1
     assert Assignment.objects.get(pk=assignment.pk).status == AssignmentStatus.APPROVED
 
 
@@ -657,7 +657,7 @@ def test_auto_approve_is_a_periodic_celery_job(requester):
     Assignment.objects.filter(pk=assignment.pk).update(auto_approve_at=ago(1))
 
     assert settings.CELERY_BEAT_SCHEDULE["auto-approve"]["task"] == \
-        "marketplace.tasks.auto_approve_submissions"
+        "flows.decisions.auto_approve_submissions"
     assert auto_approve_submissions.delay().get() == 1
     assert Assignment.objects.get(pk=assignment.pk).status == AssignmentStatus.APPROVED
 
@@ -790,5 +790,5 @@ def test_submit_through_the_service_refuses_the_wrong_worker(requester):
     assignment = assignment_claim(worker=owner)
 
     with pytest.raises(Http404):
-        assignment_submit(assignment_id=assignment.pk, worker=intruder, answers=[])
+        work.submit(assignment_id=assignment.pk, worker=intruder, answers=[])
     assert Assignment.objects.get(pk=assignment.pk).status == AssignmentStatus.ASSIGNED

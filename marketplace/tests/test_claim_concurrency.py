@@ -18,14 +18,14 @@ from marketplace.enums import SLOT_HOLDING_STATUSES, AssignmentStatus, TaskStatu
 from marketplace.models import Answer, Assignment, Task
 from marketplace.services import (
     assignment_claim,
-    assignment_submit,
     items_import,
     project_create,
-    project_launch,
 )
 from marketplace.uploads import UploadRow
 from workers.services import worker_profile_create
 from workers.tests.factories import make_ready_worker, project_fields
+from flows import projects as projects_flow
+from flows import work
 
 pytestmark = [
     pytest.mark.slow,
@@ -54,7 +54,7 @@ def launched_project(requester, *, tasks: int, overlap: int):
         UploadRow(row=i + 1, external_id=None, data={"text": f"review {i}"}, answer=None,
                   has_answer=False) for i in range(tasks)])
     fund_organization(requester)
-    return project_launch(project=project, actor=requester)
+    return projects_flow.launch(project=project, actor=requester)
 
 
 def connect(timeout: float = 60) -> None:
@@ -123,7 +123,7 @@ def test_fifty_workers_fill_every_slot_and_never_exceed_overlap():
             claims_per_thread[index] += 1
             answers = [{"item_id": answer_id, "value": "positive"} for answer_id in
                        Answer.objects.filter(assignment=assignment).values_list("pk", flat=True)]
-            assignment_submit(assignment_id=assignment.pk, worker=worker, answers=answers)
+            work.submit(assignment_id=assignment.pk, worker=worker, answers=answers)
         raise AssertionError(f"worker {index} still claiming after {DEADLINE_SECONDS}s")
 
     failures = run_threads(work, THREADS)

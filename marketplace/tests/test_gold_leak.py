@@ -7,13 +7,13 @@ from conftest import client_for, fund_organization, make_worker
 from marketplace.models import Answer, Assignment, Item
 from marketplace.services import (
     assignment_claim,
-    assignment_submit,
     items_import,
     project_create,
-    project_launch,
 )
 from marketplace.uploads import UploadRow
 from workers.tests.factories import make_ready_worker, project_fields
+from flows import projects as projects_flow
+from flows import work
 
 NEXT = "/api/v1/worker/tasks/next"
 MY_ASSIGNMENTS = "/api/v1/worker/assignments"
@@ -45,7 +45,7 @@ def launched(requester, fields: dict, *, tasks: int, gold: list[tuple]):
             UploadRow(row=i + 1, external_id=None, data=data, answer=answer, has_answer=True)
             for i, (data, answer) in enumerate(gold)])
     fund_organization(requester)
-    project_launch(project=project, actor=requester)
+    projects_flow.launch(project=project, actor=requester)
     project.refresh_from_db()
     return project
 
@@ -69,7 +69,7 @@ def gold_positions(assignment: Assignment) -> list[int]:
 
 
 def submit_every_item(assignment: Assignment, worker, value) -> None:
-    assignment_submit(assignment_id=assignment.pk, worker=worker, answers=[
+    work.submit(assignment_id=assignment.pk, worker=worker, answers=[
         {"item_id": pk, "value": value}
         for pk in Answer.objects.filter(assignment=assignment).values_list("pk", flat=True)])
 

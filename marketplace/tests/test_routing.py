@@ -15,11 +15,8 @@ from marketplace.enums import AssignmentStatus, ProjectStatus
 from marketplace.models import Answer, Assignment, Item, Project, Task
 from marketplace.services import (
     assignment_claim,
-    assignment_return,
-    assignment_submit,
     items_import,
     project_create,
-    project_launch,
     project_pause,
     worker_pseudonym_for,
 )
@@ -27,6 +24,8 @@ from marketplace.uploads import UploadRow
 from workers.enums import SkillSource, WorkerStatus
 from workers.services import worker_block
 from workers.tests.factories import make_ready_worker, project_fields
+from flows import projects as projects_flow
+from flows import work
 
 NEXT = "/api/v1/worker/tasks/next"
 
@@ -53,7 +52,7 @@ def launched_project(requester, *, tasks: int, status: str = ProjectStatus.ACTIV
         UploadRow(row=i + 1, external_id=f"item-{i}", data={"text": f"{project.name} {i}"},
                   answer=None, has_answer=False) for i in range(count)])
     fund_organization(requester)
-    project_launch(project=project, actor=requester)
+    projects_flow.launch(project=project, actor=requester)
     if status == ProjectStatus.PAUSED:
         project_pause(project=project, actor=requester)
     project.refresh_from_db()
@@ -67,7 +66,7 @@ def task_ids(project: Project) -> list[int]:
 def submit_all(assignment: Assignment, worker, value="positive") -> None:
     answers = [{"item_id": pk, "value": value}
                for pk in Answer.objects.filter(assignment=assignment).values_list("pk", flat=True)]
-    assignment_submit(assignment_id=assignment.pk, worker=worker, answers=answers)
+    work.submit(assignment_id=assignment.pk, worker=worker, answers=answers)
 
 
 def next_task(client, body=None):
@@ -162,7 +161,7 @@ def test_task_started_by_others_comes_before_an_older_untouched_task(requester):
     # The starter returns the oldest task (its slot is free again) and finishes the second.
     returned = assignment_claim(worker=starter)
     assert returned.task_id == first
-    assignment_return(assignment_id=returned.pk, worker=starter)
+    work.return_task(assignment_id=returned.pk, worker=starter)
     started = assignment_claim(worker=starter)
     assert started.task_id == second
     submit_all(started, starter)
@@ -514,7 +513,7 @@ def test_next_task_query_count_is_small(requester, django_assert_max_num_queries
         UploadRow(row=i + 1, external_id=None, data={"text": f"g{i}"}, answer="positive",
                   has_answer=True) for i in range(5)])
     fund_organization(requester)
-    project_launch(project=project, actor=requester)
+    projects_flow.launch(project=project, actor=requester)
     user = make_worker("dana@workers.example")
     make_ready_worker(user, skills={"sentiment-en": 90})
     client = client_for(user)

@@ -10,9 +10,13 @@ from rest_framework.throttling import SimpleRateThrottle
 from conftest import client_for, fund_organization, make_worker
 from marketplace.enums import AssignmentStatus
 from marketplace.models import Answer, Assignment, AssignmentEvent, Task
-from marketplace.services import items_import, project_create, project_launch
+from marketplace.services import (
+    items_import,
+    project_create,
+)
 from marketplace.uploads import UploadRow
 from workers.tests.factories import make_ready_worker, project_fields
+from flows import projects as projects_flow
 
 NEXT = "/api/v1/worker/tasks/next"
 
@@ -34,7 +38,7 @@ def project(requester):
         UploadRow(row=i + 1, external_id=None, data={"text": f"item {i}"}, answer=None,
                   has_answer=False) for i in range(10)])
     fund_organization(requester)
-    return project_launch(project=project, actor=requester)
+    return projects_flow.launch(project=project, actor=requester)
 
 
 def eligible_client(email: str):

@@ -16,7 +16,10 @@ from django.utils.dateparse import parse_datetime
 
 from marketplace import selectors
 from marketplace.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
-from marketplace.services import assignment_claim, assignment_submit, worker_pseudonym_for
+from marketplace.services import (
+    assignment_claim,
+    worker_pseudonym_for,
+)
 from marketplace.webhooks import delivery as delivery_module
 from marketplace.webhooks import destinations
 from marketplace.webhooks.delivery import backoff_seconds, webhook_delivery_claim
@@ -29,6 +32,7 @@ from marketplace.webhooks.services import (
 from marketplace.webhooks.signing import sign, verify_signature
 from marketplace.webhooks.tasks import deliver_due_webhooks, deliver_webhook
 from workers.tests.factories import make_project, make_ready_worker
+from flows import work
 
 
 class Receiver:
@@ -150,7 +154,7 @@ def test_submitting_an_assignment_delivers_a_signed_webhook(
                for item in selectors.served_items(assignment=assignment)]
 
     with django_capture_on_commit_callbacks(execute=True):
-        assignment_submit(assignment_id=assignment.pk, worker=profile, answers=answers)
+        work.submit(assignment_id=assignment.pk, worker=profile, answers=answers)
 
     assert len(receiver.received) == 1
     request = receiver.received[0]
@@ -194,7 +198,7 @@ def test_submission_without_subscribers_creates_no_delivery(
                for item in selectors.served_items(assignment=assignment)]
 
     with django_capture_on_commit_callbacks(execute=True):
-        assignment_submit(assignment_id=assignment.pk, worker=profile, answers=answers)
+        work.submit(assignment_id=assignment.pk, worker=profile, answers=answers)
 
     assert WebhookDelivery.objects.count() == 0
     assert receiver.received == []

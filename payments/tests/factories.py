@@ -8,13 +8,10 @@ from accounts.models import User
 from marketplace.models import Assignment, Organization, Project
 from marketplace.selectors import served_items
 from marketplace.services import (
-    assignment_approve,
     assignment_claim,
-    assignment_submit,
     items_import,
     organization_create,
     project_create,
-    project_launch,
 )
 from marketplace.uploads import UploadRow
 from payments import ledger
@@ -22,6 +19,9 @@ from payments.services import organization_credit
 from workers.enums import WorkerStatus
 from workers.models import WorkerProfile
 from workers.services import worker_profile_create, worker_status_set
+from flows import decisions
+from flows import projects as projects_flow
+from flows import work
 
 _sequence = itertools.count(1)
 CHOICES = ["positive", "negative"]
@@ -68,7 +68,7 @@ def make_project(requester: User, *, items: int = 4, launch: bool = True, **fiel
                              fields=values)
     add_items(project, requester, items)
     if launch:
-        project_launch(project=project, actor=requester)
+        projects_flow.launch(project=project, actor=requester)
         project.refresh_from_db()
     return project
 
@@ -102,7 +102,7 @@ def submit(assignment: Assignment, worker: WorkerProfile, *, active_seconds: int
         Assignment.objects.filter(pk=assignment.pk).update(active_seconds=active_seconds)
     answers = [{"item_id": item["id"], "value": CHOICES[0]}
                for item in served_items(assignment=assignment)]
-    return assignment_submit(assignment_id=assignment.pk, worker=worker, answers=answers)
+    return work.submit(assignment_id=assignment.pk, worker=worker, answers=answers)
 
 
 def submitted(worker: WorkerProfile, project: Project, **kwargs) -> Assignment:
@@ -112,7 +112,7 @@ def submitted(worker: WorkerProfile, project: Project, **kwargs) -> Assignment:
 
 
 def approved(worker: WorkerProfile, project: Project, actor: User, **kwargs) -> Assignment:
-    return assignment_approve(assignment=submitted(worker, project, **kwargs), actor=actor)
+    return decisions.approve(assignment_id=submitted(worker, project, **kwargs).pk, actor=actor)
 
 
 def balance(ref) -> int:

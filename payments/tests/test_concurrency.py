@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from config.errors import Conflict
 from marketplace.models import Assignment
-from marketplace.services import assignment_approve
 from payments import ledger
 from payments.enums import JournalKind
 from payments.models import Earning, Journal, Payout, TopUp
@@ -21,6 +20,7 @@ from payments.services import (
 )
 
 from .factories import approved, make_project, make_requester, make_worker, submitted
+from flows import decisions
 
 pytestmark = [
     pytest.mark.slow,
@@ -61,7 +61,7 @@ def test_twenty_concurrent_approvals_of_one_assignment_pay_once(settings):
     worker = make_worker()
     assignment = submitted(worker, project)
 
-    results = run_threads(lambda index: assignment_approve(
+    results = run_threads(lambda index: decisions.approve(
         assignment=Assignment.objects.get(pk=assignment.pk), actor=requester), 20)
 
     approvals = [result for result in results if isinstance(result, Assignment)]

@@ -8,12 +8,6 @@ from django.utils import timezone
 from conftest import client_for
 from marketplace.enums import AssignmentStatus
 from marketplace.models import Assignment, Item
-from marketplace.services import (
-    assignment_approve,
-    assignment_overturn,
-    assignment_reject,
-    assignments_auto_approve,
-)
 from marketplace.services.pseudonyms import worker_pseudonym_for
 from payments import ledger
 from payments.enums import EarningKind, JournalKind
@@ -31,6 +25,7 @@ from .factories import (
     org_available,
     submitted,
 )
+from flows import decisions
 
 pytestmark = pytest.mark.django_db
 
@@ -71,16 +66,16 @@ def test_requester_approval_pays_the_worker_and_the_fee_from_escrow():
     assert Journal.objects.get(kind=JournalKind.APPROVAL).key == f"approval:{assignment.pk}"
 
 
-def test_a_rejection_pays_nothing():
+def test_a_rejection_pays_nothing_and_reserves_its_replacement():
     requester = make_requester(funds_cents=1000)
     project = make_project(requester, items=2)
     worker = make_worker()
 
-    assignment_reject(assignment=submitted(worker, project), actor=requester, reason="Spam")
+    decisions.reject(assignment_id=submitted(worker, project).pk, actor=requester, reason="Spam")
 
     assert pending(worker) == 0
     assert not Journal.objects.filter(kind=JournalKind.APPROVAL).exists()
-    assert escrow(project) == 12
+    assert escrow(project) == 24  # launch reserved 12; the replacement label 12 more
 
 
 def test_auto_approval_pays():
@@ -89,7 +84,7 @@ def test_auto_approval_pays():
     worker = make_worker()
     assignment = submitted(worker, project)
 
-    assert assignments_auto_approve(now=timezone.now() + timedelta(days=30)) == 1
+    assert decisions.auto_approve_due(now=timezone.now() + timedelta(days=30)) == 1
 
     assert pending(worker) == 10
     assert Earning.objects.get().assignment_id == assignment.pk
@@ -100,9 +95,9 @@ def test_an_overturned_rejection_pays_once():
     project = make_project(requester, items=2)
     worker = make_worker()
     assignment = submitted(worker, project)
-    assignment_reject(assignment=assignment, actor=requester, reason="Looked wrong")
+    decisions.reject(assignment_id=assignment.pk, actor=requester, reason="Looked wrong")
 
-    assignment_overturn(assignment=assignment, actor=requester, note="It was right")
+    decisions.overturn(assignment_id=assignment.pk, actor=requester, note="It was right")
 
     assert pending(worker) == 10
     assert Earning.objects.filter(assignment=assignment).count() == 1
@@ -186,9 +181,9 @@ def test_an_approval_nobody_can_fund_is_402_and_changes_nothing():
     assert pending(worker) == 0
     assert not Earning.objects.filter(assignment=assignment).exists()
     # The auto-approve sweep skips it (a Conflict to the sweep) until funds arrive.
-    assert assignments_auto_approve(now=timezone.now() + timedelta(days=30)) == 0
+    assert decisions.auto_approve_due(now=timezone.now() + timedelta(days=30)) == 0
     with pytest.raises(ApprovalUnfunded):
-        assignment_approve(assignment=assignment, actor=requester)
+        decisions.approve(assignment_id=assignment.pk, actor=requester)
 
 
 # --- Bonuses -------------------------------------------------------------------------------

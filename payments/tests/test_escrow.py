@@ -6,7 +6,6 @@ from conftest import client_for
 from marketplace.enums import ProjectStatus
 from marketplace.models import Project
 from config.errors import Conflict, PaymentRequired
-from marketplace.services import assignment_reject, project_cancel, project_launch
 from payments import ledger
 from payments.enums import JournalKind
 from payments.models import Journal
@@ -28,6 +27,8 @@ from .factories import (
     set_status,
     submitted,
 )
+from flows import decisions
+from flows import projects as projects_flow
 
 pytestmark = pytest.mark.django_db
 
@@ -140,10 +141,10 @@ def test_released_work_pays_from_escrow_and_the_sweep_returns_the_rest():
     requester = make_requester(funds_cents=1000)
     project = make_project(requester, items=4)  # 2 slots x 12
     pending = submitted(make_worker(), project)
-    project_cancel(project=project, actor=requester)
+    projects_flow.cancel(project=project, actor=requester)
     assert escrow(project) == 12
 
-    assignment_reject(assignment=pending, actor=requester, reason="Wrong answers")
+    decisions.reject(assignment_id=pending.pk, actor=requester, reason="Wrong answers")
     released = escrow_release_closed_projects()
 
     assert released == 12
@@ -170,7 +171,7 @@ def test_a_draft_cancelled_without_launch_has_nothing_to_release():
     requester = make_requester(funds_cents=100)
     project = make_project(requester, items=2, launch=False)
 
-    project_cancel(project=project, actor=requester)
+    projects_flow.cancel(project=project, actor=requester)
 
     assert Project.objects.get(pk=project.pk).status == ProjectStatus.CANCELLED
     assert org_available(requester) == 100
@@ -181,10 +182,10 @@ def test_relaunch_after_402_succeeds_once_funded():
     requester = make_requester(funds_cents=10)
     project = make_project(requester, items=2, launch=False)
     with pytest.raises(PaymentRequired):
-        project_launch(project=project, actor=requester)
+        projects_flow.launch(project=project, actor=requester)
 
     fund(requester.membership.organization, 2)
-    project_launch(project=project, actor=requester)
+    projects_flow.launch(project=project, actor=requester)
 
     assert escrow(project) == 12
     assert org_available(requester) == 0

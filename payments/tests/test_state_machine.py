@@ -25,14 +25,6 @@ from hypothesis.stateful import (
 from config.errors import Conflict, PaymentRequired
 from marketplace.enums import AssignmentStatus, ProjectStatus
 from marketplace.models import Assignment, Project
-from marketplace.services import (
-    assignment_approve,
-    assignment_overturn,
-    assignment_reject,
-    assignments_auto_approve,
-    project_cancel,
-    project_launch,
-)
 from marketplace.services.pseudonyms import worker_pseudonym_for
 from payments import ledger
 from payments.enums import PayoutStatus
@@ -52,6 +44,8 @@ from payments.services import (
 )
 
 from .factories import claim, make_project, make_requester, make_worker, submit
+from flows import decisions as decision_flows
+from flows import projects as projects_flow
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +105,7 @@ class MoneyMachine(RuleBasedStateMachine):
                                **pay)
         before = self._available()
         try:
-            project_launch(project=project, actor=self.requester)
+            projects_flow.launch(project=project, actor=self.requester)
         except PaymentRequired:
             event("launch refused: 402")
             assert self._available() == before
@@ -126,7 +120,7 @@ class MoneyMachine(RuleBasedStateMachine):
     def cancel_and_sweep(self, data):
         project = data.draw(st.sampled_from(self.projects))
         if project.status == ProjectStatus.ACTIVE:
-            project_cancel(project=project, actor=self.requester)
+            projects_flow.cancel(project=project, actor=self.requester)
             project.refresh_from_db()
         escrow_release_closed_projects()
 
@@ -147,10 +141,10 @@ class MoneyMachine(RuleBasedStateMachine):
                 continue
             submit(assignment, worker, active_seconds=seconds)
             if decision == "approve":
-                self._approve(lambda: assignment_approve(assignment=assignment,
+                self._approve(lambda: decision_flows.approve(assignment_id=assignment.pk,
                                                          actor=self.requester))
             elif decision == "reject":
-                assignment_reject(assignment=assignment, actor=self.requester, reason="no")
+                decision_flows.reject(assignment_id=assignment.pk, actor=self.requester, reason="no")
 
     @rule(data=st.data(), overturn=st.booleans())
     def late_decisions(self, data, overturn):
@@ -159,10 +153,10 @@ class MoneyMachine(RuleBasedStateMachine):
                                                   status=AssignmentStatus.REJECTED))
         if overturn and rejected:
             assignment = data.draw(st.sampled_from(rejected))
-            self._approve(lambda: assignment_overturn(assignment=assignment,
+            self._approve(lambda: decision_flows.overturn(assignment_id=assignment.pk,
                                                       actor=self.requester))
         else:
-            self._approve(lambda: assignments_auto_approve(now=timezone.now() + FAR_FUTURE))
+            self._approve(lambda: decision_flows.auto_approve_due(now=timezone.now() + FAR_FUTURE))
 
     def _approve(self, action):
         before = (self._available(), Earning.objects.count())

@@ -38,9 +38,12 @@ def dispute_resolve_check(*, dispute_id, outcome: str) -> Dispute:
         raise InvalidInput("outcome is uphold or overturn.",
                            fields={"outcome": ["Must be uphold or overturn."]})
     try:
-        return Dispute.objects.get(pk=int(dispute_id))
+        dispute = Dispute.objects.get(pk=int(dispute_id))
     except (Dispute.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404
+    if dispute.status != DisputeStatus.OPEN:
+        raise Conflict("This dispute is already resolved.", code="dispute_resolved")
+    return dispute
 
 
 def dispute_conclude(*, dispute_id: int, actor: User, outcome: str, note: str) -> Dispute:

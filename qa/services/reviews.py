@@ -91,8 +91,10 @@ def review_verdict_check(*, review_id: int, reviewer: WorkerProfile, verdict: st
         raise InvalidInput("verdict is approve or reject.", fields={"verdict": ["Invalid."]})
     if verdict == Verdict.REJECT:
         required_text(reason, message="A rejection needs a reason the worker can read.")
-    review = Review.objects.filter(pk=review_id).values("reviewer_id", "assignment_id").first()
-    if review is None or review["reviewer_id"] != reviewer.pk:
+    review = (Review.objects.filter(pk=review_id)
+              .values("reviewer_id", "assignment_id", "status").first())
+    if review is None or review["reviewer_id"] != reviewer.pk \
+            or review["status"] != ReviewStatus.CLAIMED:
         raise Conflict("This review is not claimed by you.", code="review_not_claimed")
     return review["assignment_id"]
 

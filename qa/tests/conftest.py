@@ -1,6 +1,6 @@
 """Helpers for the qa tests: eligible workers, launched projects, and work claimed and
 submitted through the marketplace services, with the commit hooks run the way a real
-commit runs them (submit -> qa.tasks.grade_assignment -> aggregate_task_of_assignment,
+commit runs them (submit -> flows.results.grade_and_aggregate -> aggregate_task_of_assignment,
 Celery eager under ``make test``).
 
 Small copies of the helpers of marketplace/tests/test_assignment_lifecycle.py and
@@ -15,16 +15,15 @@ from conftest import TEST_FUNDS_CENTS, client_for, fund_organization, make_worke
 from marketplace.models import Answer, Assignment, Project, WorkerPseudonym
 from marketplace.services import (
     assignment_claim,
-    assignment_return,
-    assignment_submit,
     items_import,
     project_create,
-    project_launch,
 )
 from marketplace.uploads import UploadRow
 from qa.models import QualitySettings
 from workers.models import WorkerProfile
 from workers.tests.factories import make_ready_worker, project_fields
+from flows import projects as projects_flow
+from flows import work
 
 SENTIMENT = ["positive", "negative", "neutral"]
 
@@ -95,7 +94,7 @@ def launched_project(requester, *, tasks: int = 1, items: list | None = None,
     if quality:
         set_quality(project, **quality)
     fund_organization(requester, funds)
-    project_launch(project=project, actor=requester)
+    projects_flow.launch(project=project, actor=requester)
     project.refresh_from_db()
     return project
 
@@ -138,7 +137,7 @@ def answers_for(assignment: Assignment, value: Value) -> list[dict]:
 
 def submit(assignment: Assignment, worker: WorkerProfile, value: Value) -> Assignment:
     """Submit through the service, then run the commit hooks: grading, aggregation."""
-    committed(assignment_submit, assignment_id=assignment.pk, worker=worker,
+    committed(work.submit, assignment_id=assignment.pk, worker=worker,
               answers=answers_for(assignment, value))
     assignment.refresh_from_db()
     return assignment
@@ -151,7 +150,7 @@ def label(worker: WorkerProfile, project: Project, value: Value) -> Assignment:
 
 def give_back(worker: WorkerProfile, project: Project) -> Assignment:
     assignment = claim(worker, project)
-    return committed(assignment_return, assignment_id=assignment.pk, worker=worker)
+    return committed(work.return_task, assignment_id=assignment.pk, worker=worker)
 
 
 def gold_right(default: Any = "positive") -> Callable[[Answer], Any]:

@@ -10,9 +10,9 @@ import pytest
 from django.core.cache import cache
 
 from marketplace.models import Item
-from marketplace.services import assignment_reject
 from qa.selectors import project_agreement
 from qa.tests.conftest import committed, eligible_worker, label, launched_project
+from flows import decisions
 
 
 def labelled(requester, votes: list[list], **overrides):
@@ -78,7 +78,7 @@ def test_gold_and_rejected_labels_are_left_out(requester):
     label(eligible_worker("w1@workers.example"), project, votes("positive", "negative"))
     rejected = label(eligible_worker("w2@workers.example"), project,
                      votes("negative", "positive"))
-    committed(assignment_reject, assignment=rejected, actor=requester, reason="Careless.")
+    committed(decisions.reject, assignment_id=rejected.pk, actor=requester, reason="Careless.")
     label(eligible_worker("w3@workers.example"), project, votes("positive", "negative"))
 
     # Counting the rejected labels (or the gold answers) would make this less than 1.

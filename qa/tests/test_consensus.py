@@ -20,11 +20,7 @@ from marketplace.enums import AssignmentStatus, ProjectStatus, TaskStatus
 from marketplace.models import Assignment, Item, Project, Task, WebhookDelivery
 from marketplace.services import (
     assignment_claim,
-    assignment_reject,
-    assignment_submit,
-    project_cancel,
     project_pause,
-    project_resume,
 )
 from marketplace.webhooks import tasks as webhook_tasks
 from marketplace.webhooks.services import webhook_endpoint_create
@@ -34,13 +30,6 @@ from payments.models import Journal
 from payments.services import assignment_cost_cents, escrow_estimate_cents
 from qa.aggregation import Annotation, aggregate
 from qa.models import WorkerProjectStats
-from qa.services import (
-    assignment_grade,
-    project_refine_results,
-    task_aggregate,
-    tasks_awaiting_aggregation,
-)
-from qa.tasks import reaggregate_project, sweep_ungraded
 from qa.tests.conftest import (
     answers_for,
     claim,
@@ -50,6 +39,11 @@ from qa.tests.conftest import (
     launched_project,
     submit,
 )
+from flows import decisions
+from marketplace import selectors as marketplace_selectors
+from flows import projects as projects_flow
+from flows import results as results_flow
+from flows import work
 
 ALL_AGREE = 0.9807  # confidence of 3 of 3 agreeing, rounded
 TARGET = 0.9
@@ -75,6 +69,10 @@ def items_of(project: Project) -> tuple[Item, Item]:
 
 def workers(*names: str):
     return [eligible_worker(f"{name}@workers.example") for name in names]
+
+
+def task_of_item(item):
+    return Task.objects.get(pk=item.task_id)
 
 
 def task_of(project: Project) -> Task:
@@ -169,7 +167,7 @@ def test_nothing_is_aggregated_while_a_slot_is_still_live(requester):
     label(second, project, "positive")
     live = claim(third, project)
 
-    assert task_aggregate(task_id=live.task_id) == []
+    assert results_flow.aggregate_task(task_id=live.task_id) == []
 
     assert final(a) == (None, None, False) and final(b) == (None, None, False)
     assert task_of(project).status == TaskStatus.OPEN
@@ -257,7 +255,7 @@ def test_without_funds_for_one_more_slot_the_project_pauses_until_topped_up(requ
     assert assignment_claim(worker=fourth, project_id=project.pk) is None
 
     fund_organization(requester, assignment_cost_cents(project=project))
-    committed(project_resume, project=project, actor=requester)
+    committed(projects_flow.resume, project=project, actor=requester)
 
     # Resuming looks at the task again: the fourth slot is now paid for and served.
     assert (task_of(project).overlap, reserve_journals(project)) == (4, 2)
@@ -270,7 +268,7 @@ def test_a_cancelled_project_gets_no_more_slots_and_its_items_finalise(requester
     first, second, third = workers("w1", "w2", "w3")
     label_task(project, [first, second], ["positive"] * 2, ["positive", "negative"])
     straggler = claim(third, project)
-    project_cancel(project=project, actor=requester)
+    projects_flow.cancel(project=project, actor=requester)
     reserved = reserve_journals(project)
 
     submit(straggler, third, {a.pk: "positive", b.pk: "neutral"})
@@ -324,7 +322,7 @@ def test_a_project_paused_while_its_last_items_finalise_completes_on_resume(requ
     project.refresh_from_db()
     assert project.status == ProjectStatus.PAUSED
 
-    committed(project_resume, project=project, actor=requester)
+    committed(projects_flow.resume, project=project, actor=requester)
 
     project.refresh_from_db()
     assert project.status == ProjectStatus.COMPLETED
@@ -361,8 +359,8 @@ def test_refinement_is_for_completed_categorical_projects_only(requester):
     label(eligible_worker("w2@workers.example"), running, "positive")
     before = list(Item.objects.order_by("pk").values_list("result", "confidence"))
 
-    assert project_refine_results(project_id=rating.pk) == 0
-    assert project_refine_results(project_id=running.pk) == 0
+    assert results_flow.refine_project(project_id=rating.pk) == 0
+    assert results_flow.refine_project(project_id=running.pk) == 0
     assert list(Item.objects.order_by("pk").values_list("result", "confidence")) == before
 
 
@@ -412,7 +410,7 @@ def test_a_rejection_while_the_task_is_open_adds_a_slot_and_drops_the_labels(
     first, second, third = workers("w1", "w2", "w3")
     rejected = label(first, project, "negative")
 
-    committed(assignment_reject, assignment=rejected, actor=requester, reason="Careless.")
+    committed(decisions.reject, assignment_id=rejected.pk, actor=requester, reason="Careless.")
 
     task = task_of(project)
     assert (task.overlap, task.filled, task.status) == (3, 1, TaskStatus.OPEN)
@@ -428,13 +426,41 @@ def test_a_rejection_while_the_task_is_open_adds_a_slot_and_drops_the_labels(
     assert task_of(project).status == TaskStatus.COMPLETE
 
 
-def test_a_rejection_after_the_task_completed_adds_no_slot(requester):
+def test_a_late_rejection_reopens_the_task_and_announces_the_revised_result(requester):
+    """Overlap 1: submit finalises the item (revision 1). Rejecting that label later opens
+    a replacement slot on the completed task; the new label revises the result
+    (revision 2) instead of the rejected label staying in it."""
+    project = launched_project(requester, tasks=2, items_per_task=1, overlap=1)
+    first, second = workers("w1", "w2")
+    done = label(first, project, "positive")
+    item = Item.objects.get(task_id=done.task_id)
+    assert (item.result, item.revision, task_of_item(item).status) == (
+        "positive", 1, TaskStatus.COMPLETE)
+
+    committed(decisions.reject, assignment_id=done.pk, actor=requester, reason="Careless.")
+
+    item.refresh_from_db()
+    task = task_of_item(item)
+    assert (task.overlap, task.filled, task.status) == (2, 1, TaskStatus.OPEN)
+    assert (item.finalized_at, item.result, item.revision) == (None, "positive", 1)
+    assert label(second, project, "negative").task_id == done.task_id
+    item.refresh_from_db()
+    assert (item.result, item.revision) == ("negative", 2)
+    assert item.finalized_at is not None
+    assert task_of_item(item).status == TaskStatus.COMPLETE
+
+
+def test_a_rejection_after_the_project_completed_revises_the_result(requester):
     project = launched_project(requester, tasks=1, items_per_task=1, overlap=1)
     done = label(eligible_worker("w1@workers.example"), project, "positive")
-    assert task_of(project).status == TaskStatus.COMPLETE
+    project.refresh_from_db()
+    assert project.status == "completed"
 
-    committed(assignment_reject, assignment=done, actor=requester, reason="Careless.")
+    committed(decisions.reject, assignment_id=done.pk, actor=requester, reason="Careless.")
 
+    item = Item.objects.get(project=project)
+    # No label stands any more: the result is withdrawn, announced as revision 2.
+    assert (item.result, item.confidence, item.revision) == (None, None, 2)
     task = task_of(project)
     assert (task.overlap, task.filled, task.status) == (1, 1, TaskStatus.COMPLETE)
 
@@ -450,15 +476,15 @@ def test_the_sweep_grades_and_aggregates_submissions_whose_job_was_lost(requeste
     worker = eligible_worker("w1@workers.example")
     stale = claim(worker, project)
     # Submitted, but the commit hooks never run: the grading job was lost.
-    assignment_submit(assignment_id=stale.pk, worker=worker,
+    work.submit(assignment_id=stale.pk, worker=worker,
                       answers=answers_for(stale, "positive"))
     fresh = claim(worker, project)
-    assignment_submit(assignment_id=fresh.pk, worker=worker,
+    work.submit(assignment_id=fresh.pk, worker=worker,
                       answers=answers_for(fresh, "negative"))
     Assignment.objects.filter(pk=stale.pk).update(
         submitted_at=timezone.now() - timedelta(minutes=3))
 
-    assert sweep_ungraded() == 1
+    assert results_flow.sweep_ungraded() == 1
 
     stale.refresh_from_db()
     fresh.refresh_from_db()
@@ -472,14 +498,14 @@ def test_reaggregation_finishes_tasks_whose_aggregation_was_lost(requester):
     project = launched_project(requester, tasks=1, items_per_task=1, overlap=1)
     worker = eligible_worker("w1@workers.example")
     assignment = claim(worker, project)
-    assignment_submit(assignment_id=assignment.pk, worker=worker,
+    work.submit(assignment_id=assignment.pk, worker=worker,
                       answers=answers_for(assignment, "neutral"))
-    assignment_grade(assignment_id=assignment.pk)  # graded, aggregation job lost
-    assert tasks_awaiting_aggregation(project_id=project.pk) == [assignment.task_id]
+    results_flow.grade_submission(assignment_id=assignment.pk)  # graded, aggregation job lost
+    assert marketplace_selectors.tasks_awaiting_aggregation(project_id=project.pk) == [assignment.task_id]
 
-    assert reaggregate_project(project.pk) == 1
+    assert results_flow.reaggregate_project_job(project.pk) == 1
 
-    assert tasks_awaiting_aggregation(project_id=project.pk) == []
+    assert marketplace_selectors.tasks_awaiting_aggregation(project_id=project.pk) == []
     assert Item.objects.get(project=project).result == "neutral"
     project.refresh_from_db()
     assert project.status == ProjectStatus.COMPLETED
@@ -490,11 +516,11 @@ def test_the_sweep_aggregates_graded_tasks_whose_aggregation_was_lost(requester)
     worker = eligible_worker("w1@workers.example")
     assignment = claim(worker, project)
     # Graded, but the aggregation job that follows grading never ran.
-    assignment_submit(assignment_id=assignment.pk, worker=worker,
+    work.submit(assignment_id=assignment.pk, worker=worker,
                       answers=answers_for(assignment, "positive"))
-    assignment_grade(assignment_id=assignment.pk)
+    results_flow.grade_submission(assignment_id=assignment.pk)
     assert Item.objects.get(task_id=assignment.task_id).result is None
 
-    assert sweep_ungraded() == 0   # nothing ungraded; the aggregation is recovered anyway
+    assert results_flow.sweep_ungraded() == 0   # nothing ungraded; the aggregation is recovered anyway
 
     assert Item.objects.get(task_id=assignment.task_id).result == "positive"

@@ -10,10 +10,11 @@ import pytest
 from django.db import connection
 
 from marketplace.models import Answer, Assignment
-from marketplace.services import assignment_claim, assignment_submit
-from qa import tasks as qa_tasks
+from marketplace.services import (
+    assignment_claim,
+)
+from flows import results as qa_tasks
 from qa.models import QualitySettings, WorkerProjectStats, WorkerSkillStats
-from qa.services import assignment_grade
 from qa.stats import wilson_lower_bound
 from qa.tests.conftest import (
     answers_for,
@@ -29,6 +30,8 @@ from qa.tests.conftest import (
 )
 from workers.enums import AuditAction, SkillSource
 from workers.models import WorkerAuditEvent, WorkerSkill
+from flows import results as results_flow
+from flows import work
 
 MY_ASSIGNMENTS = "/api/v1/worker/assignments"
 
@@ -255,8 +258,8 @@ def test_grading_again_changes_nothing(requester):
     assignment = label(worker, project, gold_right())
     before = (project_stats(worker, project), skill_stats(worker), assignment.graded_at)
 
-    assert assignment_grade(assignment_id=assignment.pk) == 0
-    qa_tasks.grade_assignment(assignment.pk)
+    assert results_flow.grade_submission(assignment_id=assignment.pk) == 0
+    qa_tasks.grade_and_aggregate(assignment.pk)
 
     assignment.refresh_from_db()
     assert (project_stats(worker, project), skill_stats(worker), assignment.graded_at) == before
@@ -268,7 +271,7 @@ def test_an_unsubmitted_assignment_is_not_graded(requester):
     worker = eligible_worker("dana@workers.example")
     assignment = claim(worker, project)
 
-    assert assignment_grade(assignment_id=assignment.pk) == 0
+    assert results_flow.grade_submission(assignment_id=assignment.pk) == 0
 
     assignment.refresh_from_db()
     assert assignment.graded_at is None
@@ -280,14 +283,14 @@ def test_an_unsubmitted_assignment_is_not_graded(requester):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_gradings_of_one_worker_both_count(requester, monkeypatch):
     # Real threads on PostgreSQL: the stats rows are locked, so no increment is lost.
-    monkeypatch.setattr(qa_tasks.grade_assignment, "delay", lambda assignment_id: None)
+    monkeypatch.setattr(qa_tasks.grade_and_aggregate, "delay", lambda assignment_id: None)
     project = launched_project(requester, tasks=2, items_per_task=1, gold_per_task=1,
                                gold=gold_items(2))
     worker = eligible_worker("dana@workers.example")
     assignments = []
     for _ in range(2):
         assignment = assignment_claim(worker=worker, project_id=project.pk)
-        assignment_submit(assignment_id=assignment.pk, worker=worker,
+        work.submit(assignment_id=assignment.pk, worker=worker,
                           answers=answers_for(assignment, gold_right()))
         assignments.append(assignment)
     barrier = threading.Barrier(2)
@@ -296,7 +299,7 @@ def test_concurrent_gradings_of_one_worker_both_count(requester, monkeypatch):
     def grade(assignment_id):
         try:
             barrier.wait()
-            assignment_grade(assignment_id=assignment_id)
+            results_flow.grade_submission(assignment_id=assignment_id)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -435,11 +438,11 @@ def test_feedback_stays_empty_until_graded_and_lists_no_right_answers(requester)
     worker, client = worker_and_client("dana@workers.example")
     assignment = claim(worker, project)
     # Submitted, but grading has not run yet (its job is still queued).
-    assignment_submit(assignment_id=assignment.pk, worker=worker,
+    work.submit(assignment_id=assignment.pk, worker=worker,
                       answers=answers_for(assignment, gold_right()))
 
     assert client.get(f"{MY_ASSIGNMENTS}/{assignment.pk}").json()["gold_feedback"] == []
-    qa_tasks.grade_assignment(assignment.pk)
+    qa_tasks.grade_and_aggregate(assignment.pk)
 
     body = client.get(f"{MY_ASSIGNMENTS}/{assignment.pk}").json()
     assert (body["graded"], body["gold_feedback"]) == (True, [])

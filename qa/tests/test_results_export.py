@@ -11,7 +11,6 @@ import json
 import pytest
 
 from marketplace.models import Item
-from marketplace.services import assignment_reject
 from qa.exports import CSV_COLUMNS
 from qa.tests.conftest import (
     committed,
@@ -21,6 +20,7 @@ from qa.tests.conftest import (
     pseudonym_of,
     worker_and_client,
 )
+from flows import decisions
 
 # Choices and external ids that a spreadsheet would take for formulas.
 CHOICES = ["=1+1", "+SUM(A1)", "-2", "@cmd", "plain"]
@@ -67,6 +67,7 @@ def expected_rows(project, items, workers) -> list[dict]:
         item.refresh_from_db()
         rows.append({"item_id": item.pk, "external_id": item.external_id,
                      "result": item.result, "confidence": item.confidence,
+                     "revision": item.revision,
                      "annotations": [{"worker_id": name, "value": item.result}
                                      for name in names]})
     return rows
@@ -115,7 +116,7 @@ def test_csv_parses_back_with_formula_cells_escaped(labelled, requester_client):
     assert response["Content-Type"] == "text/csv"
     header, *rows = list(csv.reader(io.StringIO(text)))
     assert header == CSV_COLUMNS == ["item_id", "external_id", "result", "confidence",
-                                     "annotations"]
+                                     "revision", "annotations"]
     expected = expected_rows(project, items, workers)
     assert [row[:3] for row in rows] == [
         [str(items[0].pk), "'=HYPERLINK(\"http://evil.example\")", "'=1+1"],
@@ -125,7 +126,8 @@ def test_csv_parses_back_with_formula_cells_escaped(labelled, requester_client):
     ]
     assert [float(row[3]) for row in rows] == [row["confidence"] for row in expected]
     # Annotations are one JSON cell: it starts with "[", never a formula.
-    assert [json.loads(row[4]) for row in rows] == [row["annotations"] for row in expected]
+    assert [int(row[4]) for row in rows] == [1, 1, 1, 1]
+    assert [json.loads(row[5]) for row in rows] == [row["annotations"] for row in expected]
 
 
 def test_a_client_accepting_only_csv_gets_the_csv(labelled, requester_client):
@@ -162,7 +164,7 @@ def test_csv_escapes_formula_text_results(requester, requester_client, answer, c
 
     _, row = list(csv.reader(io.StringIO(text, newline="")))
     assert row[2] == cell
-    assert json.loads(row[4])[0]["value"] == answer   # inside JSON: quoted, not a formula
+    assert json.loads(row[5])[0]["value"] == answer   # inside JSON: quoted, not a formula
 
 
 def test_csv_writes_numbers_and_lists_as_json(requester, requester_client):
@@ -213,7 +215,7 @@ def test_rejected_answers_and_gold_are_not_exported(requester, requester_client)
     dropped = eligible_worker("erin@workers.example")
     label(kept, project, "negative")
     rejected = label(dropped, project, "neutral")
-    committed(assignment_reject, assignment=rejected, actor=requester, reason="Careless.")
+    committed(decisions.reject, assignment_id=rejected.pk, actor=requester, reason="Careless.")
 
     _, text = download(requester_client, project, "json")
 

@@ -17,7 +17,6 @@ from conftest import client_for, make_worker
 from marketplace import events
 from marketplace.enums import AssignmentStatus
 from marketplace.models import Answer, Assignment, AssignmentEvent, Task
-from marketplace.services import assignment_approve, assignment_reject
 from payments import ledger
 from payments.models import Earning
 from qa.enums import DisputeStatus, ReviewStatus
@@ -32,6 +31,7 @@ from qa.tests.conftest import (
 )
 from workers.models import Skill, WorkerProfile
 from workers.services import worker_block, worker_status_set
+from flows import decisions
 
 NEXT_REVIEW = "/api/v1/worker/reviews/next"
 DISPUTES = "/api/v1/worker/disputes"
@@ -358,7 +358,7 @@ def test_a_second_verdict_is_a_409(claimed_review):
 def test_a_review_decided_elsewhere_first_is_moot(claimed_review, requester):
     review_id, assignment, worker, rita, client = claimed_review
 
-    committed(assignment_approve, assignment=assignment, actor=requester)
+    committed(decisions.approve, assignment_id=assignment.pk, actor=requester)
 
     assert review_state(review_id)[0] == ReviewStatus.MOOT
     before = assignment_state(assignment)
@@ -377,7 +377,7 @@ def rejected(requester):
     project = launched_project(requester, tasks=2, items_per_task=1, overlap=2)
     worker, client = worker_and_client("dana@workers.example")
     assignment = label(worker, project, "positive")
-    committed(assignment_reject, assignment=assignment, actor=requester,
+    committed(decisions.reject, assignment_id=assignment.pk, actor=requester,
               reason="Did not read the text.")
     assignment.refresh_from_db()
     return assignment, worker, client
@@ -422,7 +422,7 @@ def test_only_rejected_work_is_disputed(requester, decide):
     worker, client = worker_and_client("dana@workers.example")
     assignment = label(worker, project, "positive")
     if decide:
-        committed(assignment_approve, assignment=assignment, actor=requester)
+        committed(decisions.approve, assignment_id=assignment.pk, actor=requester)
 
     error(client.post(DISPUTES, dispute_body(assignment), format="json"), 409, "not_rejected")
 
@@ -597,8 +597,8 @@ def test_failed_spot_checks_count_in_the_record_the_accuracy_rule_judges(request
         "low_accuracy", "suspended", 2)
 
 
-def test_an_overturn_keeps_the_rejection_reason_on_record(disputed, staff_client):
-    dispute_id, assignment, _worker, _ = disputed
+def test_an_overturn_keeps_the_rejection_reason_for_the_dispute_only(disputed, staff_client):
+    dispute_id, assignment, _worker, worker_client = disputed
     reason = Assignment.objects.get(pk=assignment.pk).review_reason
 
     staff_client.post(resolve_url(dispute_id), {"outcome": "overturn", "note": "Right."},
@@ -609,3 +609,6 @@ def test_an_overturn_keeps_the_rejection_reason_on_record(disputed, staff_client
     assert assignment.review_reason == reason != ""
     body = staff_client.get("/api/v1/admin/disputes").json()["results"][0]
     assert (body["rejection_reason"], body["note"]) == (reason, "Right.")
+    # The approved work itself no longer shows the rejection's reason.
+    mine = worker_client.get("/api/v1/worker/assignments").json()["results"]
+    assert [(row["status"], row["review_reason"]) for row in mine] == [("approved", "")]

@@ -10,10 +10,11 @@ import pytest
 from django.utils import timezone
 
 from marketplace.models import Assignment
-from marketplace.services import assignment_claim, assignment_submit
+from marketplace.services import (
+    assignment_claim,
+)
 from qa.enums import QualityActionKind, QualityRule
 from qa.models import QualityAction, WorkerProjectStats
-from qa.services import assignment_grade
 from qa.tests.conftest import (
     answers_for,
     claim,
@@ -28,6 +29,8 @@ from qa.tests.conftest import (
     submit,
     worker_and_client,
 )
+from flows import results as results_flow
+from flows import work
 
 WORKER_STATS = "/api/v1/worker/stats"
 
@@ -148,12 +151,12 @@ def test_a_rule_firing_again_while_suspended_adds_nothing(requester):
     graded_later = []
     for _ in range(2):   # both submitted before either is graded (grading jobs queued)
         assignment = claim(worker, project)
-        assignment_submit(assignment_id=assignment.pk, worker=worker,
+        work.submit(assignment_id=assignment.pk, worker=worker,
                           answers=answers_for(assignment, gold_wrong()))
         graded_later.append(assignment.pk)
 
     for assignment_id in graded_later:
-        assignment_grade(assignment_id=assignment_id)
+        results_flow.grade_submission(assignment_id=assignment_id)
 
     assert stats_row(worker, project).gold_seen == 6
     assert [(rule, kind) for rule, kind, *_ in actions(worker, project)] == [

@@ -10,15 +10,14 @@ from marketplace.enums import ProjectStatus
 from marketplace.models import Project
 from marketplace.services import (
     items_import,
-    project_cancel,
     project_create,
-    project_launch,
     project_pause,
 )
 from marketplace.uploads import UploadRow
 from workers.enums import SkillSource, WorkerStatus
 from workers.models import Skill, WorkerAuditEvent, WorkerProfile
 from workers.services import worker_skill_set, worker_status_set
+from flows import projects as projects_flow
 
 SENTIMENT = {"choices": ["positive", "negative", "neutral"]}
 
@@ -82,11 +81,11 @@ def make_project(requester: User, *, status: str = ProjectStatus.ACTIVE, items: 
         UploadRow(row=i + 1, external_id=None, data={"text": f"item {i}"}, answer=None,
                   has_answer=False) for i in range(items)])
     fund_organization(requester, 100_000)  # launch reserves the estimated cost in escrow
-    project_launch(project=project, actor=requester)
+    projects_flow.launch(project=project, actor=requester)
     if status == ProjectStatus.PAUSED:
         project_pause(project=project, actor=requester)
     elif status == ProjectStatus.CANCELLED:
-        project_cancel(project=project, actor=requester)
+        projects_flow.cancel(project=project, actor=requester)
     elif status == ProjectStatus.COMPLETED:
         # Only the system completes projects; there is no requester call for it.
         Project.objects.filter(pk=project.pk).update(status=status)

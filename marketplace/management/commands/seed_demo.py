@@ -10,8 +10,8 @@ from accounts.demo import demo_token_for
 from accounts.enums import Role
 from accounts.models import User
 from marketplace.enums import ProjectStatus
-from marketplace.models import Project
 from flows import projects as projects_flow
+from marketplace.models import Project
 from marketplace.services import items_import, organization_create, project_create
 from marketplace.uploads import UploadRow
 from payments.services import organization_credit
@@ -52,8 +52,21 @@ def _review(rng: random.Random, index: int) -> tuple[str, str]:
 class Command(BaseCommand):
     help = "Create demo accounts and a demo project (idempotent) and print their tokens."
 
-    @transaction.atomic
     def handle(self, *args, **options):
+        with transaction.atomic():
+            admin, requester, workers, project = self._seed()
+        # Launching reserves escrow in a transaction of its own (flows.projects.launch);
+        # a draft left by an interrupted run is launched by the next one.
+        if project.status == ProjectStatus.DRAFT:
+            projects_flow.launch(project=project, actor=requester)
+
+        self.stdout.write("Demo accounts (password for all: %s)" % DEMO_PASSWORD)
+        for label, user in [("admin", admin), ("requester", requester)] + [
+                (f"worker {i + 1}", w) for i, w in enumerate(workers)]:
+            self.stdout.write(f"  {label:<10} {user.email:<26} token: {demo_token_for(user)}")
+        self.stdout.write("Use: Authorization: Bearer <token>   Docs: /api/docs/")
+
+    def _seed(self):
         admin = User.objects.filter(email=ADMIN_EMAIL).first()
         if admin is None:
             admin = User.objects.create_superuser(email=ADMIN_EMAIL, password=DEMO_PASSWORD)
@@ -83,14 +96,10 @@ class Command(BaseCommand):
                 worker_status_set(worker=profile, status=WorkerStatus.ACTIVE)
             workers.append(user)
 
-        if not Project.objects.filter(organization=organization, name=PROJECT_NAME).exists():
-            self._create_project(organization, requester)
-
-        self.stdout.write("Demo accounts (password for all: %s)" % DEMO_PASSWORD)
-        for label, user in [("admin", admin), ("requester", requester)] + [
-                (f"worker {i + 1}", w) for i, w in enumerate(workers)]:
-            self.stdout.write(f"  {label:<10} {user.email:<26} token: {demo_token_for(user)}")
-        self.stdout.write("Use: Authorization: Bearer <token>   Docs: /api/docs/")
+        project = Project.objects.filter(organization=organization, name=PROJECT_NAME).first()
+        if project is None:
+            project = self._create_project(organization, requester)
+        return admin, requester, workers, project
 
     def _create_project(self, organization, requester) -> None:
         project = project_create(organization=organization, actor=requester, fields={
@@ -126,5 +135,4 @@ class Command(BaseCommand):
             gold.append(UploadRow(row=index + 1, external_id=f"gold-{index + 1:03d}",
                                   data={"text": text}, answer=sentiment, has_answer=True))
         items_import(project=project, actor=requester, rows=gold, is_gold=True)
-        if project.status == ProjectStatus.DRAFT:
-            projects_flow.launch(project=project, actor=requester)
+        return project
