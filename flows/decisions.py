@@ -45,8 +45,9 @@ def reject(*, assignment_id: int, actor: User, reason: str) -> Assignment:
     with transaction.atomic(durable=True):
         assignment = marketplace.assignment_reject(assignment_id=assignment_id,
                                                    actor=actor, reason=reason)
+        reopened = marketplace.task_reopen_for_replacement(task_id=assignment.task_id)
         qa.review_close_if_decided(assignment_id=assignment.pk)
-        _replace_rejected_label(assignment)
+        _pay_for_replacement(assignment, reopened)
         return assignment
 
 
@@ -62,12 +63,13 @@ def review_verdict(*, review_id: int, reviewer: WorkerProfile, verdict: str,
         else:
             assignment = marketplace.assignment_reject(assignment_id=assignment_id,
                                                        actor=reviewer.user, reason=reason)
+            reopened = marketplace.task_reopen_for_replacement(task_id=assignment.task_id)
         review = qa.review_conclude(review_id=review_id, reviewer=reviewer,
                                     verdict=verdict, reason=reason)
         if verdict == Verdict.APPROVE:
             payments.approval_pay(assignment=assignment, actor=reviewer.user)
         else:
-            _replace_rejected_label(assignment)
+            _pay_for_replacement(assignment, reopened)
         return review
 
 
@@ -76,35 +78,41 @@ def dispute_resolve(*, dispute_id, actor: User, outcome: str, note: str):
     that were final are revised with the label back."""
     dispute = qa.dispute_resolve_check(dispute_id=dispute_id, outcome=outcome)
     with transaction.atomic(durable=True):
-        if outcome == DisputeOutcome.OVERTURN:
-            _overturn(dispute.assignment_id, actor=actor, note=note)
-        return qa.dispute_conclude(dispute_id=dispute.pk, actor=actor, outcome=outcome,
-                                   note=note)
+        if outcome != DisputeOutcome.OVERTURN:
+            return qa.dispute_conclude(dispute_id=dispute.pk, actor=actor, outcome=outcome,
+                                       note=note)
+        assignment = marketplace.assignment_overturn(assignment_id=dispute.assignment_id,
+                                                     actor=actor, note=note)
+        dispute = qa.dispute_conclude(dispute_id=dispute.pk, actor=actor, outcome=outcome,
+                                      note=note)
+        _pay_overturned(assignment, actor=actor)
+        return dispute
 
 
 def overturn(*, assignment_id: int, actor: User, note: str = "") -> Assignment:
     """A rejection found wrong outside a dispute (staff): approve and pay it."""
     with transaction.atomic(durable=True):
-        return _overturn(assignment_id, actor=actor, note=note)
+        assignment = marketplace.assignment_overturn(assignment_id=assignment_id,
+                                                     actor=actor, note=note)
+        _pay_overturned(assignment, actor=actor)
+        return assignment
 
 
-def _overturn(assignment_id: int, *, actor: User, note: str) -> Assignment:
-    assignment = marketplace.assignment_overturn(assignment_id=assignment_id, actor=actor,
-                                                 note=note)
+def _pay_overturned(assignment: Assignment, *, actor: User) -> None:
     payments.approval_pay(assignment=assignment, actor=actor)
     if Task.objects.filter(pk=assignment.task_id, status=TaskStatus.COMPLETE).exists():
         # The label is back: results that were final are revised with it.
         task_id = assignment.task_id
         transaction.on_commit(lambda: revise_task_results_job.delay(task_id), robust=True)
-    return assignment
 
 
-def _replace_rejected_label(assignment: Assignment) -> None:
-    """One more slot replaces the rejected label (the rejected one keeps its slot, so an
-    overturn can bring it back without exceeding overlap). Escrow is reserved for it;
-    funds short -> the project pauses with a reason after commit, as dynamic overlap."""
+def _pay_for_replacement(assignment: Assignment, reopened: bool) -> None:
+    """A rejected label is replaced by one more slot (the rejected one keeps its slot, so
+    an overturn can bring it back without exceeding overlap), reserved in escrow; funds
+    short -> the project pauses with a reason after commit, as for dynamic overlap. When
+    the project routes no more work, the results are revised from what remains."""
     project = assignment.project
-    if not marketplace.task_reopen_for_replacement(task_id=assignment.task_id):
+    if not reopened:
         task_id = assignment.task_id
         transaction.on_commit(lambda: revise_task_results_job.delay(task_id), robust=True)
         return

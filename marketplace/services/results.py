@@ -1,7 +1,7 @@
 """Writes that record what quality computed: gold grades on answers, item results, a
 task's slots and status. qa decides (comparators, aggregation, confidence); these
 functions own the rows. All run inside the caller's transaction (a flow's) and lock in the
-system order: Task -> Item -> Assignment -> Answer (config/lock_order.py).
+system order: Task -> Assignment -> Answer -> Item (config/lock_order.py).
 
 Revisions: an item's first finalisation announces it as revision 1 (``item.finalized``);
 whenever a later decision or the project-wide refinement changes an announced result,
