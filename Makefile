@@ -34,6 +34,7 @@ run: seed
 
 test: venv
 	./scripts/ensure_services.sh
+	$(BIN)/lint-imports
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL= \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -8,9 +8,6 @@ from django.db import IntegrityError, transaction
 from knox.models import AuthToken
 
 from config.errors import InvalidInput
-from marketplace.services import organization_create
-from workers.services import worker_profile_create
-
 from .enums import Role
 from .models import User
 
@@ -35,14 +32,12 @@ def _email_taken() -> InvalidInput:
                         fields={"email": ["An account with this email already exists."]})
 
 
-def user_register(*, email: str, password: str, role: str,
-                  organization_name: str = "") -> tuple[User, IssuedToken]:
-    """Create an account; a requester gets a new organization and owns it."""
+def user_create(*, email: str, password: str, role: str) -> User:
+    """A new account (in the caller's transaction: registration adds the organization or
+    worker profile, flows/accounts.py). Weak passwords and taken emails are a 400."""
     email = User.objects.normalize_email(email).lower()
     if role not in (Role.REQUESTER, Role.WORKER):
         raise InvalidInput(fields={"role": ["Must be 'requester' or 'worker'."]})
-    if role == Role.REQUESTER and not organization_name.strip():
-        organization_name = f"{email.split('@')[0]}'s organization"
     candidate = User(email=email, username=email, role=role)
     try:
         validate_password(password, user=candidate)
@@ -52,16 +47,22 @@ def user_register(*, email: str, password: str, role: str,
         raise _email_taken()
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email=email, password=password, role=role)
-            if role == Role.REQUESTER:
-                organization_create(name=organization_name.strip(), owner=user)
-            else:
-                worker_profile_create(user=user)
-            issued = token_issue(user=user)
+            return User.objects.create_user(email=email, password=password, role=role)
     except IntegrityError:
         # Two registrations raced for the same email; the unique index decided.
         raise _email_taken()
-    return user, issued
+
+
+def user_anonymize(*, user: User, placeholder_email: str) -> None:
+    """Erase what identifies the person behind an account, close it and revoke its
+    tokens (a worker's right to erasure); the row stays for the records that cite it."""
+    user.email = user.username = placeholder_email
+    user.first_name = user.last_name = ""
+    user.is_active = False
+    user.set_unusable_password()
+    user.save(update_fields=["email", "username", "first_name", "last_name", "is_active",
+                             "password"])
+    AuthToken.objects.filter(user=user).delete()
 
 
 def user_login(*, email: str, password: str) -> tuple[User, IssuedToken]:

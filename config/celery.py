@@ -3,6 +3,7 @@ import sys
 
 from celery import Celery
 from celery.signals import worker_init
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -13,8 +14,6 @@ app.autodiscover_tasks()
 
 def announce_eager_mode() -> None:
     """Say aloud that jobs run inline, so nobody mistakes it for a working broker."""
-    from django.conf import settings
-
     if settings.CELERY_TASK_ALWAYS_EAGER:
         print(
             "Quorum: no CELERY_BROKER_URL configured - Celery tasks run eagerly "
@@ -25,7 +24,5 @@ def announce_eager_mode() -> None:
 
 @worker_init.connect
 def refuse_eager_worker(**_kwargs) -> None:
-    from django.conf import settings
-
     if settings.CELERY_TASK_ALWAYS_EAGER:
         raise RuntimeError("A Celery worker needs CELERY_BROKER_URL; none is configured.")

@@ -61,13 +61,6 @@ class PayoutStatus(models.TextChoices):
     FAILED = "failed", "Failed (money returned)"
 
 
-PAYOUT_TRANSITIONS: dict[str, set[str]] = {
-    PayoutStatus.IN_FLIGHT: {PayoutStatus.PAID, PayoutStatus.FAILED},
-    PayoutStatus.PAID: set(),
-    PayoutStatus.FAILED: set(),
-}
-
-
 class PayoutRunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"

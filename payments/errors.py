@@ -1,17 +1,13 @@
 """API errors specific to money. Shapes follow config/errors.py."""
 from rest_framework import status
 
-from config.errors import ApiError, Conflict, PaymentRequired
+from config.errors import ApiError, PaymentRequired
 
 
-class ApprovalUnfunded(PaymentRequired, Conflict):
-    """Neither the project's escrow nor the organization's balance covers an approval.
-
-    402 to the person approving (status and code come from PaymentRequired, first in the
-    MRO). It is also a Conflict so the auto-approve sweep, which skips assignments that
-    raise Conflict, leaves the assignment submitted and tries again once funds arrive,
-    instead of failing the whole sweep.
-    """
+class ApprovalUnfunded(PaymentRequired):
+    """Neither the project's escrow nor the organization's balance covers an approval:
+    402 to the person approving; the auto-approve sweep (flows.decisions) skips it and
+    tries again once funds arrive."""
 
     default_detail = "The project's escrow and the organization's balance cannot cover " \
                      "this approval."

@@ -1,9 +1,7 @@
-"""Row locks of the payments app.
-
-Global order: Project -> Task -> Assignment -> payments rows (TopUp, Payout, Earning)
--> ledger accounts (by pk, see ledger.lock_accounts). Approval payments run inside the
-marketplace's review transaction, which holds Task and Assignment, so nothing here ever
-locks a Project or Task after a payments row or a ledger account.
+"""Row locks of the payments app: payments rows (TopUp, Payout, Earning) come after the
+marketplace's and qa's rows and before ledger accounts (by pk, ledger.lock_accounts) in
+the system order (config/lock_order.py). Approvals are paid inside the deciding flow,
+which holds Task and Assignment already, so nothing here ever locks a Project or Task.
 """
 from .models import TopUp
 

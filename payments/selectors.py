@@ -1,5 +1,6 @@
 """Read queries of payments: balances, progress and fair pay, earnings, statements, payouts,
-and the ledger's self-check. Nothing here writes."""
+and the ledger's self-check. Nothing here writes to the database (the effective hourly
+rate is memoised briefly in the cache, which progress pages poll)."""
 import statistics
 from datetime import datetime, timedelta
 

@@ -56,11 +56,6 @@ def worker_get(*, worker_id) -> WorkerProfile:
         raise Http404
 
 
-def worker_list(*, status: str | None = None) -> QuerySet[WorkerProfile]:
-    workers = WorkerProfile.objects.select_related("user").order_by("id")
-    return workers.filter(status=status) if status else workers
-
-
 def worker_skills(*, worker: WorkerProfile) -> QuerySet[WorkerSkill]:
     return WorkerSkill.objects.filter(worker=worker).select_related("skill").order_by(
         "skill__slug")

@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from flows import accounts as accounts_flow
 from workers.selectors import skill_list
 
 from .. import selectors, services
@@ -29,7 +30,7 @@ class RegisterView(APIView):
     def post(self, request):
         payload = RegisterInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        user, issued = services.user_register(**payload.validated_data)
+        user, issued = accounts_flow.register(**payload.validated_data)
         body = {"user": {"id": user.pk, "email": user.email, "role": user.role},
                 "token": issued.token, "expires_at": issued.expires_at}
         return Response(RegisterOutput(body).data, status=status.HTTP_201_CREATED)

@@ -7,6 +7,7 @@ from rest_framework.throttling import UserRateThrottle
 
 from config.pagination import paginated_response
 from flows import decisions, work
+from payments.selectors import effective_hourly_cents
 from workers.api.views import WorkerView
 
 from .. import selectors, services
@@ -41,8 +42,6 @@ class ServedProject(serializers.Serializer):
         "median measured time; null until measured)")
 
     def get_effective_hourly_cents(self, project) -> int | None:
-        from payments.selectors import effective_hourly_cents
-
         return effective_hourly_cents(project=project)
 
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +13,7 @@ from accounts.permissions import IsRequester
 from config.errors import InvalidInput, PayloadTooLarge
 from config.idempotency import idempotent
 from config.pagination import paginated_response
+from flows import imports as imports_flow
 from flows import projects as projects_flow
 
 from .. import selectors, services
@@ -37,8 +39,6 @@ class RequesterView(APIView):
     def organization(self):
         organization = selectors.organization_of(user=self.request.user)
         if organization is None:
-            from rest_framework.exceptions import PermissionDenied
-
             raise PermissionDenied("This account belongs to no organization.")
         return organization
 
@@ -138,7 +138,7 @@ class _UploadView(RequesterView):
         if len(rows) > settings.IMPORT_SYNC_MAX_ROWS:
             if payload is None:
                 payload = json.dumps(request.data["items"]).encode()
-            item_import = services.item_import_enqueue(
+            item_import = imports_flow.import_in_background(
                 project=project, actor=request.user, payload=payload,
                 file_format=file_format, rows_total=len(rows), is_gold=self.is_gold)
             item_import.refresh_from_db(fields=["status"])

@@ -235,18 +235,13 @@ def items_import(*, project: Project, actor: User, rows: list[UploadRow],
 
 def item_import_enqueue(*, project: Project, actor: User, payload: bytes, file_format: str,
                         rows_total: int, is_gold: bool) -> ItemImport:
-    from ..tasks import run_item_import
-
+    """Queue a large upload (in the caller's transaction; flows.imports runs the job
+    after commit, and imports_resume_stale picks up a job that was lost)."""
     _require_open(project)
     _require_items_allowed(project, is_gold=is_gold)
-    with transaction.atomic():
-        item_import = ItemImport.objects.create(
-            project=project, created_by=actor, is_gold=is_gold, file_format=file_format,
-            payload=payload, rows_total=rows_total)
-        # robust: the import row is committed whatever happens to the enqueue; a lost job
-        # is picked up again by imports_resume_stale (beat).
-        transaction.on_commit(lambda: run_item_import.delay(item_import.pk), robust=True)
-    return item_import
+    return ItemImport.objects.create(
+        project=project, created_by=actor, is_gold=is_gold, file_format=file_format,
+        payload=payload, rows_total=rows_total)
 
 
 def _claim_import(import_id: int) -> int | None:

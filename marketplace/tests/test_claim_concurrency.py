@@ -13,6 +13,7 @@ from django.db.models import Count, F
 
 from accounts.enums import Role
 from accounts.models import User
+from config.errors import Conflict
 from conftest import fund_organization, make_requester
 from marketplace.enums import SLOT_HOLDING_STATUSES, AssignmentStatus, TaskStatus
 from marketplace.models import Answer, Assignment, Task
@@ -25,7 +26,7 @@ from marketplace.uploads import UploadRow
 from workers.services import worker_profile_create
 from workers.tests.factories import make_ready_worker, project_fields
 from flows import projects as projects_flow
-from flows import work
+from flows import work as work_flow
 
 pytestmark = [
     pytest.mark.slow,
@@ -123,7 +124,7 @@ def test_fifty_workers_fill_every_slot_and_never_exceed_overlap():
             claims_per_thread[index] += 1
             answers = [{"item_id": answer_id, "value": "positive"} for answer_id in
                        Answer.objects.filter(assignment=assignment).values_list("pk", flat=True)]
-            work.submit(assignment_id=assignment.pk, worker=worker, answers=answers)
+            work_flow.submit(assignment_id=assignment.pk, worker=worker, answers=answers)
         raise AssertionError(f"worker {index} still claiming after {DEADLINE_SECONDS}s")
 
     failures = run_threads(work, THREADS)
@@ -174,6 +175,33 @@ def test_one_worker_claiming_from_ten_threads_holds_one_live_lease():
     assert served == [assignment_id] * 10
     assert dict(Task.objects.filter(project=project).exclude(filled=0)
                 .values_list("pk", "filled")) == {task_id: 1}
+
+
+def test_one_worker_asking_for_two_projects_from_ten_threads_holds_one_live_lease():
+    requester = make_requester("alice@acme.example", "Acme AI")
+    projects = [launched_project(requester, tasks=5, overlap=3) for _ in range(2)]
+    worker = eligible_worker("dana@workers.example")
+    outcomes: list = [None] * 10
+
+    def claim(index, barrier):
+        barrier.wait(timeout=90)
+        try:
+            assignment = assignment_claim(worker=worker,
+                                          project_id=projects[index % 2].pk)
+            outcomes[index] = ("lease", assignment.pk, assignment.project_id)
+        except Conflict as refused:
+            outcomes[index] = ("refused", refused.error_code)
+
+    failures = run_threads(claim, 10)
+
+    assert failures == []
+    live = list(Assignment.objects.filter(worker=worker).values_list("pk", "project_id"))
+    assert len(live) == 1, live
+    assignment_id, project_id = live[0]
+    # Asking for the lease's project returned it; asking for the other one was refused.
+    assert sorted(outcomes, key=str) == sorted(
+        [("lease", assignment_id, project_id)] * 5 + [("refused", "live_lease")] * 5, key=str)
+    assert Task.objects.filter(filled__gt=0).count() == 1
 
 
 def test_twelve_workers_racing_for_one_task_with_overlap_two_take_exactly_two_slots():

@@ -435,6 +435,26 @@ def test_asking_again_returns_the_same_live_lease(requester):
                 .values_list("filled", flat=True)) == [1, 0, 0]
 
 
+def test_asking_for_another_project_while_a_lease_is_live_is_a_409_naming_it(requester):
+    first_project = launched_project(requester, tasks=2, overlap=2)
+    second_project = launched_project(requester, tasks=2, overlap=2, name="Other")
+    user = make_worker("dana@workers.example")
+    make_ready_worker(user, skills={"sentiment-en": 90})
+    client = client_for(user)
+    held = next_task(client, {"project_id": first_project.pk}).json()
+
+    refused = next_task(client, {"project_id": second_project.pk})
+
+    assert refused.status_code == 409
+    error = refused.json()["error"]
+    assert error["code"] == "live_lease"
+    assert f"assignment {held['assignment_id']}" in error["message"]
+    # Nothing was taken on the second project; without project_id the lease comes back.
+    assert Task.objects.filter(project=second_project, filled__gt=0).count() == 0
+    assert next_task(client).json()["assignment_id"] == held["assignment_id"]
+    assert Assignment.objects.filter(worker__user=user).count() == 1
+
+
 def test_an_expired_lease_is_not_resumed_and_its_task_never_comes_back(requester):
     project = launched_project(requester, tasks=2, overlap=2)
     first, second = task_ids(project)

@@ -22,7 +22,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from config.errors import Conflict, PaymentRequired
+from config.errors import PaymentRequired
 from marketplace.enums import AssignmentStatus, ProjectStatus
 from marketplace.models import Assignment, Project
 from marketplace.services.pseudonyms import worker_pseudonym_for
@@ -163,7 +163,7 @@ class MoneyMachine(RuleBasedStateMachine):
         try:
             action()
             event("approved")
-        except Conflict as refused:  # ApprovalUnfunded is a 402 and a Conflict
+        except PaymentRequired as refused:  # ApprovalUnfunded
             event("approval refused: 402")
             assert refused.status_code == 402
             assert (self._available(), Earning.objects.count()) == before

@@ -10,12 +10,14 @@ import time
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from conftest import client_for, make_requester
 from config.lock_order import _lock_of
 from marketplace.enums import AssignmentStatus
-from marketplace.models import Assignment
-from payments.models import Earning
+from flows import results
+from marketplace.models import Assignment, Item, WorkerPseudonym
+from payments.models import Bonus, Earning
 from qa.models import Review, ReviewerGrant
 from qa.tests.conftest import eligible_worker, label, launched_project
 from workers.models import Skill
@@ -94,3 +96,38 @@ def test_review_verdict_and_requester_approval_of_one_assignment_never_deadlock(
         assert assignment.status == AssignmentStatus.APPROVED
         assert Earning.objects.filter(assignment=assignment).count() == 1
         assert Review.objects.get(pk=review_id).status == "moot"
+
+
+class Done:
+    status_code = 200
+
+
+def test_a_bonus_and_the_projects_completion_never_deadlock():
+    """A bonus locks ledger accounts and, at commit, checks its foreign key to the
+    project (FOR KEY SHARE); completion locks the project, then the same accounts. With
+    FOR UPDATE on the project they waited on each other; FOR NO KEY UPDATE does not
+    block the key check."""
+    requester = make_requester("alice@acme.example", "Acme AI")
+    project = launched_project(requester, tasks=2, items_per_task=1, overlap=1)
+    worker = eligible_worker("dana@workers.example")
+    label(worker, project, "positive")
+    # Every other item final too: the next completion check completes the project.
+    Item.objects.filter(project=project, is_gold=False).update(finalized_at=timezone.now())
+    pseudonym = WorkerPseudonym.objects.get(project=project, worker=worker).pseudonym
+    requester_client = client_for(requester)
+
+    def complete():
+        results.complete_project_if_done(project_id=project.pk)
+        return Done
+
+    outcomes = race(
+        lambda: requester_client.post(f"/api/v1/projects/{project.pk}/bonuses",
+                                      {"worker_id": pseudonym, "amount_cents": 100,
+                                       "reason": "Careful work."}, format="json"),
+        complete,
+    )
+
+    assert outcomes == [201, 200], outcomes
+    project.refresh_from_db()
+    assert project.status == "completed"
+    assert Bonus.objects.filter(project=project).count() == 1

@@ -169,11 +169,6 @@ class WorkerExamOutput(serializers.Serializer):
         return "platform" if described["exam"].is_platform else "organization"
 
 
-class AnswerInput(serializers.Serializer):
-    item_id = serializers.IntegerField()
-    value = serializers.JSONField()
-
-
 class AnswersInput(serializers.Serializer):
     answers = serializers.ListField(child=serializers.JSONField(), max_length=1000)
 

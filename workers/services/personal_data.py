@@ -2,9 +2,9 @@
 attached to the worker's pseudonym."""
 from django.db import transaction
 from django.utils import timezone
-from knox.models import AuthToken
 
 from accounts.models import User
+from accounts.services import user_anonymize
 
 from ..enums import AuditAction
 from ..events import audit
@@ -17,15 +17,8 @@ def worker_erase(*, worker: WorkerProfile, actor: User) -> WorkerProfile:
     worker = worker_for_update(worker_id=worker.pk)
     if worker.erased_at is not None:
         return worker
-    user = worker.user
-    placeholder = f"erased+{worker.pseudonym}@erased.invalid"
-    user.email = user.username = placeholder
-    user.first_name = user.last_name = ""
-    user.is_active = False
-    user.set_unusable_password()
-    user.save(update_fields=["email", "username", "first_name", "last_name", "is_active",
-                             "password"])
-    AuthToken.objects.filter(user=user).delete()
+    user_anonymize(user=worker.user,
+                   placeholder_email=f"erased+{worker.pseudonym}@erased.invalid")
     worker.full_name = worker.bio = worker.country = ""
     worker.languages = []
     worker.erased_at = timezone.now()
