@@ -6,7 +6,6 @@ commit together, guarded by that attempt.
 """
 import json
 import math
-import time
 from collections import Counter
 from datetime import timedelta
 
@@ -348,14 +347,11 @@ def test_100k_row_jsonl_import_through_the_api(requester_client,
     rows_total = 100_000
     content = "".join(f'{{"external_id": "e{i}", "data": {{"text": "item {i}", "n": {i}}}}}\n'
                       for i in range(rows_total)).encode()
-    started = time.monotonic()
-
     with django_capture_on_commit_callbacks(execute=True):
         response = requester_client.post(
             f"/api/v1/projects/{project['id']}/items",
             {"file": SimpleUploadedFile("items.jsonl", content)}, format="multipart")
 
-    elapsed = time.monotonic() - started
     assert response.status_code == 202, response.json()
     body = requester_client.get(f"/api/v1/imports/{response.json()['import_id']}").json()
     expected_tasks = math.ceil(rows_total / 3)
@@ -369,4 +365,4 @@ def test_100k_row_jsonl_import_through_the_api(requester_client,
     assert task_sizes(project["id"])[-1] == 1  # only the last task is short
     last = items_of(project["id"]).order_by("-id").first()
     assert (last.external_id, last.data) == ("e99999", {"text": "item 99999", "n": 99999})
-    assert elapsed < 60, f"100k-row import took {elapsed:.1f}s"
+    # Its speed is measured by bench/import_items.py, not asserted here.

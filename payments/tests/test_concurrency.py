@@ -62,7 +62,7 @@ def test_twenty_concurrent_approvals_of_one_assignment_pay_once(settings):
     assignment = submitted(worker, project)
 
     results = run_threads(lambda index: decisions.approve(
-        assignment=Assignment.objects.get(pk=assignment.pk), actor=requester), 20)
+        assignment_id=assignment.pk, actor=requester), 20)
 
     approvals = [result for result in results if isinstance(result, Assignment)]
     refusals = [result for result in results if isinstance(result, Conflict)]
