@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "workers",
     "qa",
     "payments",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +106,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Uploads with more rows than this run as a Celery import with a progress record.
 IMPORT_SYNC_MAX_ROWS = env_int("IMPORT_SYNC_MAX_ROWS", 1000, minimum=1)
+
+# --- Sensitive data (privacy/) -------------------------------------------------------------
+# Regions whose national phone formats are recognised without a "+" prefix.
+PII_PHONE_REGIONS = env_list("PII_PHONE_REGIONS", "US,GB,DE,FR,ES,IT")
+# An installed spaCy model (e.g. en_core_web_lg) adds PERSON and LOCATION detection.
+PII_SPACY_MODEL = env_str("PII_SPACY_MODEL", "")
 
 # --- API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {

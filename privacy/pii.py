@@ -1,0 +1,212 @@
+"""Personal data detection on imported items: Presidio's pattern recognizers, no NLP model.
+
+``scan_items(rows)`` takes item ``data`` values and answers, per row, which entity types
+were found where (``Finding``: counts and offsets, never the values). It runs each
+recognizer's pattern path directly instead of ``AnalyzerEngine``: the engine's default NLP
+engine wants a spaCy model (a download), and its per-call set-up costs more than the
+patterns themselves on short texts.
+
+Speed, because every import row goes through here:
+- recognizers are built once per process (``_recognizers``), their regexes compiled on
+  first use and kept by Presidio's ``Pattern`` objects;
+- a text is only analysed when it holds a candidate character (``@``, ``::`` or four
+  digits): every entity we detect needs one, and most labelling text has none;
+- strings that repeat across rows (category fields, templates) are analysed once per batch.
+
+Names and addresses need a statistical model. A deployment that installs a spaCy model
+(``pip install <wheel of en_core_web_lg>``) and sets ``PII_SPACY_MODEL=en_core_web_lg``
+gets PERSON and LOCATION as well; without it they are not detected (see the README).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Iterable
+
+import tldextract
+from django.conf import settings
+from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer,
+    EmailRecognizer,
+    EsNifRecognizer,
+    FiPersonalIdentityCodeRecognizer,
+    IbanRecognizer,
+    InAadhaarRecognizer,
+    IpRecognizer,
+    ItFiscalCodeRecognizer,
+    NhsRecognizer,
+    PhoneRecognizer,
+    PlPeselRecognizer,
+)
+
+# Our entity names (what pii_types shows, and the masking placeholders) for Presidio's.
+ENTITY_NAMES = {
+    "EMAIL_ADDRESS": "EMAIL",
+    "PHONE_NUMBER": "PHONE",
+    "CREDIT_CARD": "CREDIT_CARD",
+    "IBAN_CODE": "IBAN",
+    "IP_ADDRESS": "IP_ADDRESS",
+    "URL_CREDENTIALS": "URL_CREDENTIALS",
+    "UK_NHS": "UK_NHS",
+    "ES_NIF": "ES_NIF",
+    "IT_FISCAL_CODE": "IT_FISCAL_CODE",
+    "PL_PESEL": "PL_PESEL",
+    "FI_PERSONAL_IDENTITY_CODE": "FI_PERSONAL_ID",
+    "IN_AADHAAR": "IN_AADHAAR",
+    "PERSON": "PERSON",
+    "LOCATION": "LOCATION",
+}
+ENTITY_TYPES = tuple(sorted(set(ENTITY_NAMES.values())))
+# Below this a pattern match is a guess (Presidio's weak IPv6 pattern scores 0.1); phone
+# numbers come from phonenumbers' own validation at 0.4.
+MIN_SCORE = 0.4
+# Every entity above holds one of these; text without them is skipped unanalysed.
+_CANDIDATE = re.compile(r"@|::|\d(?:\D{0,3}\d){3}")
+MAX_DEPTH = 20
+# Short strings repeat across rows (labels, categories); long ones rarely do.
+REPEAT_CACHE_MAX_LENGTH = 200
+
+
+class _OfflineEmailRecognizer(EmailRecognizer):
+    """Presidio checks the domain's public suffix with tldextract, whose default extractor
+    downloads the Public Suffix List on first use: use the snapshot shipped in the wheel."""
+
+    _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+    def validate_result(self, pattern_text: str):
+        return self._extract(pattern_text.rsplit("@", 1)[-1]).fqdn != ""
+
+
+class _UrlCredentialsRecognizer(PatternRecognizer):
+    """``scheme://user:password@host``: a credential, whatever else the URL holds."""
+
+    PATTERNS = [Pattern("URL with credentials",
+                        r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,15}://[^\s/:@]+:[^\s/@]+@[^\s/?#]+", 1.0)]
+
+    def __init__(self):
+        super().__init__(supported_entity="URL_CREDENTIALS", patterns=self.PATTERNS,
+                         supported_language="en")
+
+
+@dataclass
+class Finding:
+    """What one row holds: entity type -> count, and where (path into data, start, end,
+    type) - offsets only, so a finding never stores the personal data it points at."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    spans: list[list] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.counts)
+
+
+@lru_cache(maxsize=1)
+def _recognizers() -> tuple:
+    regions = tuple(settings.PII_PHONE_REGIONS)
+    recognizers = [
+        _OfflineEmailRecognizer(),
+        _UrlCredentialsRecognizer(),
+        PhoneRecognizer(supported_regions=regions),
+        CreditCardRecognizer(),
+        IbanRecognizer(),
+        IpRecognizer(),
+        # National ids with a checksum only: a pattern alone is right too rarely.
+        NhsRecognizer(),
+        EsNifRecognizer(),
+        ItFiscalCodeRecognizer(),
+        PlPeselRecognizer(),
+        FiPersonalIdentityCodeRecognizer(),
+        InAadhaarRecognizer(),
+    ]
+    return tuple(recognizers)
+
+
+@lru_cache(maxsize=1)
+def _ner():
+    """(nlp engine, spaCy recognizer) when PII_SPACY_MODEL names an installed model."""
+    model = settings.PII_SPACY_MODEL
+    if not model:
+        return None
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": model}])
+    engine.load()
+    return engine, SpacyRecognizer(supported_entities=["PERSON", "LOCATION"])
+
+
+def _email_start(text: str, start: int, end: int) -> int:
+    """Presidio's local part admits "/" (RFC 5322 does), so an address inside a URL path
+    matches from the host on; the person's address starts after the last slash."""
+    local = text[start:end].split("@", 1)[0]
+    return start + local.rfind("/") + 1
+
+
+def _resolve_overlaps(results: list) -> list[tuple[int, int, str]]:
+    """Keep the strongest, then longest, of overlapping matches (a URL's credentials over
+    the email-looking part inside it; a card over the phone-looking digits in it)."""
+    ranked = sorted(results, key=lambda r: (-r.score, -(r.end - r.start), r.start))
+    kept: list[tuple[int, int, str]] = []
+    for result in ranked:
+        if all(result.end <= start or result.start >= end for start, end, _ in kept):
+            kept.append((result.start, result.end, ENTITY_NAMES[result.entity_type]))
+    return sorted(kept)
+
+
+def scan_text(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, entity type) of the personal data in ``text``."""
+    ner = _ner()
+    candidate = _CANDIDATE.search(text) is not None
+    if not candidate and ner is None:
+        return []
+    results = []
+    if candidate:
+        for recognizer in _recognizers():
+            results.extend(r for r in recognizer.analyze(text, recognizer.supported_entities)
+                           if r.score >= MIN_SCORE)
+    if ner is not None:
+        engine, recognizer = ner
+        artifacts = engine.process_text(text, "en")
+        results.extend(r for r in recognizer.analyze(text, ["PERSON", "LOCATION"], artifacts)
+                       if r.score >= MIN_SCORE)
+    for result in results:
+        if result.entity_type == "EMAIL_ADDRESS":
+            result.start = _email_start(text, result.start, result.end)
+    return _resolve_overlaps(results)
+
+
+def _strings(value: Any, path: tuple = (), depth: int = 0) -> Iterable[tuple[tuple, str]]:
+    if depth > MAX_DEPTH:
+        return
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            yield from _strings(child, (*path, key), depth + 1)
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _strings(child, (*path, index), depth + 1)
+
+
+def scan_items(rows: Iterable[Any]) -> list[Finding]:
+    """One Finding per row of item ``data``, in order; empty Findings for clean rows."""
+    seen: dict[str, list[tuple[int, int, str]]] = {}
+    findings = []
+    for data in rows:
+        finding = Finding()
+        counts: Counter = Counter()
+        for path, text in _strings(data):
+            spans = seen.get(text)
+            if spans is None:
+                spans = scan_text(text)
+                if len(text) <= REPEAT_CACHE_MAX_LENGTH:
+                    seen[text] = spans
+            for start, end, entity in spans:
+                counts[entity] += 1
+                finding.spans.append([list(path), start, end, entity])
+        finding.counts = dict(sorted(counts.items()))
+        findings.append(finding)
+    return findings
