@@ -21,7 +21,14 @@ from workers.selectors import skills_by_slug
 from .. import task_types
 from ..enums import PROJECT_TRANSITIONS, PayModel, ProjectStatus, TaskStatus
 from ..locks import project_for_update
-from ..models import Item, Organization, Project, ProjectSkillRequirement, Task
+from ..models import (
+    Item,
+    Organization,
+    Project,
+    ProjectInstructions,
+    ProjectSkillRequirement,
+    Task,
+)
 from ..webhooks.services import webhook_emit
 
 # Changing these would change what workers already took on or what escrow reserved.
@@ -124,7 +131,24 @@ def project_create(*, organization: Organization, actor: User, fields: dict) -> 
     skills = _resolve_skills(required_skills)
     project.save()
     _replace_skills(project, skills)
+    ProjectInstructions.objects.create(project=project, version=project.instructions_version,
+                                       instructions=project.instructions, created_by=actor)
     return project
+
+
+def _record_instructions(project: Project, actor: User, changed: list[str]) -> None:
+    """A launched project's new instructions are a new version: assignments already served
+    keep naming the one their worker read. A draft has served nobody, so its edits
+    rewrite version 1."""
+    if project.status == ProjectStatus.DRAFT:
+        ProjectInstructions.objects.update_or_create(
+            project=project, version=project.instructions_version,
+            defaults={"instructions": project.instructions, "created_by": actor})
+        return
+    project.instructions_version += 1
+    changed.append("instructions_version")
+    ProjectInstructions.objects.create(project=project, version=project.instructions_version,
+                                       instructions=project.instructions, created_by=actor)
 
 
 @transaction.atomic
@@ -158,6 +182,8 @@ def project_update(*, project: Project, actor: User, changes: dict) -> Project:
             "items.", code="project_not_editable",
             fields={name: ["Items already exist."] for name in sorted(structural)})
     _raise_if_invalid(project)
+    if "instructions" in changed:
+        _record_instructions(project, actor, changed)
     if changed:
         project.save(update_fields=[*changed, "updated_at"])
     if "overlap" in changed:
