@@ -192,6 +192,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "grading-sweep": {"task": "qa.tasks.sweep_ungraded", "schedule": 120.0},
     "resume-stale-imports": {"task": "marketplace.tasks.resume_stale_imports",
                              "schedule": 300.0},
+    # Retention: hourly is plenty for a limit counted in days; each run is idempotent.
+    "apply-retention": {"task": "marketplace.tasks.apply_retention", "schedule": 3600.0},
     # Payments: each job is idempotent (journal keys, compare-and-swap statuses).
     "payments-release-held-earnings": {"task": "payments.tasks.release_held_earnings",
                                        "schedule": 600.0},

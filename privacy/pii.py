@@ -25,22 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable
 
-import tldextract
 from django.conf import settings
-from presidio_analyzer import Pattern, PatternRecognizer
-from presidio_analyzer.predefined_recognizers import (
-    CreditCardRecognizer,
-    EmailRecognizer,
-    EsNifRecognizer,
-    FiPersonalIdentityCodeRecognizer,
-    IbanRecognizer,
-    InAadhaarRecognizer,
-    IpRecognizer,
-    ItFiscalCodeRecognizer,
-    NhsRecognizer,
-    PhoneRecognizer,
-    PlPeselRecognizer,
-)
 
 # Our entity names (what pii_types shows, and the masking placeholders) for Presidio's.
 ENTITY_NAMES = {
@@ -70,27 +55,6 @@ MAX_DEPTH = 20
 REPEAT_CACHE_MAX_LENGTH = 200
 
 
-class _OfflineEmailRecognizer(EmailRecognizer):
-    """Presidio checks the domain's public suffix with tldextract, whose default extractor
-    downloads the Public Suffix List on first use: use the snapshot shipped in the wheel."""
-
-    _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-
-    def validate_result(self, pattern_text: str):
-        return self._extract(pattern_text.rsplit("@", 1)[-1]).fqdn != ""
-
-
-class _UrlCredentialsRecognizer(PatternRecognizer):
-    """``scheme://user:password@host``: a credential, whatever else the URL holds."""
-
-    PATTERNS = [Pattern("URL with credentials",
-                        r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,15}://[^\s/:@]+:[^\s/@]+@[^\s/?#]+", 1.0)]
-
-    def __init__(self):
-        super().__init__(supported_entity="URL_CREDENTIALS", patterns=self.PATTERNS,
-                         supported_language="en")
-
-
 @dataclass
 class Finding:
     """What one row holds: entity type -> count, and where (path into data, start, end,
@@ -105,11 +69,47 @@ class Finding:
 
 @lru_cache(maxsize=1)
 def _recognizers() -> tuple:
-    regions = tuple(settings.PII_PHONE_REGIONS)
-    recognizers = [
-        _OfflineEmailRecognizer(),
-        _UrlCredentialsRecognizer(),
-        PhoneRecognizer(supported_regions=regions),
+    """Built on first use, not at import: importing presidio_analyzer imports spaCy (and
+    transformers when installed), seconds that only processes which scan should pay."""
+    import tldextract
+    from presidio_analyzer import Pattern, PatternRecognizer
+    from presidio_analyzer.predefined_recognizers import (
+        CreditCardRecognizer,
+        EmailRecognizer,
+        EsNifRecognizer,
+        FiPersonalIdentityCodeRecognizer,
+        IbanRecognizer,
+        InAadhaarRecognizer,
+        IpRecognizer,
+        ItFiscalCodeRecognizer,
+        NhsRecognizer,
+        PhoneRecognizer,
+        PlPeselRecognizer,
+    )
+
+    class OfflineEmailRecognizer(EmailRecognizer):
+        """Presidio checks the domain's public suffix with tldextract, whose default
+        extractor downloads the Public Suffix List on first use: use the snapshot that
+        ships in the wheel instead (no network at run time)."""
+
+        extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+        def validate_result(self, pattern_text: str):
+            return self.extract(pattern_text.rsplit("@", 1)[-1]).fqdn != ""
+
+    class UrlCredentialsRecognizer(PatternRecognizer):
+        """``scheme://user:password@host``: a credential, whatever else the URL holds."""
+
+        def __init__(self):
+            super().__init__(
+                supported_entity="URL_CREDENTIALS", supported_language="en",
+                patterns=[Pattern("URL with credentials", r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,15}"
+                                  r"://[^\s/:@]+:[^\s/@]+@[^\s/?#]+", 1.0)])
+
+    return (
+        OfflineEmailRecognizer(),
+        UrlCredentialsRecognizer(),
+        PhoneRecognizer(supported_regions=tuple(settings.PII_PHONE_REGIONS)),
         CreditCardRecognizer(),
         IbanRecognizer(),
         IpRecognizer(),
@@ -120,8 +120,7 @@ def _recognizers() -> tuple:
         PlPeselRecognizer(),
         FiPersonalIdentityCodeRecognizer(),
         InAadhaarRecognizer(),
-    ]
-    return tuple(recognizers)
+    )
 
 
 @lru_cache(maxsize=1)

@@ -43,6 +43,10 @@ def answers_from_masked(*, assignment: Assignment, answers: list) -> list:
     return mapped
 
 
+def sensitivity_rank(sensitivity: str) -> int:
+    return SENSITIVITY_ORDER.index(sensitivity)
+
+
 def is_sensitive(sensitivity: str) -> bool:
     return SENSITIVITY_ORDER.index(sensitivity) >= SENSITIVITY_ORDER.index(
         ACCESS_RECORD_MIN_SENSITIVITY)

@@ -170,3 +170,12 @@ class TaskOutput(serializers.Serializer):
 
     def get_item_ids(self, task) -> list[int]:
         return [item.pk for item in task.items.all()]
+
+
+class InstructionsVersionOutput(serializers.Serializer):
+    version = serializers.IntegerField()
+    instructions = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    gold_graded = serializers.IntegerField(help_text="Gold answers graded under this version")
+    gold_correct = serializers.IntegerField()
+    gold_accuracy = serializers.FloatField(allow_null=True)

@@ -17,7 +17,6 @@ from psycopg import sql as psycopg_sql
 
 from accounts.models import User
 from payments.services import escrow_reserve_shortfall
-from privacy.services.imports import import_record_pii, items_scan_for_pii
 from workers.models import QualificationExam
 from config.errors import Conflict, InvalidInput, PaymentRequired
 
@@ -26,6 +25,7 @@ from ..enums import ImportStatus, ProjectStatus
 from ..locks import item_import_for_update, project_for_update
 from ..models import Item, ItemImport, Project, Task
 from ..uploads import MAX_ROW_ERRORS, UploadRow, parse_upload
+from .sensitive_data import import_record_pii, items_scan_for_pii
 
 INSERT_BATCH_SIZE = 5000
 EXTERNAL_ID_LOOKUP_CHUNK = 5000
