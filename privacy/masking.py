@@ -117,3 +117,14 @@ def offset_to_masked(offset: int, spans: list[tuple[int, int, str]]) -> int:
             return start + shift  # inside a hidden value: its placeholder
         shift += len(placeholder(entity)) - (end - start)
     return offset + shift
+
+
+def span_offsets_to_masked(value, pii_spans, *, path=("text",)):
+    """Stored spans (original offsets) as the worker saw them, for gold feedback."""
+    spans = _spans_by_path(pii_spans).get(tuple(path))
+    if not spans or not isinstance(value, list):
+        return value
+    return [{**span, "start": offset_to_masked(span["start"], spans),
+             "end": offset_to_masked(span["end"], spans)}
+            if isinstance(span, dict) and isinstance(span.get("start"), int)
+            and isinstance(span.get("end"), int) else span for span in value]

@@ -5,7 +5,7 @@ from django.http import Http404
 from marketplace.enums import SENSITIVITY_ORDER, Sensitivity, TaskType
 from marketplace.models import Answer, Assignment, Item, Project, WorkerPseudonym
 
-from .masking import mask_data, span_offsets_to_original
+from .masking import mask_data, span_offsets_to_masked, span_offsets_to_original
 from .models import ErasureReceipt, PrivacyEvent
 
 # The access record covers items at this sensitivity or above.
@@ -45,6 +45,21 @@ def answers_from_masked(*, assignment: Assignment, answers: list) -> list:
 
 def sensitivity_rank(sensitivity: str) -> int:
     return SENSITIVITY_ORDER.index(sensitivity)
+
+
+def gold_feedback_for_worker(*, project: Project, feedback: list[dict],
+                             answers: list[Answer]) -> list[dict]:
+    """Gold feedback ``[{item_id, your_answer, expected}]`` in the offsets of the masked
+    text the worker saw, when the project masks a spans task."""
+    if not project.mask_pii_for_workers or project.task_type != TaskType.SPANS:
+        return feedback
+    spans = {answer.pk: answer.item.pii_spans for answer in answers}
+    return [{**entry,
+             "your_answer": span_offsets_to_masked(entry["your_answer"],
+                                                   spans.get(entry["item_id"])),
+             "expected": span_offsets_to_masked(entry["expected"],
+                                                spans.get(entry["item_id"]))}
+            for entry in feedback]
 
 
 def is_sensitive(sensitivity: str) -> bool:

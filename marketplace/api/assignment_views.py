@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
 from config.pagination import paginated_response
-from privacy.selectors import answers_from_masked, items_for_worker
+from privacy.selectors import answers_from_masked, gold_feedback_for_worker, items_for_worker
 from workers.api.views import WorkerView
 
 from .. import selectors, services
@@ -104,9 +104,11 @@ class WorkerAssignmentOutput(serializers.Serializer):
     def get_gold_feedback(self, assignment) -> list[dict]:
         # Only once graded, and only the gold this worker missed: they have seen those
         # items, so the expected answer teaches without leaking unseen gold.
-        if assignment.graded_at is None:
+        if assignment.graded_at is None or not assignment.missed_gold:
             return []
-        return GoldFeedback(assignment.missed_gold, many=True).data
+        return gold_feedback_for_worker(
+            project=assignment.project, answers=assignment.missed_gold,
+            feedback=GoldFeedback(assignment.missed_gold, many=True).data)
 
 
 class RequesterAnswer(serializers.Serializer):

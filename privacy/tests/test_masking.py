@@ -102,3 +102,25 @@ def test_a_span_past_the_masked_text_is_refused_and_nothing_stored(requester):
 
     assert response.status_code == 400
     assert Answer.objects.get(assignment_id=served["assignment_id"]).value is None
+
+
+def test_gold_feedback_is_shown_in_the_offsets_the_worker_saw(
+        requester, django_capture_on_commit_callbacks):
+    gold_text = "Mail ann@example.com now"  # masked: "Mail [EMAIL] now"
+    expected = [{"start": 5, "end": 20, "label": "CONTACT"}]
+    launched_project(requester, ["plain item"], task_type="spans",
+                     label_config={"labels": ["PER", "CONTACT"]}, mask_pii_for_workers=True,
+                     gold_per_task=1, gold=[(gold_text, expected)])
+    _, client = cleared_worker("dana@workers.example")
+    served = claim(client)
+    masked_texts = sorted(item["data"]["text"] for item in served["items"])
+    assert masked_texts == ["Mail [EMAIL] now", "plain item"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = submit(client, served, [{"start": 0, "end": 4, "label": "PER"}])
+    assert response.status_code == 200, response.json()
+
+    detail = client.get(f"/api/v1/worker/assignments/{served['assignment_id']}").json()
+    assert [(entry["your_answer"], entry["expected"]) for entry in detail["gold_feedback"]] == [
+        ([{"start": 0, "end": 4, "label": "PER"}],
+         [{"start": 5, "end": 12, "label": "CONTACT"}])]
