@@ -107,3 +107,24 @@ def test_public_items_have_no_access_record(requester, requester_client):
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "not_sensitive"
+
+
+def test_the_project_cannot_drop_below_its_items(requester, requester_client):
+    project = launched_project(requester, ["write to ann@example.com"])
+
+    response = requester_client.patch(f"/api/v1/projects/{project.pk}",
+                                      {"sensitivity": "public"}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "items_more_sensitive"
+    assert Project.objects.get(pk=project.pk).sensitivity == "pii"
+    item = Item.objects.get(project=project)
+    requester_client.post(url(project, item, "sensitivity"),
+                          {"sensitivity": "confidential", "reason": "Role mailbox"},
+                          format="json")
+
+    lowered = requester_client.patch(f"/api/v1/projects/{project.pk}",
+                                     {"sensitivity": "confidential"}, format="json")
+
+    assert lowered.status_code == 200, lowered.json()
+    assert lowered.json()["sensitivity"] == "confidential"
