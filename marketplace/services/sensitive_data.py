@@ -264,7 +264,8 @@ def items_erase(*, project: Project, actor, external_ids, reason: str = ""):
     Asking again finds nothing left (the external ids are gone) and says so."""
     cleaned = _clean_external_ids(external_ids)
     now = timezone.now()
-    with transaction.atomic(durable=True):
+    # Not durable: the API wraps it in @idempotent's transaction (the receipt is replayed).
+    with transaction.atomic():
         project = project_for_update(project_id=project.pk)
         found = dict(Item.objects.filter(project=project, external_id__in=cleaned)
                      .values_list("pk", "external_id"))

@@ -5,6 +5,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from config.errors import Conflict
+from config.idempotency import idempotent
 from config.pagination import paginated_response
 from marketplace.api.views import RequesterView
 from marketplace.services.sensitive_data import item_sensitivity_set, items_erase
@@ -77,6 +78,7 @@ class ErasureListView(RequesterView):
                    tags=["privacy"], description="Erase items by external_id (a data "
                    "subject's request) from items, answers, webhook bodies and caches; "
                    "answers a receipt.")
+    @idempotent
     def post(self, request, project_id):
         project = self.get_project(project_id)
         payload = ErasureInput(data=request.data)

@@ -187,3 +187,19 @@ def test_another_organization_cannot_erase(requester, other_requester_client,
 
     assert response.status_code == 404
     assert Item.objects.get(project=project, external_id="t1").data == {"text": TEXTS[0]}
+
+
+def test_an_erasure_replayed_with_its_idempotency_key_answers_the_same_receipt(
+        requester, requester_client, django_capture_on_commit_callbacks):
+    project = labelled_text_project(requester, django_capture_on_commit_callbacks)
+    url = f"/api/v1/projects/{project.pk}/erasures"
+
+    first = requester_client.post(url, {"external_ids": ["t3"]}, format="json",
+                                  HTTP_IDEMPOTENCY_KEY="erase-t3")
+    second = requester_client.post(url, {"external_ids": ["t3"]}, format="json",
+                                   HTTP_IDEMPOTENCY_KEY="erase-t3")
+
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json()
+    assert first.json()["counts"]["items"] == 1
+    assert ErasureReceipt.objects.count() == 1
