@@ -102,7 +102,8 @@ def test_numbers_that_are_not_phones_are_not_flagged(text):
 
 def test_scan_items_counts_types_per_row_and_finds_nested_strings():
     rows = [
-        {"text": "mail a@example.com or b@example.com", "meta": {"tags": ["call +44 20 7946 0958"]}},
+        {"text": "mail a@example.com or b@example.com",
+         "meta": {"tags": ["call +44 20 7946 0958"]}},
         {"text": "nothing here", "n": 12345678},
         "plain string row to jane@example.org",
     ]
