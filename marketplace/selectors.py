@@ -117,6 +117,8 @@ def assignment_for_organization(*, organization: Organization, assignment_id):
 def instructions_change_for(*, assignment) -> dict | None:
     """What changed in the instructions since this worker's previous assignment on the
     project, as a unified diff - shown once, on the first task served after a change."""
+    if assignment.instructions_version == 1:
+        return None  # nothing came before version 1: spare the lookup on every claim
     previous = (Assignment.objects.filter(worker_id=assignment.worker_id,
                                           project_id=assignment.project_id,
                                           pk__lt=assignment.pk)
