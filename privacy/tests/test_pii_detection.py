@@ -1,6 +1,6 @@
 """Detection quality on a labelled fixture set, and the cases that must not fool it.
 
-``fixtures/pii_labelled.jsonl``: 50 texts in eight languages, each with the personal data
+``fixtures/pii_labelled.jsonl``: 50 texts in ten languages, each with the personal data
 it holds as (entity type, exact substring). It mixes real positives (phones in national
 and international formats, Luhn-valid cards, IBANs, checksummed national ids, emails
 inside URL paths, credentials in URLs) with look-alikes that must not be flagged (cards
