@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "qa",
     "payments",
     "flows",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -106,6 +107,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Uploads with more rows than this run as a Celery import with a progress record.
 IMPORT_SYNC_MAX_ROWS = env_int("IMPORT_SYNC_MAX_ROWS", 1000, minimum=1)
+
+# --- Sensitive data (privacy/) -------------------------------------------------------------
+# Regions whose national phone formats are recognised without a "+" prefix.
+PII_PHONE_REGIONS = env_list("PII_PHONE_REGIONS", "US,GB,DE,FR,ES,IT")
+# An installed spaCy model (e.g. en_core_web_lg) adds PERSON and LOCATION detection.
+PII_SPACY_MODEL = env_str("PII_SPACY_MODEL", "")
 
 # --- API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -188,6 +195,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "grading-sweep": {"task": "flows.results.sweep_ungraded", "schedule": 120.0},
     "resume-stale-imports": {"task": "marketplace.tasks.resume_stale_imports",
                              "schedule": 300.0},
+    # Retention: hourly is plenty for a limit counted in days; each run is idempotent.
+    "apply-retention": {"task": "marketplace.tasks.apply_retention", "schedule": 3600.0},
     # Payments: each job is idempotent (journal keys, compare-and-swap statuses).
     "payments-release-held-earnings": {"task": "payments.tasks.release_held_earnings",
                                        "schedule": 600.0},

@@ -44,6 +44,16 @@ class Sensitivity(models.TextChoices):
     PHI = "phi", "Health data (PHI)"
 
 
+# Ordered from least to most sensitive: an item or project is "raised" to a later one.
+SENSITIVITY_ORDER = ("public", "confidential", "pii", "phi")
+
+
+class PiiDetection(models.TextChoices):
+    RAISE = "raise", "Detect and raise item sensitivity"
+    REFUSE = "refuse", "Detect and refuse the upload"
+    OFF = "off", "Off"
+
+
 class PayModel(models.TextChoices):
     PER_TASK = "per_task", "Per task"
     HOURLY = "hourly", "Hourly"

@@ -8,6 +8,7 @@ from .enums import (
     ImportStatus,
     MemberRole,
     PayModel,
+    PiiDetection,
     ProjectStatus,
     Sensitivity,
     TaskStatus,
@@ -71,6 +72,20 @@ class Project(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     launched_at = models.DateTimeField(null=True, blank=True)
+    # Sensitive data (privacy/): see the README section "Sensitive data".
+    pii_detection = models.CharField(
+        max_length=8, choices=PiiDetection.choices, default=PiiDetection.RAISE,
+        help_text="Imports scan items for personal data: raise their sensitivity, refuse "
+        "the upload, or do not scan")
+    mask_pii_for_workers = models.BooleanField(
+        default=False, help_text="Workers see detected personal data as [EMAIL], [PHONE]...")
+    retention_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Item data and free-text answers are deleted this "
+        "many days after the item is final (or the project ends); null keeps them")
+    retention_keep_results = models.BooleanField(
+        default=False, help_text="Keep aggregated results when retention deletes item data")
+    instructions_version = models.PositiveIntegerField(
+        default=1, help_text="Grows when the instructions of a launched project change")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -84,6 +99,26 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ProjectInstructions(models.Model):
+    """Every version of a project's instructions; assignments name the one they were
+    served with, so answers (and gold accuracy) can be read per version."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE,
+                                related_name="instruction_versions")
+    version = models.PositiveIntegerField()
+    instructions = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"],
+                                    name="uniq_project_instructions_version"),
+        ]
 
 
 class ProjectSkillRequirement(models.Model):
@@ -140,6 +175,15 @@ class Item(models.Model):
     revision = models.PositiveIntegerField(
         default=0, help_text="How many times the result was announced: 1 at the first "
                              "finalisation, +1 whenever a later decision changes it")
+    sensitivity = models.CharField(max_length=16, choices=Sensitivity.choices,
+                                   default=Sensitivity.PUBLIC)
+    # Detected personal data: entity type -> count, and [path, start, end, type] offsets
+    # into ``data`` for masking. Never the values themselves.
+    pii_types = models.JSONField(default=dict, blank=True)
+    pii_spans = models.JSONField(default=list, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True,
+                                     help_text="When retention or an erasure request "
+                                     "deleted the item's data")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -171,6 +215,8 @@ class ItemImport(models.Model):
     rows_done = models.PositiveIntegerField(default=0)
     items_created = models.PositiveIntegerField(default=0)
     tasks_created = models.PositiveIntegerField(default=0)
+    pii_raised = models.PositiveIntegerField(
+        default=0, help_text="Items whose sensitivity detected personal data raised")
     errors = models.JSONField(default=list, blank=True)
     # Which delivery of the Celery job owns the import; see services/imports.py.
     attempt = models.PositiveIntegerField(default=0)
@@ -224,6 +270,8 @@ class Assignment(models.Model):
     reward_cents = models.BigIntegerField(null=True, blank=True,
                                           help_text="Per-task reward promised at claim time")
     graded_at = models.DateTimeField(null=True, blank=True)
+    instructions_version = models.PositiveIntegerField(
+        default=1, help_text="The project's instructions version when this was served")
 
     class Meta:
         constraints = [

@@ -1,4 +1,6 @@
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+import difflib
+
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from accounts.models import User
@@ -12,6 +14,7 @@ from .models import (
     Membership,
     Organization,
     Project,
+    ProjectInstructions,
     Task,
     WorkerPseudonym,
 )
@@ -136,3 +139,45 @@ def assignments_ungraded(*, submitted_before, limit: int = 1000) -> list[int]:
 
 def assignment_task_id(*, assignment_id: int) -> int:
     return Assignment.objects.values_list("task_id", flat=True).get(pk=assignment_id)
+# --- Instructions versions ---------------------------------------------------------------
+
+def instructions_change_for(*, assignment) -> dict | None:
+    """What changed in the instructions since this worker's previous assignment on the
+    project, as a unified diff - shown once, on the first task served after a change."""
+    if assignment.instructions_version == 1:
+        return None  # nothing came before version 1: spare the lookup on every claim
+    previous = (Assignment.objects.filter(worker_id=assignment.worker_id,
+                                          project_id=assignment.project_id,
+                                          pk__lt=assignment.pk)
+                .order_by("-pk").values_list("instructions_version", flat=True).first())
+    current = assignment.instructions_version
+    if previous is None or previous >= current:
+        return None
+    texts = dict(ProjectInstructions.objects.filter(
+        project_id=assignment.project_id, version__in=[previous, current],
+    ).values_list("version", "instructions"))
+    diff = difflib.unified_diff(texts.get(previous, "").splitlines(),
+                                texts.get(current, "").splitlines(),
+                                fromfile=f"version {previous}", tofile=f"version {current}",
+                                lineterm="")
+    return {"from_version": previous, "to_version": current, "diff": "\n".join(diff)}
+
+
+def instructions_versions(*, project: Project) -> list[dict]:
+    """Every version with the gold graded under it: how well workers did with each text."""
+    stats = {row["assignment__instructions_version"]: row for row in (
+        Answer.objects.filter(assignment__project=project, is_gold=True,
+                              is_correct__isnull=False)
+        .order_by().values("assignment__instructions_version")
+        .annotate(gold_graded=Count("id"), gold_correct=Count("id", filter=Q(is_correct=True))))}
+    versions = []
+    for version in ProjectInstructions.objects.filter(project=project).order_by("version"):
+        row = stats.get(version.version, {})
+        graded_count, correct = row.get("gold_graded", 0), row.get("gold_correct", 0)
+        versions.append({
+            "version": version.version, "instructions": version.instructions,
+            "created_at": version.created_at, "gold_graded": graded_count,
+            "gold_correct": correct,
+            "gold_accuracy": round(correct / graded_count, 4) if graded_count else None,
+        })
+    return versions

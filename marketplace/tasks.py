@@ -6,6 +6,7 @@ from .services import (
     imports_resume_stale,
     item_import_run,
 )
+from .services.sensitive_data import items_apply_retention
 from .webhooks.tasks import deliver_due_webhooks, deliver_webhook  # noqa: F401 (registers them)
 
 
@@ -25,3 +26,9 @@ def resume_stale_imports() -> int:
     for import_id in stale:
         run_item_import.delay(import_id)
     return len(stale)
+
+
+@shared_task(acks_late=True)
+def apply_retention() -> int:
+    """Delete item data past each project's retention_days (idempotent, resumable)."""
+    return sum(items_apply_retention().values())

@@ -12,7 +12,8 @@ from marketplace.enums import LABELLED_STATUSES
 from marketplace.models import Answer, Item, Project, WorkerPseudonym
 
 CHUNK = 1000
-CSV_COLUMNS = ["item_id", "external_id", "result", "confidence", "revision", "annotations"]
+CSV_COLUMNS = ["item_id", "external_id", "result", "confidence", "revision", "annotations",
+               "instructions_version"]
 # Spreadsheet formula injection: cells starting with these are run as formulas.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -36,17 +37,22 @@ def result_rows(project: Project, *, final_only: bool = False) -> Iterator[dict]
         project=project, worker=OuterRef("assignment__worker")).values("pseudonym")[:1]
     for chunk in _chunks(project, final_only):
         annotations = defaultdict(list)
+        versions: dict[int, int] = {}
         answers = (Answer.objects.filter(item__in=chunk, is_gold=False,
                                          assignment__status__in=LABELLED_STATUSES)
                    .annotate(worker_pseudonym=Subquery(pseudonym))
                    .order_by("item_id", "assignment_id")
-                   .values_list("item_id", "worker_pseudonym", "value"))
-        for item_id, worker_id, value in answers:
+                   .values_list("item_id", "worker_pseudonym", "value",
+                                "assignment__instructions_version"))
+        for item_id, worker_id, value, version in answers:
             annotations[item_id].append({"worker_id": worker_id, "value": value})
+            versions[item_id] = max(versions.get(item_id, 0), version)
         for item in chunk:
+            # The newest instructions any of the item's labels were given under.
             yield {"item_id": item.pk, "external_id": item.external_id, "result": item.result,
                    "confidence": item.confidence, "revision": item.revision,
-                   "annotations": annotations.get(item.pk, [])}
+                   "annotations": annotations.get(item.pk, []),
+                   "instructions_version": versions.get(item.pk)}
 
 
 def _safe_cell(value) -> str:
@@ -77,7 +83,8 @@ def stream_csv(rows: Iterator[dict]) -> Iterator[str]:
     for row in rows:
         writer.writerow([_safe_cell(row["item_id"]), _safe_cell(row["external_id"]),
                          _safe_cell(row["result"]), _safe_cell(row["confidence"]),
-                         _safe_cell(row["revision"]), _safe_cell(row["annotations"])])
+                         _safe_cell(row["revision"]), _safe_cell(row["annotations"]),
+                         _safe_cell(row["instructions_version"])])
         yield _drain(buffer)
 
 

@@ -8,6 +8,7 @@ from rest_framework.throttling import UserRateThrottle
 from config.pagination import paginated_response
 from flows import decisions, work
 from payments.selectors import effective_hourly_cents
+from privacy.selectors import answers_from_masked, gold_feedback_for_worker, items_for_worker
 from workers.api.views import WorkerView
 
 from .. import selectors, services
@@ -37,6 +38,7 @@ class ServedProject(serializers.Serializer):
     reward_cents = serializers.IntegerField(allow_null=True)
     hourly_rate_cents = serializers.IntegerField(allow_null=True)
     max_seconds_per_assignment = serializers.IntegerField(allow_null=True)
+    instructions_version = serializers.IntegerField()
     effective_hourly_cents = serializers.SerializerMethodField(
         help_text="What this work pays per hour of active time (per-task: reward over the "
         "median measured time; null until measured)")
@@ -50,9 +52,19 @@ class ServedItem(serializers.Serializer):
     data = serializers.JSONField()
 
 
+class InstructionsChange(serializers.Serializer):
+    from_version = serializers.IntegerField()
+    to_version = serializers.IntegerField()
+    diff = serializers.CharField(help_text="Unified diff of the instructions' text")
+
+
 class NextTaskOutput(serializers.Serializer):
     assignment_id = serializers.IntegerField()
     expires_at = serializers.DateTimeField()
+    instructions_version = serializers.IntegerField(
+        help_text="The instructions version this assignment was served with")
+    instructions_changed = InstructionsChange(
+        allow_null=True, help_text="Set on the first task after the instructions changed")
     project = ServedProject()
     items = ServedItem(many=True)
 
@@ -87,12 +99,13 @@ class WorkerAssignmentOutput(serializers.Serializer):
     submitted_at = serializers.DateTimeField(allow_null=True)
     reward_cents = serializers.IntegerField(allow_null=True)
     active_seconds = serializers.IntegerField()
+    instructions_version = serializers.IntegerField()
     review_reason = serializers.SerializerMethodField()
     graded = serializers.SerializerMethodField()
+    gold_feedback = serializers.SerializerMethodField()
 
     def get_review_reason(self, assignment) -> str:
         return rejection_reason_shown(assignment)
-    gold_feedback = serializers.SerializerMethodField()
 
     def get_graded(self, assignment) -> bool:
         return assignment.graded_at is not None
@@ -100,9 +113,11 @@ class WorkerAssignmentOutput(serializers.Serializer):
     def get_gold_feedback(self, assignment) -> list[dict]:
         # Only once graded, and only the gold this worker missed: they have seen those
         # items, so the expected answer teaches without leaking unseen gold.
-        if assignment.graded_at is None:
+        if assignment.graded_at is None or not assignment.missed_gold:
             return []
-        return GoldFeedback(assignment.missed_gold, many=True).data
+        return gold_feedback_for_worker(
+            project=assignment.project, answers=assignment.missed_gold,
+            feedback=GoldFeedback(assignment.missed_gold, many=True).data)
 
 
 class RequesterAnswer(serializers.Serializer):
@@ -124,6 +139,7 @@ class RequesterAssignmentOutput(serializers.Serializer):
     reviewed_at = serializers.DateTimeField(allow_null=True)
     review_reason = serializers.SerializerMethodField()
     active_seconds = serializers.IntegerField()
+    instructions_version = serializers.IntegerField()
     answers = RequesterAnswer(many=True)
 
     def get_review_reason(self, assignment) -> str:
@@ -134,10 +150,18 @@ class RejectInput(serializers.Serializer):
     reason = serializers.CharField(max_length=5000)
 
 
+def _worker_items(assignment) -> list[dict]:
+    # Masked here, where the payload is built for the worker: stored data stays whole.
+    return items_for_worker(project=assignment.project,
+                            items=selectors.served_items(assignment=assignment))
+
+
 def _next_task_body(assignment) -> dict:
     return {"assignment_id": assignment.pk, "expires_at": assignment.expires_at,
+            "instructions_version": assignment.instructions_version,
+            "instructions_changed": selectors.instructions_change_for(assignment=assignment),
             "project": assignment.project,
-            "items": selectors.served_items(assignment=assignment)}
+            "items": _worker_items(assignment)}
 
 
 class NextTaskView(WorkerView):
@@ -170,8 +194,12 @@ class SubmitView(WorkerView):
     def post(self, request, assignment_id):
         payload = SubmitInput(data=request.data)
         payload.is_valid(raise_exception=True)
+        served = selectors.worker_assignment_get(worker=self.worker,
+                                                 assignment_id=assignment_id)
+        answers = answers_from_masked(assignment=served,
+                                      answers=payload.validated_data["answers"])
         assignment = work.submit(assignment_id=assignment_id, worker=self.worker,
-                                 answers=payload.validated_data["answers"])
+                                 answers=answers)
         return Response({"status": assignment.status, "assignment_id": assignment.pk,
                          "active_seconds": assignment.active_seconds})
 
@@ -201,7 +229,7 @@ class WorkerAssignmentDetailView(WorkerView):
                                                      assignment_id=assignment_id)
         body = WorkerAssignmentOutput(assignment).data
         if assignment.status == AssignmentStatus.ASSIGNED:
-            body["items"] = selectors.served_items(assignment=assignment)
+            body["items"] = _worker_items(assignment)
         return Response(body)
 
 

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ..enums import PayModel, Sensitivity, TaskType
+from ..enums import PayModel, PiiDetection, Sensitivity, TaskType
 from ..services.projects import MAX_ASSIGNMENT_DURATION_SECONDS
 
 
@@ -42,6 +42,17 @@ class ProjectInput(serializers.Serializer):
                                                     default=3 * 24 * 3600)
     budget_cents = serializers.IntegerField(min_value=0, required=False, allow_null=True)
     priority = serializers.IntegerField(min_value=-1000, max_value=1000, default=0)
+    pii_detection = serializers.ChoiceField(
+        choices=PiiDetection.choices, default=PiiDetection.RAISE,
+        help_text="raise: items with personal data get sensitivity pii (default); refuse: "
+        "such uploads answer 400; off: no scan")
+    mask_pii_for_workers = serializers.BooleanField(
+        default=False, help_text="Workers see detected values as [EMAIL], [PHONE]...")
+    retention_days = serializers.IntegerField(
+        min_value=1, max_value=36500, required=False, allow_null=True,
+        help_text="Delete item data and free-text answers this many days after completion")
+    retention_keep_results = serializers.BooleanField(
+        default=False, help_text="Keep aggregated results when retention deletes the data")
 
     def validate(self, attrs):
         unknown = set(self.initial_data) - set(self.fields) if isinstance(
@@ -80,6 +91,12 @@ class ProjectOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     launched_at = serializers.DateTimeField(allow_null=True)
+    pii_detection = serializers.CharField()
+    mask_pii_for_workers = serializers.BooleanField()
+    retention_days = serializers.IntegerField(allow_null=True)
+    retention_keep_results = serializers.BooleanField()
+    instructions_version = serializers.IntegerField(
+        help_text="Starts at 1; grows when a launched project's instructions change")
 
     def get_required_skills(self, project) -> list[dict]:
         return [{"skill": requirement.skill.slug, "min_level": requirement.min_level}
@@ -94,6 +111,8 @@ class ItemsUploadInput(serializers.Serializer):
 class ImportCreatedOutput(serializers.Serializer):
     created = serializers.IntegerField()
     tasks_created = serializers.IntegerField()
+    pii_raised = serializers.IntegerField(
+        help_text="Items whose sensitivity was raised because personal data was found")
 
 
 class ImportQueuedOutput(serializers.Serializer):
@@ -110,6 +129,8 @@ class ImportOutput(serializers.Serializer):
     rows_done = serializers.IntegerField()
     items_created = serializers.IntegerField()
     tasks_created = serializers.IntegerField()
+    pii_raised = serializers.IntegerField(
+        help_text="Items whose sensitivity was raised because personal data was found")
     errors = serializers.JSONField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -129,6 +150,15 @@ class ItemOutput(serializers.Serializer):
     task_id = serializers.IntegerField(allow_null=True)
     result = serializers.JSONField(allow_null=True)
     confidence = serializers.FloatField(allow_null=True)
+    sensitivity = serializers.CharField()
+    pii_types = serializers.SerializerMethodField(
+        help_text="Entity types of the personal data found in the item (never the values)")
+    pii_counts = serializers.JSONField(source="pii_types",
+                                       help_text="Entity type -> occurrences")
+    erased_at = serializers.DateTimeField(allow_null=True)
+
+    def get_pii_types(self, item) -> list[str]:
+        return sorted(item.pii_types)
 
 
 class TaskOutput(serializers.Serializer):
@@ -140,3 +170,12 @@ class TaskOutput(serializers.Serializer):
 
     def get_item_ids(self, task) -> list[int]:
         return [item.pk for item in task.items.all()]
+
+
+class InstructionsVersionOutput(serializers.Serializer):
+    version = serializers.IntegerField()
+    instructions = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    gold_graded = serializers.IntegerField(help_text="Gold answers graded under this version")
+    gold_correct = serializers.IntegerField()
+    gold_accuracy = serializers.FloatField(allow_null=True)

@@ -13,6 +13,8 @@ urlpatterns = [
     path("projects/<int:project_id>/items", views.ProjectItemsView.as_view(), name="project-items"),
     path("projects/<int:project_id>/gold", views.ProjectGoldView.as_view(), name="project-gold"),
     path("projects/<int:project_id>/tasks", views.ProjectTasksView.as_view(), name="project-tasks"),
+    path("projects/<int:project_id>/instructions", views.ProjectInstructionsView.as_view(),
+         name="project-instructions"),
     path("imports/<int:import_id>", views.ImportDetailView.as_view(), name="import-detail"),
     path("projects/<int:project_id>/assignments",
          assignment_views.ProjectAssignmentsView.as_view(), name="project-assignments"),

@@ -22,6 +22,7 @@ from .serializers import (
     ImportCreatedOutput,
     ImportOutput,
     ImportQueuedOutput,
+    InstructionsVersionOutput,
     ItemOutput,
     ItemsUploadInput,
     ProjectInput,
@@ -198,3 +199,13 @@ class ImportDetailView(RequesterView):
         item_import = selectors.item_import_get(organization=self.organization,
                                                 import_id=import_id)
         return Response(ImportOutput(item_import).data)
+
+
+class ProjectInstructionsView(RequesterView):
+    @extend_schema(responses=InstructionsVersionOutput(many=True), tags=["projects"],
+                   description="Every version of the instructions, with the gold graded "
+                   "under each: gold accuracy per version.")
+    def get(self, request, project_id):
+        project = self.get_project(project_id)
+        versions = selectors.instructions_versions(project=project)
+        return Response(InstructionsVersionOutput(versions, many=True).data)

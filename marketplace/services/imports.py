@@ -25,6 +25,7 @@ from ..enums import ImportStatus, ProjectStatus
 from ..locks import item_import_for_update, project_for_update
 from ..models import Item, ItemImport, Project, Task
 from ..uploads import MAX_ROW_ERRORS, UploadRow, parse_upload
+from .sensitive_data import import_record_pii, items_scan_for_pii
 
 INSERT_BATCH_SIZE = 5000
 EXTERNAL_ID_LOOKUP_CHUNK = 5000
@@ -38,6 +39,7 @@ MAX_IMPORT_ATTEMPTS = 3
 class ImportResult:
     created: int
     tasks_created: int
+    pii_raised: int = 0
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ def _validated_items(project: Project, rows: list[UploadRow], *, is_gold: bool,
         problems.extend(_existing_external_id_problems(project, seen_external_ids))
     if problems:
         _raise_row_problems(problems)
+    items_scan_for_pii(project=project, items=items, rows=rows)
     return items
 
 
@@ -216,7 +219,8 @@ def _store(project: Project, items: list[Item], *, is_gold: bool) -> ImportResul
             and not escrow_reserve_shortfall(project=project):
         raise PaymentRequired("These items need more escrow than the organization has "
                               "available; top up, then upload again. Nothing was stored.")
-    return ImportResult(created=len(items), tasks_created=tasks_created)
+    return ImportResult(created=len(items), tasks_created=tasks_created,
+                        pii_raised=import_record_pii(project=project, items=items))
 
 
 def items_import(*, project: Project, actor: User, rows: list[UploadRow],
@@ -311,7 +315,8 @@ def item_import_run(*, import_id: int) -> None:
                 item.project = project
             result = _store(project, items, is_gold=item_import.is_gold)
             _finish(import_id, attempt, status=ImportStatus.SUCCEEDED, rows_done=len(rows),
-                    items_created=result.created, tasks_created=result.tasks_created)
+                    items_created=result.created, tasks_created=result.tasks_created,
+                    pii_raised=result.pii_raised)
     except (InvalidInput, Conflict, PaymentRequired) as exc:
         errors = [{"row": None, "field": name, "message": "; ".join(messages)}
                   for name, messages in getattr(exc, "fields", {}).items()] or [

@@ -15,9 +15,22 @@ from workers.models import Domain
 from workers.selectors import skills_by_slug
 
 from .. import task_types
-from ..enums import PROJECT_TRANSITIONS, PayModel, ProjectStatus, TaskStatus
+from ..enums import (
+    PROJECT_TRANSITIONS,
+    SENSITIVITY_ORDER,
+    PayModel,
+    ProjectStatus,
+    TaskStatus,
+)
 from ..locks import project_for_update
-from ..models import Item, Organization, Project, ProjectSkillRequirement, Task
+from ..models import (
+    Item,
+    Organization,
+    Project,
+    ProjectInstructions,
+    ProjectSkillRequirement,
+    Task,
+)
 from ..webhooks.services import webhook_emit
 
 # Changing these would change what workers already took on or what escrow reserved.
@@ -120,7 +133,39 @@ def project_create(*, organization: Organization, actor: User, fields: dict) -> 
     skills = _resolve_skills(required_skills)
     project.save()
     _replace_skills(project, skills)
+    ProjectInstructions.objects.create(project=project, version=project.instructions_version,
+                                       instructions=project.instructions, created_by=actor)
     return project
+
+
+def _require_sensitivity_covers_items(project: Project) -> None:
+    """Routing clears workers by the project's sensitivity, so it may not drop below an
+    item's (detected or set): lower those items first, each with a recorded reason."""
+    above = SENSITIVITY_ORDER[SENSITIVITY_ORDER.index(project.sensitivity) + 1:]
+    found = set(Item.objects.filter(project=project, sensitivity__in=above)
+                .values_list("sensitivity", flat=True).distinct())
+    if found:
+        highest = max(found, key=SENSITIVITY_ORDER.index)
+        raise Conflict(
+            f"Items of this project are {highest}; lower them first (POST "
+            "/projects/{id}/items/{item_id}/sensitivity with a reason).",
+            code="items_more_sensitive",
+            fields={"sensitivity": [f"At least {highest} while such items exist."]})
+
+
+def _record_instructions(project: Project, actor: User, changed: list[str]) -> None:
+    """A launched project's new instructions are a new version: assignments already served
+    keep naming the one their worker read. A draft has served nobody, so its edits
+    rewrite version 1."""
+    if project.status == ProjectStatus.DRAFT:
+        ProjectInstructions.objects.update_or_create(
+            project=project, version=project.instructions_version,
+            defaults={"instructions": project.instructions, "created_by": actor})
+        return
+    project.instructions_version += 1
+    changed.append("instructions_version")
+    ProjectInstructions.objects.create(project=project, version=project.instructions_version,
+                                       instructions=project.instructions, created_by=actor)
 
 
 @transaction.atomic
@@ -154,6 +199,10 @@ def project_update(*, project: Project, actor: User, changes: dict) -> Project:
             "items.", code="project_not_editable",
             fields={name: ["Items already exist."] for name in sorted(structural)})
     _raise_if_invalid(project)
+    if "sensitivity" in changed:
+        _require_sensitivity_covers_items(project)
+    if "instructions" in changed:
+        _record_instructions(project, actor, changed)
     if changed:
         project.save(update_fields=[*changed, "updated_at"])
     if "overlap" in changed:

@@ -129,7 +129,7 @@ def assignment_claim(*, worker: WorkerProfile, project_id: int | None = None) ->
                 assignment = Assignment.objects.create(
                     task=task, project=project, worker=worker, created_at=now,
                     expires_at=now + timedelta(seconds=project.assignment_duration_seconds),
-                    last_heartbeat_at=now,
+                    last_heartbeat_at=now, instructions_version=project.instructions_version,
                     reward_cents=project.reward_cents
                     if project.pay_model == PayModel.PER_TASK else None)
                 _serve_items(assignment, task, worker)

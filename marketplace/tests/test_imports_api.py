@@ -88,7 +88,7 @@ def test_inline_items_are_stored_and_cut_into_tasks(requester_client, project):
     response = post_items(requester_client, project["id"], texts(5))
 
     assert response.status_code == 201, response.json()
-    assert response.json() == {"created": 5, "tasks_created": 3}
+    assert response.json() == {"created": 5, "tasks_created": 3, "pii_raised": 0}
     items = Item.objects.filter(project_id=project["id"]).order_by("id")
     assert [item.data for item in items] == [{"text": f"t{i}"} for i in range(5)]
     assert all(not item.is_gold and item.gold_answer is None for item in items)
@@ -106,7 +106,7 @@ def test_items_per_task_divides_evenly(requester_client):
     response = post_items(requester_client, project["id"], texts(6))
 
     assert response.status_code == 201, response.json()
-    assert response.json() == {"created": 6, "tasks_created": 2}
+    assert response.json() == {"created": 6, "tasks_created": 2, "pii_raised": 0}
     assert task_sizes(project["id"]) == [3, 3]
 
 
@@ -125,12 +125,12 @@ def test_inline_external_ids_are_stored(requester_client, project):
 
 def test_second_upload_to_a_draft_tops_up_the_last_short_task(requester_client, project):
     first = post_items(requester_client, project["id"], texts(3))
-    assert first.json() == {"created": 3, "tasks_created": 2}
+    assert first.json() == {"created": 3, "tasks_created": 2, "pii_raised": 0}
 
     second = post_items(requester_client, project["id"], texts(4, start=3))
 
     assert second.status_code == 201, second.json()
-    assert second.json() == {"created": 4, "tasks_created": 2}
+    assert second.json() == {"created": 4, "tasks_created": 2, "pii_raised": 0}
     assert task_sizes(project["id"]) == [2, 2, 2, 1]
     # Same tasks as one upload of 7 items, in upload order.
     items = list(Item.objects.filter(project_id=project["id"]).order_by("id"))
@@ -142,7 +142,7 @@ def test_top_up_that_fits_in_the_short_task_creates_no_task(requester_client, pr
 
     response = post_items(requester_client, project["id"], texts(1, start=1))
 
-    assert response.json() == {"created": 1, "tasks_created": 0}
+    assert response.json() == {"created": 1, "tasks_created": 0, "pii_raised": 0}
     assert task_sizes(project["id"]) == [2]
 
 
@@ -181,7 +181,7 @@ def test_jsonl_file(requester_client, project):
                          content + "\n\n")  # trailing blank lines are ignored
 
     assert response.status_code == 201, response.json()
-    assert response.json() == {"created": 3, "tasks_created": 2}
+    assert response.json() == {"created": 3, "tasks_created": 2, "pii_raised": 0}
     items = Item.objects.filter(project_id=project["id"]).order_by("id")
     assert [(item.external_id, item.data) for item in items] == [
         ("e1", {"text": "a"}), (None, {"text": "b"}), (None, {"text": "c"})]
@@ -194,7 +194,7 @@ def test_jsonl_file_with_crlf_line_endings_and_bom(requester_client, project):
                          content.encode("utf-8"))
 
     assert response.status_code == 201, response.json()
-    assert response.json() == {"created": 3, "tasks_created": 2}
+    assert response.json() == {"created": 3, "tasks_created": 2, "pii_raised": 0}
 
 
 def test_jsonl_text_may_hold_unicode_line_separators(requester_client, project):
@@ -206,7 +206,7 @@ def test_jsonl_text_may_hold_unicode_line_separators(requester_client, project):
                          content.encode("utf-8"))
 
     assert response.status_code == 201, response.json()
-    assert response.json() == {"created": 2, "tasks_created": 1}
+    assert response.json() == {"created": 2, "tasks_created": 1, "pii_raised": 0}
     stored = [item.data for item in Item.objects.filter(project_id=project["id"])
               .order_by("id")]
     assert stored == [row["data"] for row in rows]
@@ -218,7 +218,7 @@ def test_csv_file_without_data_column_turns_columns_into_data(requester_client, 
     response = post_file(requester_client, items_url(project["id"]), "items.csv", content)
 
     assert response.status_code == 201, response.json()
-    assert response.json() == {"created": 3, "tasks_created": 2}
+    assert response.json() == {"created": 3, "tasks_created": 2, "pii_raised": 0}
     items = Item.objects.filter(project_id=project["id"]).order_by("id")
     assert [(item.external_id, item.data) for item in items] == [
         ("x1", {"text": "hello", "lang": "en"}),
@@ -235,7 +235,7 @@ def test_csv_file_with_data_json_column(requester_client, project):
     response = post_file(requester_client, items_url(project["id"]), "items.csv", content)
 
     assert response.status_code == 201, response.json()
-    assert response.json() == {"created": 2, "tasks_created": 1}
+    assert response.json() == {"created": 2, "tasks_created": 1, "pii_raised": 0}
     items = Item.objects.filter(project_id=project["id"]).order_by("id")
     assert [(item.external_id, item.data) for item in items] == [
         ("a", {"text": "one", "n": 1}), ("b", {"text": "two"})]
@@ -288,7 +288,7 @@ def test_csv_empty_answer_cells_mean_no_answer(requester_client, project):
                          "text,answer\nhello,\nworld,\n")
 
     assert response.status_code == 201, response.json()
-    assert response.json() == {"created": 2, "tasks_created": 1}
+    assert response.json() == {"created": 2, "tasks_created": 1, "pii_raised": 0}
 
 
 def test_json_file_with_array(requester_client, project):
@@ -297,7 +297,7 @@ def test_json_file_with_array(requester_client, project):
     response = post_file(requester_client, items_url(project["id"]), "items.json", content)
 
     assert response.status_code == 201, response.json()
-    assert response.json() == {"created": 3, "tasks_created": 2}
+    assert response.json() == {"created": 3, "tasks_created": 2, "pii_raised": 0}
     assert Item.objects.filter(project_id=project["id"]).count() == 3
 
 
@@ -307,7 +307,7 @@ def test_json_file_with_items_object(requester_client, project):
     response = post_file(requester_client, items_url(project["id"]), "items.json", content)
 
     assert response.status_code == 201, response.json()
-    assert response.json() == {"created": 4, "tasks_created": 2}
+    assert response.json() == {"created": 4, "tasks_created": 2, "pii_raised": 0}
 
 
 def test_json_file_that_is_not_a_list_is_refused(requester_client, project):
@@ -604,7 +604,7 @@ def test_gold_upload(requester_client, project):
     ]}, format="json")
 
     assert response.status_code == 201, response.json()
-    assert response.json() == {"created": 2}
+    assert response.json() == {"created": 2, "pii_raised": 0}
     gold = list(Item.objects.filter(project_id=project["id"]).order_by("id"))
     assert [(g.external_id, g.data, g.is_gold, g.gold_answer, g.task_id) for g in gold] == [
         ("g1", {"text": "great"}, True, "positive", None),
@@ -620,7 +620,7 @@ def test_gold_does_not_fill_the_short_task(requester_client, project):
 
     response = post_items(requester_client, project["id"], texts(1, start=1))
 
-    assert response.json() == {"created": 1, "tasks_created": 0}
+    assert response.json() == {"created": 1, "tasks_created": 0, "pii_raised": 0}
     assert task_sizes(project["id"]) == [2]
 
 
@@ -631,7 +631,7 @@ def test_gold_csv_with_bare_label_answers(requester_client, project):
     response = post_file(requester_client, gold_url(project["id"]), "gold.csv", content)
 
     assert response.status_code == 201, response.json()
-    assert response.json() == {"created": 2}
+    assert response.json() == {"created": 2, "pii_raised": 0}
     gold = Item.objects.filter(project_id=project["id"]).order_by("id")
     assert [(g.data, g.gold_answer) for g in gold] == [
         ({"text": "great"}, "positive"), ({"text": "meh"}, "neutral")]
@@ -654,7 +654,7 @@ def test_gold_jsonl_file(requester_client, project):
     response = post_file(requester_client, gold_url(project["id"]), "gold.jsonl", content)
 
     assert response.status_code == 201, response.json()
-    assert response.json() == {"created": 3}
+    assert response.json() == {"created": 3, "pii_raised": 0}
     assert Item.objects.filter(project_id=project["id"], is_gold=True,
                                task__isnull=True).count() == 3
 
@@ -989,7 +989,7 @@ def test_idempotency_key_replays_an_inline_upload(requester_client, project):
                         HTTP_IDEMPOTENCY_KEY="upload-1")
 
     assert first.status_code == second.status_code == 201
-    assert second.json() == first.json() == {"created": 5, "tasks_created": 3}
+    assert second.json() == first.json() == {"created": 5, "tasks_created": 3, "pii_raised": 0}
     assert second["Idempotent-Replayed"] == "true"
     assert Item.objects.filter(project_id=project["id"]).count() == 5
     assert Task.objects.filter(project_id=project["id"]).count() == 3

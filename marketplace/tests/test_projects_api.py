@@ -790,7 +790,7 @@ def test_upload_cuts_items_into_tasks(requester_client, project):
     ]}, format="json")
 
     assert response.status_code == 201, response.json()
-    assert response.json() == {"created": 5, "tasks_created": 3}
+    assert response.json() == {"created": 5, "tasks_created": 3, "pii_raised": 0}
     item_ids = list(Item.objects.filter(project_id=project["id"]).order_by("id")
                     .values_list("id", flat=True))
     tasks = requester_client.get(_url(project["id"], "tasks")).json()
@@ -864,7 +864,7 @@ def test_a_second_draft_upload_tops_up_the_last_task(requester_client, project):
 
     response = _upload(requester_client, project["id"], 2)
 
-    assert response.json() == {"created": 2, "tasks_created": 1}
+    assert response.json() == {"created": 2, "tasks_created": 1, "pii_raised": 0}
     tasks = requester_client.get(_url(project["id"], "tasks")).json()["results"]
     assert [len(task["item_ids"]) for task in tasks] == [2, 2, 1]
 
@@ -921,7 +921,7 @@ def test_gold_answers_are_validated_against_the_label_config(requester_client, t
     error = _assert_error(refused, 400, "invalid_rows")
     assert list(error["fields"]) == ["rows.2.answer"]
     assert accepted.status_code == 201, accepted.json()
-    assert accepted.json() == {"created": 1}
+    assert accepted.json() == {"created": 1, "pii_raised": 0}
     assert list(Item.objects.filter(project_id=created["id"])
                 .values_list("is_gold", "gold_answer")) == [(True, good)]
 

@@ -98,7 +98,8 @@ def test_serves_the_oldest_task_with_its_items_in_order(requester):
     first_task = task_ids(project)[0]
     assert (assignment.task_id, assignment.worker_id, assignment.status) == (
         first_task, worker.pk, AssignmentStatus.ASSIGNED)
-    assert set(body) == {"assignment_id", "expires_at", "project", "items"}
+    assert set(body) == {"assignment_id", "expires_at", "instructions_version",
+                         "instructions_changed", "project", "items"}
     contract_fields = {
         "id": project.pk, "name": project.name, "instructions": "Be careful.",
         "task_type": "single_choice", "label_config": project.label_config,

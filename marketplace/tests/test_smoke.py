@@ -15,7 +15,7 @@ def test_register_create_upload_launch(api_client, db):
                              {"items": [{"data": {"text": f"t{i}"}} for i in range(5)]},
                              format="json")
     assert upload.status_code == 201, upload.json()
-    assert upload.json() == {"created": 5, "tasks_created": 3}
+    assert upload.json() == {"created": 5, "tasks_created": 3, "pii_raised": 0}
     from conftest import fund_organization
     from marketplace.models import Organization
     fund_organization(Organization.objects.get(pk=me["organization"]["id"]))

@@ -161,9 +161,30 @@ def webhook_emit(*, organization_id: int, event: str, payload: dict) -> int:
     return _emit(organization_id=organization_id, event=event, payloads=[payload])
 
 
+def _with_instructions_version(items: list[dict]) -> list[dict]:
+    """Each finalized item names the newest instructions version its labels were given
+    under, so a receiver can tell results collected under changed instructions apart."""
+    from django.db.models import Max
+
+    from ..enums import AssignmentStatus
+    from ..models import Answer
+
+    ids = [item["item_id"] for item in items if "instructions_version" not in item]
+    versions = dict(Answer.objects.filter(item_id__in=ids, is_gold=False,
+                                          assignment__status__in=[AssignmentStatus.SUBMITTED,
+                                                                  AssignmentStatus.APPROVED])
+                    .order_by().values("item_id")
+                    .annotate(version=Max("assignment__instructions_version"))
+                    .values_list("item_id", "version")) if ids else {}
+    return [item if "instructions_version" in item
+            else {**item, "instructions_version": versions.get(item["item_id"])}
+            for item in items]
+
+
 def webhook_emit_items_finalized(*, project: Project, items: list[dict]) -> int:
     """``item.finalized`` for a batch of items: one delivery per endpoint per chunk of at
     most MAX_ITEMS_PER_DELIVERY items, each ``{"project_id", "items": [...]}``."""
+    items = _with_instructions_version(items)
     chunks = [items[start:start + MAX_ITEMS_PER_DELIVERY]
               for start in range(0, len(items), MAX_ITEMS_PER_DELIVERY)]
     return _emit(organization_id=project.organization_id, event=WebhookEvent.ITEM_FINALIZED,

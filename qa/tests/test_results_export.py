@@ -69,7 +69,8 @@ def expected_rows(project, items, workers) -> list[dict]:
                      "result": item.result, "confidence": item.confidence,
                      "revision": item.revision,
                      "annotations": [{"worker_id": name, "value": item.result}
-                                     for name in names]})
+                                     for name in names],
+                     "instructions_version": 1})
     return rows
 
 
@@ -116,7 +117,7 @@ def test_csv_parses_back_with_formula_cells_escaped(labelled, requester_client):
     assert response["Content-Type"] == "text/csv"
     header, *rows = list(csv.reader(io.StringIO(text)))
     assert header == CSV_COLUMNS == ["item_id", "external_id", "result", "confidence",
-                                     "revision", "annotations"]
+                                     "revision", "annotations", "instructions_version"]
     expected = expected_rows(project, items, workers)
     assert [row[:3] for row in rows] == [
         [str(items[0].pk), "'=HYPERLINK(\"http://evil.example\")", "'=1+1"],
@@ -128,6 +129,7 @@ def test_csv_parses_back_with_formula_cells_escaped(labelled, requester_client):
     # Annotations are one JSON cell: it starts with "[", never a formula.
     assert [int(row[4]) for row in rows] == [1, 1, 1, 1]
     assert [json.loads(row[5]) for row in rows] == [row["annotations"] for row in expected]
+    assert [row[6] for row in rows] == ["1", "1", "1", "1"]
 
 
 def test_a_client_accepting_only_csv_gets_the_csv(labelled, requester_client):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('marketplace', '0008_routing_index_free_slots'),
+        ('marketplace', '0009_sensitive_data'),
     ]
 
     operations = [
