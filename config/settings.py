@@ -231,6 +231,10 @@ STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 30, minimum=1)
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2, minimum=0)
 # Reconcile jobs leave payouts / top-ups alone for this long after the last attempt.
 PAYOUT_RECONCILE_AFTER_SECONDS = env_int("PAYOUT_RECONCILE_AFTER_SECONDS", 600, minimum=0)
+# Payout runs fan out to Celery jobs of this many workers; each job makes at most this
+# many transfers at a time (the provider's latency, not our CPU, bounds a run).
+PAYOUT_BATCH_SIZE = env_int("PAYOUT_BATCH_SIZE", 250, minimum=1)
+PAYOUT_TRANSFER_CONCURRENCY = env_int("PAYOUT_TRANSFER_CONCURRENCY", 8, minimum=1)
 TOPUP_RECONCILE_AFTER_SECONDS = env_int("TOPUP_RECONCILE_AFTER_SECONDS", 600, minimum=0)
 # Where Stripe Connect onboarding sends the worker back to (the worker app).
 PAYOUT_ONBOARDING_RETURN_URL = env_str("PAYOUT_ONBOARDING_RETURN_URL",

@@ -14,6 +14,11 @@ def run_payouts(run_id: int | None = None) -> int:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
+def pay_payout_batch(run_id: int, worker_ids: list[int]) -> dict:
+    return services.payouts_pay_batch(run_id=run_id, worker_ids=worker_ids)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def reconcile_payouts() -> dict:
     return services.payouts_reconcile()
 

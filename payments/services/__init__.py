@@ -29,6 +29,7 @@ from .payouts import (
     payout_run_start,
     payout_settle,
     payouts_reconcile,
+    payouts_pay_batch,
     payouts_run,
 )
 
@@ -40,6 +41,6 @@ __all__ = [
     "organization_credit", "outstanding_liability_cents", "payout_account_setup",
     "payout_execute", "payout_fail", "payout_mark_failed", "payout_mark_paid", "payout_open",
     "payout_reconcile", "payout_retry", "payout_run_start", "payout_settle",
-    "payouts_reconcile", "payouts_run", "stripe_event_receive", "topup_create",
-    "topup_reconcile", "topups_reconcile",
+    "payouts_pay_batch", "payouts_reconcile", "payouts_run", "stripe_event_receive",
+    "topup_create", "topup_reconcile", "topups_reconcile",
 ]

@@ -16,6 +16,7 @@ run finds no available balance (and a unique index allows one in-flight payout p
 worker), so runs that overlap or repeat never pay twice.
 """
 import logging
+import threading
 from datetime import timedelta
 
 from django.conf import settings
@@ -245,8 +246,8 @@ def payouts_reconcile(*, older_than_seconds: int | None = None, now=None) -> dic
 
 # --- Runs ----------------------------------------------------------------------------------
 
-def _due_accounts(after_worker_id: int, limit: int) -> list[PayoutAccount]:
-    """Active payout accounts of workers with at least the minimum available and nothing
+def _due_worker_ids(after_worker_id: int, limit: int) -> list[int]:
+    """Workers with an active payout account, at least the minimum available and nothing
     in flight, by worker id (keyset pagination). A hint only: payout_open re-checks the
     balance under its lock."""
     in_flight = Payout.objects.filter(worker_id=OuterRef("worker_id"),
@@ -257,7 +258,7 @@ def _due_accounts(after_worker_id: int, limit: int) -> list[PayoutAccount]:
     return list(PayoutAccount.objects
                 .filter(status=PayoutAccountStatus.ACTIVE, worker_id__gt=after_worker_id)
                 .filter(Exists(due)).exclude(Exists(in_flight))
-                .order_by("worker_id")[:limit])
+                .order_by("worker_id").values_list("worker_id", flat=True)[:limit])
 
 
 def payout_run_start(*, actor: User | None) -> PayoutRun:
@@ -274,37 +275,109 @@ def payout_run_start(*, actor: User | None) -> PayoutRun:
 def payouts_run(*, run_id: int | None = None) -> PayoutRun:
     """Pay every worker with an active payout account and available >= MIN_PAYOUT_CENTS.
 
-    Safe to run twice or concurrently, and after a crash: a worker's balance moves into
-    flight once; what was left in flight belongs to the reconcile job.
+    The run only lists the workers due and fans them out to ``pay_payout_batch`` jobs of
+    PAYOUT_BATCH_SIZE workers; the jobs open, transfer and settle (payouts_pay_batch) and
+    add their counts to the run. ``finished`` means every due worker was handed to a
+    batch. Safe to run twice or concurrently, and after a crash: a worker's balance moves
+    into flight once; what was left in flight is finished by the redelivered batch or the
+    reconcile job.
     """
+    from ..tasks import pay_payout_batch
+
     run = (PayoutRun.objects.get(pk=run_id) if run_id is not None
            else PayoutRun.objects.create())
     if run.status == PayoutRunStatus.FINISHED:
         return run
     PayoutRun.objects.filter(pk=run.pk).update(status=PayoutRunStatus.RUNNING,
                                                started_at=run.started_at or timezone.now())
-    counts = {PayoutStatus.PAID: 0, PayoutStatus.FAILED: 0, "created": 0}
+    batch_size = settings.PAYOUT_BATCH_SIZE
     last_worker_id = 0
     while True:
-        accounts = _due_accounts(last_worker_id, DUE_BATCH)
-        for account in accounts:
-            payout = payout_open(worker_id=account.worker_id, run=run, account=account)
-            if payout is None:
-                continue
-            counts["created"] += 1
-            status = payout_execute(payout=payout)
-            if status in counts:
-                counts[status] += 1
-        if len(accounts) < DUE_BATCH:
+        worker_ids = _due_worker_ids(last_worker_id, DUE_BATCH)
+        for start in range(0, len(worker_ids), batch_size):
+            pay_payout_batch.delay(run.pk, worker_ids[start:start + batch_size])
+        if len(worker_ids) < DUE_BATCH:
             break
-        last_worker_id = accounts[-1].worker_id
+        last_worker_id = worker_ids[-1]
+    PayoutRun.objects.filter(pk=run.pk).update(status=PayoutRunStatus.FINISHED,
+                                               finished_at=timezone.now())
+    run.refresh_from_db()
+    return run
+
+
+def _concurrently(function, payouts: list[Payout], limit: int) -> list[str]:
+    """``function(payout=...)`` for each payout, at most ``limit`` at a time: transfers
+    wait on the provider, not on us. Each thread has its own database connection, closed
+    when it is done. Inside a transaction (tests) threads could not see its rows, so the
+    calls run one after the other in the caller's thread."""
+    if limit <= 1 or len(payouts) <= 1 or transaction.get_connection().in_atomic_block:
+        return [function(payout=payout) for payout in payouts]
+    from django.db import connections
+
+    pending = list(reversed(payouts))
+    outcomes: list[str] = []
+    guard = threading.Lock()
+
+    def worker() -> None:
+        try:
+            while True:
+                with guard:
+                    if not pending:
+                        return
+                    payout = pending.pop()
+                status = function(payout=payout)
+                with guard:
+                    outcomes.append(status)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, name=f"payout-transfer-{index}")
+               for index in range(min(limit, len(payouts)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def payouts_pay_batch(*, run_id: int, worker_ids: list[int]) -> dict:
+    """One batch of a run: open a payout for each worker still due (each its own
+    transaction: the committed in-flight row is the outbox), then transfer and settle
+    them, PAYOUT_TRANSFER_CONCURRENCY at a time.
+
+    Exactly once under redelivery: a batch job whose worker process died (SIGKILL, OOM)
+    is delivered again (acks_late, reject_on_worker_lost). payout_open then finds the
+    money of the workers it had reached already in flight and opens nothing for them;
+    their payouts of this run still in flight are reconciled instead: the provider is
+    asked for the transfer by transfer group and it is retried only if absent, with the
+    same idempotency key. Settling is compare-and-swap on the payout's status.
+    """
+    run = PayoutRun.objects.get(pk=run_id)
+    leftover = list(Payout.objects.filter(run=run, worker_id__in=worker_ids,
+                                          status=PayoutStatus.IN_FLIGHT)
+                    .exclude(provider=PayoutProvider.MANUAL)
+                    .select_related("payout_account").order_by("pk"))
+    accounts = {account.worker_id: account for account in PayoutAccount.objects.filter(
+        worker_id__in=worker_ids, status=PayoutAccountStatus.ACTIVE)}
+    opened = []
+    for worker_id in worker_ids:
+        account = accounts.get(worker_id)
+        if account is None:
+            continue
+        payout = payout_open(worker_id=worker_id, run=run, account=account)
+        if payout is not None:
+            opened.append(payout)
+    limit = settings.PAYOUT_TRANSFER_CONCURRENCY
+    statuses = (_concurrently(payout_reconcile, leftover, limit)
+                + _concurrently(payout_execute, opened, limit))
+    counts = {"created": len(opened), "reconciled": len(leftover),
+              PayoutStatus.PAID: statuses.count(PayoutStatus.PAID),
+              PayoutStatus.FAILED: statuses.count(PayoutStatus.FAILED)}
     PayoutRun.objects.filter(pk=run.pk).update(
-        status=PayoutRunStatus.FINISHED, finished_at=timezone.now(),
         payouts_created=F("payouts_created") + counts["created"],
         payouts_paid=F("payouts_paid") + counts[PayoutStatus.PAID],
         payouts_failed=F("payouts_failed") + counts[PayoutStatus.FAILED])
-    run.refresh_from_db()
-    return run
+    return counts
 
 
 # --- Admin actions ----------------------------------------------------------------------------
