@@ -230,7 +230,7 @@ def server_env() -> dict:
                 CELERY_TASK_ALWAYS_EAGER="false",
                 THROTTLE_WORKER_NEXT_RATE="1000000/s",
                 THROTTLE_WORKER_SUBMIT_RATE="1000000/s", DJANGO_ALLOWED_HOSTS=HOST,
-                LOG_LEVEL="WARNING")
+)
 
 
 def start_gunicorn(port: int, log_path: Path) -> subprocess.Popen:
