@@ -71,10 +71,24 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'quorum.sqlite3'}"),
         # Persistent connections: the claim hot path must not pay a TCP + auth handshake.
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+        # Under gunicorn's gthread workers each thread keeps one, so workers x threads
+        # connections per web container (bench/cycle.py measured this against the pool).
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600, minimum=0),
         conn_health_checks=True,
     )
 }
+if (DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+        and env_bool("DATABASE_POOL", False)):
+    # Django 5.2's psycopg pool, shared by the threads of a process: fewer connections
+    # when many threads sit idle (more web threads than the database should serve).
+    # The pool replaces persistent connections, which Django then refuses.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2, minimum=0),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 8, minimum=1),
+        "timeout": env_int("DATABASE_POOL_TIMEOUT_SECONDS", 10, minimum=1),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite has no row locks: IMMEDIATE transactions take the write lock up front, so
     # claims are serialised instead of failing on lock upgrades; the busy timeout turns

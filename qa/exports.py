@@ -6,8 +6,6 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 
-from django.db.models import OuterRef, Subquery
-
 from marketplace.enums import AssignmentStatus
 from marketplace.models import Answer, Item, Project, WorkerPseudonym
 
@@ -17,36 +15,42 @@ CSV_COLUMNS = ["item_id", "external_id", "result", "confidence", "annotations"]
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _chunks(project: Project, final_only: bool) -> Iterator[list[Item]]:
+def _chunks(project: Project, final_only: bool) -> Iterator[list[tuple]]:
+    """(pk, external_id, result, confidence) of the project's items, CHUNK at a time by
+    id (keyset pagination): tuples, not model instances, which cost more to build than
+    the rest of the export."""
     items = Item.objects.filter(project=project, is_gold=False).order_by("pk")
     if final_only:
         items = items.filter(finalized_at__isnull=False)
     last_pk = 0
     while True:
-        chunk = list(items.filter(pk__gt=last_pk).only(
+        chunk = list(items.filter(pk__gt=last_pk).values_list(
             "pk", "external_id", "result", "confidence")[:CHUNK])
         if not chunk:
             return
         yield chunk
-        last_pk = chunk[-1].pk
+        last_pk = chunk[-1][0]
 
 
 def result_rows(project: Project, *, final_only: bool = False) -> Iterator[dict]:
-    pseudonym = WorkerPseudonym.objects.filter(
-        project=project, worker=OuterRef("assignment__worker")).values("pseudonym")[:1]
     for chunk in _chunks(project, final_only):
+        answers = list(Answer.objects.filter(
+            item_id__in=[pk for pk, *_rest in chunk], is_gold=False,
+            assignment__status__in=[AssignmentStatus.SUBMITTED, AssignmentStatus.APPROVED])
+            .order_by("item_id", "assignment_id")
+            .values_list("item_id", "assignment__worker_id", "value"))
+        # The chunk's workers' pseudonyms in one query (a correlated subquery per answer
+        # row cost more than the answers themselves).
+        pseudonyms = dict(WorkerPseudonym.objects.filter(
+            project=project, worker_id__in={worker_id for _i, worker_id, _v in answers})
+            .values_list("worker_id", "pseudonym"))
         annotations = defaultdict(list)
-        answers = (Answer.objects.filter(item__in=chunk, is_gold=False,
-                                         assignment__status__in=[AssignmentStatus.SUBMITTED,
-                                                                 AssignmentStatus.APPROVED])
-                   .annotate(worker_pseudonym=Subquery(pseudonym))
-                   .order_by("item_id", "assignment_id")
-                   .values_list("item_id", "worker_pseudonym", "value"))
         for item_id, worker_id, value in answers:
-            annotations[item_id].append({"worker_id": worker_id, "value": value})
-        for item in chunk:
-            yield {"item_id": item.pk, "external_id": item.external_id, "result": item.result,
-                   "confidence": item.confidence, "annotations": annotations.get(item.pk, [])}
+            annotations[item_id].append({"worker_id": pseudonyms.get(worker_id),
+                                         "value": value})
+        for pk, external_id, result, confidence in chunk:
+            yield {"item_id": pk, "external_id": external_id, "result": result,
+                   "confidence": confidence, "annotations": annotations.get(pk, [])}
 
 
 def _safe_cell(value) -> str:
