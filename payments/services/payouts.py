@@ -364,9 +364,12 @@ def payouts_run(*, run_id: int | None = None) -> PayoutRun:
 def _concurrently(function, payouts: list[Payout], limit: int) -> list:
     """``function(payout)`` for each payout, at most ``limit`` at a time: transfers
     wait on the provider, not on us. Each thread has its own database connection, closed
-    when it is done. Inside a transaction (tests) threads could not see its rows, so the
-    calls run one after the other in the caller's thread."""
-    if limit <= 1 or len(payouts) <= 1 or transaction.get_connection().in_atomic_block:
+    when it is done. Inside a transaction (tests) threads could not see its rows, and
+    SQLite (zero-setup mode) has one writer anyway: there the calls run one after the
+    other in the caller's thread."""
+    database = transaction.get_connection()
+    if (limit <= 1 or len(payouts) <= 1 or database.in_atomic_block
+            or database.vendor != "postgresql"):
         return [function(payout) for payout in payouts]
     from django.db import connections
 
