@@ -494,9 +494,19 @@ def raw_phase(workers, requester, count, run, submit: bool) -> dict:
     }
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM (``timeout``, Ctrl-C's cousin) unwinds through the ``finally`` blocks, so
+    the gunicorn and Celery processes started here are stopped too."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def main(*, name: str, counts: tuple, submit_raw: bool, goals: list) -> None:
     """``submit_raw``: the raw loop submits too (a full cycle) or only claims.
     ``goals``: (figure, clients, target) with figure cycles_per_s, ratio or next_p99_ms."""
+    stop_on_sigterm()
     started = time.perf_counter()
     setup_django()
     run = uuid.uuid4().hex[:8]
@@ -505,10 +515,11 @@ def main(*, name: str, counts: tuple, submit_raw: bool, goals: list) -> None:
     log_dir = Path(tempfile.mkdtemp(prefix=f"quorum-bench-{name}-"))
     port = free_port()
     celery = start_celery(log_dir / "celery.log")
-    server = start_gunicorn(port, log_dir / "gunicorn.log")
+    server = None
     violations = 0
     figures = {}
     try:
+        server = start_gunicorn(port, log_dir / "gunicorn.log")
         for count in counts:
             http_result = http_phase(port, workers, requester, count, run, submit=True)
             raw_result = raw_phase(workers, requester, count, run, submit=submit_raw)
@@ -520,6 +531,9 @@ def main(*, name: str, counts: tuple, submit_raw: bool, goals: list) -> None:
             violations += http_result["ungraded_after_5s"]
             print(json.dumps({
                 "bench": name, "clients": count, "seconds": SECONDS,
+                "gunicorn": {key: os.environ.get(key, "gunicorn.conf.py") for key in
+                             ("WEB_CONCURRENCY", "GUNICORN_THREADS")},
+                "database_pool": os.environ.get("DATABASE_POOL", "false"),
                 "http": http_result,
                 "raw_sql": raw_result,
                 "ratio_http_vs_raw": ratio,
@@ -528,7 +542,8 @@ def main(*, name: str, counts: tuple, submit_raw: bool, goals: list) -> None:
                             + " through psycopg, same tables",
             }), flush=True)
     finally:
-        stop(server)
+        if server is not None:
+            stop(server)
         stop(celery)
         flush_redis()
     checks = {}

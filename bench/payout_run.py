@@ -178,6 +178,7 @@ def transfers_by_group(server_url: str) -> dict[str, int]:
 
 
 def main() -> None:
+    cycle.stop_on_sigterm()
     started = time.perf_counter()
     stripe_process, server_url = start_stripe_server()
     env = dict(cycle.server_env(), STRIPE_API_BASE=server_url, STRIPE_SECRET_KEY=STRIPE_KEY,
