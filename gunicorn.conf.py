@@ -1,21 +1,25 @@
 """Gunicorn settings for Quorum (read by default from the working directory: a bare
 ``gunicorn config.wsgi:application`` uses them, as docker-compose and bench/cycle.py do).
 
-Why these values (measured with bench/cycle.py on the 2-core development machine, with
-PostgreSQL, Redis and a Celery worker on the same cores; figures in the README):
+Why these values (measured with bench/cycle.py at 32 clients, 10 s, on the 2-core
+development machine with PostgreSQL, Redis and a Celery worker on the same cores and
+other test suites keeping the load at 7-12; 2026-11-30, next -> submit cycles/s):
 
-- ``gthread``: a request spends a good part of its time waiting on PostgreSQL and Redis;
-  a few threads per process overlap those waits while one thread runs Python. The async
-  worker classes (gevent, eventlet) would need psycopg and the Redis client patched and
-  buy nothing over threads at this concurrency; ``sync`` leaves the core idle during
-  every query.
-- workers = 2 x cores: Python holds the GIL while it builds queries and renders JSON, so
-  real parallelism comes from processes; two per core keep both cores busy while the
-  other process of the pair waits on the database. More processes only add context
-  switches and PostgreSQL connections (each thread keeps one persistent connection:
-  workers x threads connections in all, well below PostgreSQL's default 100).
-- threads = 4: past 4, extra threads queue on the GIL and p99 grows without more
-  throughput.
+    gthread 2 workers x 8 threads   12.3    (chosen)
+    gthread 4 workers x 4 threads    7.1
+    gthread 4 workers x 1 thread     4.3    (what sync workers do)
+    4 x 4 with Django's psycopg pool instead of persistent connections    4.0
+
+- ``gthread``: a request spends most of its time waiting on PostgreSQL (a dozen round
+  trips per claim); threads overlap those waits while one thread runs Python. One thread
+  per process (the ``sync`` worker's model) left the cores idle during queries. The
+  async worker classes (gevent, eventlet) would need psycopg and the Redis client
+  patched, for what threads already give.
+- workers = cores: Python holds the GIL while it builds queries and renders JSON, so
+  parallelism comes from processes, but on a machine shared with PostgreSQL and Celery
+  more processes than cores only competed with them for CPU.
+- threads = 8: enough to keep each process busy through the database waits; each keeps
+  one persistent connection (workers x threads = 16 in all, well below PostgreSQL's 100).
 - keep-alive 30 s: the worker app and API clients reuse their connection between next
   and submit; gunicorn faces clients directly (or through a proxy that keeps
   connections open).
@@ -33,8 +37,8 @@ _cores = multiprocessing.cpu_count()
 wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", 2 * _cores))
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+workers = int(os.environ.get("WEB_CONCURRENCY", _cores))
+threads = int(os.environ.get("GUNICORN_THREADS", 8))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 30))
 # A claim or submit answers in milliseconds; an upload of MAX_UPLOAD_BYTES over a slow
 # link is the longest request and larger files go through the background import.
