@@ -43,7 +43,7 @@ BELOW_MINIMUM = 500
 CONCURRENCY = int(os.environ.get("BENCH_CELERY_CONCURRENCY", "2"))
 STRIPE_KEY = "sk_test_bench"
 MIN_PAYOUT_CENTS = 1000
-DEADLINE_SECONDS = 180
+DEADLINE_SECONDS = 600  # per phase; the bench stops by itself after it
 
 
 def start_stripe_server() -> tuple[subprocess.Popen, str]:
@@ -227,7 +227,9 @@ def main() -> None:
             "baseline": "bare stripe-python transfers, same concurrency, no database",
             "baseline_seconds": round(baseline, 2),
             "baseline_transfers_per_s": round(WORKERS_DUE / baseline, 1),
-            "ratio": round(baseline / seconds, 3), "goal_seconds": 30,
+            # Throughput ratio: meaningful even when the deadline cut the run short.
+            "ratio": round((paid / seconds) / (WORKERS_DUE / baseline), 3),
+            "goal_seconds": 30,
             "met": done and seconds < 30,
         }
         print(json.dumps(run_line), flush=True)
