@@ -244,15 +244,18 @@ def main() -> None:
         worker.wait()
         paid_at_kill, in_flight_at_kill = paid_count(run.pk)
         worker = start_worker(env, log_dir / "celery-2.log")
-        redelivered = wait_for(lambda: paid_count(run.pk)[0] >= WORKERS_DUE, 60)
+        redelivered = wait_for(lambda: paid_count(run.pk)[0] >= WORKERS_DUE,
+                               DEADLINE_SECONDS)
         paid_by_redelivery = paid_count(run.pk)[0]
         mopped_up = 0
         if not redelivered:
             # What the broker did not redeliver in time: the reconcile job settles or
             # retries payouts left in flight, and a new run pays workers never reached.
             payouts_reconcile(older_than_seconds=0)
-            payouts_run()
-            wait_for(lambda: Payout.objects.filter(status="in_flight").count() == 0, 60)
+            payouts_run()  # its batches go to the broker: wait for them to be paid
+            wait_for(lambda: Payout.objects.filter(status="paid").count() >= 2 * WORKERS_DUE
+                     and not Payout.objects.filter(status="in_flight").exists(),
+                     DEADLINE_SECONDS)
             mopped_up = 1
         groups = transfers_by_group(server_url)
         paid_per_worker = {}
