@@ -38,14 +38,21 @@ test: venv
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL= \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Benchmarks (not tests): each prints JSON lines beside a baseline from the same run.
+# Benchmarks (not tests): each prints JSON lines beside a baseline from the same run and
+# the ratio. They drop and re-create BENCH_DATABASE_URL (its name must contain "bench"),
+# flush the Redis db BENCH_REDIS_URL, start their own gunicorn / Celery / Stripe test
+# server on 127.0.0.1 and stop by themselves.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/quorum_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
+BENCH_ENV = DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL)
 bench: venv
 	./scripts/ensure_services.sh
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/import_items.py
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/claim.py
+	$(BENCH_ENV) $(BIN)/python bench/cycle.py
+	$(BENCH_ENV) $(BIN)/python bench/claim.py
+	$(BENCH_ENV) $(BIN)/python bench/import_items.py
+	$(BENCH_ENV) $(BIN)/python bench/export_results.py
 	$(BIN)/python bench/aggregate.py
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/payout_run.py
+	$(BENCH_ENV) $(BIN)/python bench/payout_run.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

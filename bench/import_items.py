@@ -7,14 +7,17 @@ path:
   (the path of inline JSON uploads; validation, task cutting and inserts included);
 - ``file_jsonl``: one multipart ``.jsonl`` upload through the API, large enough to become a
   background import, which runs eagerly at commit (parse, validate, cut tasks, insert);
-- ``baseline_raw_insert``: psycopg ``COPY`` of the same 100,000 rows into a temporary table
-  shaped like the item table - the floor any import path is measured against.
+- ``baseline_raw_copy``: psycopg ``COPY`` of the same 100,000 rows straight into the item
+  table (same foreign keys, indexes and WAL), tasks made beforehand - the floor any
+  import path is measured against; ``raw_copy_temp_table``: the same into an unlogged
+  temporary table without foreign keys, for reference.
 
 - ``pii_scan``: ``privacy.pii.scan_items`` alone over the same rows (what every import now
   does), and over rows of which one in ten holds an email and a phone number;
   ``vs_inline_chunks`` is its share of the inline import measured in the same run.
 
-``vs_baseline`` is a path's seconds divided by the baseline's. The script creates its own
+``vs_baseline`` is a path's seconds divided by the baseline's; the summary line gives
+the file path's speed as a fraction of raw COPY's (goal >= 0.40). The script creates its own
 organization, requester and projects under unique names and deletes them at the end.
 """
 import json
@@ -133,6 +136,34 @@ def bench_baseline() -> float:
     return seconds
 
 
+def bench_baseline_item_table(project: Project) -> float:
+    """COPY the same rows into the item table itself (its foreign keys, indexes and
+    constraints, WAL-logged), tasks made beforehand: the database's limit for storing
+    this upload, which the import paths are measured against."""
+    connection.ensure_connection()
+    raw = connection.connection
+    now = time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime())
+    with raw.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO marketplace_task (project_id, overlap, status, created_at, filled) "
+            "SELECT %s, 1, 'open', now(), 0 FROM generate_series(1, %s) RETURNING id",
+            [project.pk, -(-ROWS // ITEMS_PER_TASK)])
+        task_ids = sorted(row[0] for row in cursor.fetchall())
+        raw.commit()
+        started = time.perf_counter()
+        with cursor.copy("COPY marketplace_item (project_id, task_id, external_id, data,"
+                         " is_gold, created_at) FROM STDIN") as copy:
+            for index in range(ROWS):
+                copy.write_row((project.pk, task_ids[index // ITEMS_PER_TASK], f"e{index}",
+                                Jsonb(row_data(index)), False, now))
+        raw.commit()
+        seconds = time.perf_counter() - started
+        cursor.execute("SELECT count(*) FROM marketplace_item WHERE project_id = %s",
+                       [project.pk])
+        assert cursor.fetchone()[0] == ROWS
+    return seconds
+
+
 def bench_inline_chunks(project: Project, user: User) -> float:
     size = ROWS // CHUNKS
     chunks = [[UploadRow(row=position + 1, external_id=f"e{start + position}",
@@ -231,7 +262,8 @@ def main() -> int:
             assert response.status_code == 201, response.content[:500]
             return Project.objects.get(pk=response.json()["id"])
 
-        baseline = bench_baseline()
+        temp_table = bench_baseline()
+        baseline = bench_baseline_item_table(new_project("bench-copy"))
 
         inline_seconds = bench_inline_chunks(new_project("bench-inline"), user)
         report("inline_chunks", inline_seconds, baseline, chunks=CHUNKS)
@@ -240,13 +272,18 @@ def main() -> int:
             file_seconds, extra = bench_file_jsonl(client, new_project("bench-file"))
         report("file_jsonl", file_seconds, baseline, **extra)
 
-        report("baseline_raw_insert", baseline, baseline, method="psycopg COPY, temp table")
-
         for label, make_row in (("clean rows", row_data), ("1 in 10 rows with PII", pii_row_data)):
             scan_seconds, build_seconds, flagged = bench_pii_scan(make_row)
             report("pii_scan", scan_seconds, baseline, rows_kind=label, rows_flagged=flagged,
                    recognizer_build_seconds=round(build_seconds, 3),
                    vs_inline_chunks=round(scan_seconds / inline_seconds, 3))
+        report("baseline_raw_copy", baseline, baseline,
+               method="psycopg COPY into marketplace_item (same table, FKs, indexes)")
+        report("raw_copy_temp_table", temp_table, baseline,
+               method="psycopg COPY, temp table (unlogged, no foreign keys)")
+        print(json.dumps({"summary": True, "goal": "file import >= 40% of raw COPY speed",
+                          "file_vs_raw_copy_speed": round(baseline / file_seconds, 3),
+                          "met": baseline / file_seconds >= 0.40}), flush=True)
     finally:
         cleanup(user, organization)
     return 0

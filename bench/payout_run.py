@@ -1,52 +1,55 @@
-"""Benchmark: one payout run over 10,000 due workers, on PostgreSQL, through the real
-stripe-python client over HTTP to the Stripe-compatible test server.
+"""Benchmark: a payout run over 10,000 due workers through real Celery workers, and
+exactly-once under a SIGKILL of the worker processes mid-run.
 
-    DATABASE_URL=postgres://... .venv/bin/python bench/payout_run.py [--workers 10000]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/quorum_perf_bench \\
+    BENCH_REDIS_URL=redis://127.0.0.1:6379/13 .venv/bin/python bench/payout_run.py
 
-The ledger is append-only (PostgreSQL triggers refuse DELETE), so the run happens in a
-throwaway database: Django's test-database machinery creates and migrates
-``bench_payout_<pid>`` on the same server and drops it at the end. The fixture gives
-each worker an onboarded Connect account and an available balance, all posted as one
-balanced journal (plus a few hundred workers below MIN_PAYOUT_CENTS, who must not be
-paid). Only ``payouts_run()`` is timed. Prints one JSON line: seconds, payouts per
-second, queries per payout, and the transfers the provider made - which must equal the
-workers due.
+Everything runs on 127.0.0.1: PostgreSQL (the database is dropped and created afresh, so
+its name must contain "bench"), Redis as the broker (its db is flushed), the
+Stripe-compatible test server (payments/tests/stripe_server.py) reached by the real
+stripe-python client over HTTP, and a Celery worker started as production starts it
+(``celery -A config worker``, BENCH_CELERY_CONCURRENCY processes).
+
+1. ``run``: 10,000 workers with an onboarded Connect account and 10-50 $ available (plus
+   500 below MIN_PAYOUT_CENTS, who must not be paid); the run job is enqueued and the
+   clock stops when every due worker's payout is paid. The baseline, measured in the
+   same run: the same number of bare transfers through the same stripe-python client,
+   PAYOUT_TRANSFER_CONCURRENCY at a time in one process (the provider's own limit, no
+   database), and the ratio.
+2. ``sigkill``: every worker gets a new balance, a run starts, and once a third is paid
+   the whole Celery worker (main process and pool) gets SIGKILL. A new worker starts; the
+   broker redelivers the unacknowledged batches (visibility timeout 10 s here), which
+   reconcile what the dead one left in flight. Then the reconcile job and a second run
+   mop up whatever remains. Checked against the Stripe server's own records: exactly one
+   transfer per worker per phase, every payout paid, the ledger balanced.
+Exit status 1 if any check fails. Knobs: BENCH_PAYOUT_WORKERS=10000.
 """
-import argparse
 import json
 import os
-import socket
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ["CELERY_BROKER_URL"] = ""
-os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cycle  # noqa: E402  (database, Redis and process helpers)
 
-import django  # noqa: E402
-
-django.setup()
-
-import requests  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-
+ROOT = cycle.ROOT
+WORKERS_DUE = int(os.environ.get("BENCH_PAYOUT_WORKERS", "10000"))
+BELOW_MINIMUM = 500
+CONCURRENCY = int(os.environ.get("BENCH_CELERY_CONCURRENCY", "2"))
 STRIPE_KEY = "sk_test_bench"
 MIN_PAYOUT_CENTS = 1000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+DEADLINE_SECONDS = 600  # per phase; the bench stops by itself after it
 
 
 def start_stripe_server() -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    import requests
+
+    port = cycle.free_port()
     process = subprocess.Popen([sys.executable, "-m", "payments.tests.stripe_server",
                                 "--port", str(port)], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -61,15 +64,17 @@ def start_stripe_server() -> tuple[subprocess.Popen, str]:
     raise SystemExit("the Stripe test server did not start")
 
 
-def build_fixture(workers_due: int, workers_below_minimum: int, server_url: str) -> None:
+def build_fixture(server_url: str) -> list[int]:
+    """Workers with onboarded accounts; the due ones' profile ids."""
+    import requests
+
     from accounts.enums import Role
     from accounts.models import User
-    from payments import ledger
-    from payments.enums import JournalKind, PayoutAccountStatus, PayoutProvider
+    from payments.enums import PayoutAccountStatus, PayoutProvider
     from payments.models import PayoutAccount
     from workers.models import WorkerProfile
 
-    total = workers_due + workers_below_minimum
+    total = WORKERS_DUE + BELOW_MINIMUM
     users = User.objects.bulk_create(
         User(email=f"bench{i}@workers.example", username=f"bench{i}@workers.example",
              role=Role.WORKER, password="!") for i in range(total))
@@ -82,70 +87,214 @@ def build_fixture(workers_due: int, workers_below_minimum: int, server_url: str)
         PayoutAccount(worker=profile, provider=PayoutProvider.STRIPE,
                       status=PayoutAccountStatus.ACTIVE, stripe_account_id=account_id)
         for profile, account_id in zip(profiles, account_ids))
-    # Balances: one balanced journal, 1,000-4,999 cents each for the due workers and
-    # 1-999 for the rest. Varying amounts make every transfer distinct.
-    amounts = [(profile.pk, MIN_PAYOUT_CENTS + (i * 37) % 4000 if i < workers_due
-                else 1 + i % (MIN_PAYOUT_CENTS - 1)) for i, profile in enumerate(profiles)]
+    return [profile.pk for profile in profiles]
+
+
+def fund(profile_ids: list[int], key: str) -> None:
+    """One balanced journal: 10.00-49.99 $ for the due workers, 0.01-9.99 $ for the rest
+    (the first time only: twice, some would reach the minimum). Varying amounts make
+    every transfer distinct."""
+    from django.db import transaction
+
+    from payments import ledger
+    from payments.enums import JournalKind
+
+    amounts = [(pk, MIN_PAYOUT_CENTS + (i * 37) % 4000 if i < WORKERS_DUE
+                else 1 + i % (MIN_PAYOUT_CENTS - 1)) for i, pk in enumerate(profile_ids)]
     with transaction.atomic():
         ledger.post_journal(
-            key="bench:fixture", kind=JournalKind.MANUAL_CREDIT, memo="benchmark fixture",
+            key=key, kind=JournalKind.MANUAL_CREDIT, memo="benchmark fixture",
             lines=[(ledger.EXTERNAL_FUNDING, -sum(cents for _pk, cents in amounts))]
             + [(ledger.worker_available(pk), cents) for pk, cents in amounts])
 
 
+def start_worker(env: dict, log_path: Path) -> subprocess.Popen:
+    log = open(log_path, "ab")
+    return subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "celery"), "-A", "config", "worker",
+         "--loglevel=WARNING", f"--concurrency={CONCURRENCY}", "--without-gossip",
+         "--without-mingle", "--hostname", f"bench-payout-{time.time_ns()}@%h"],
+        cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
+
+
+def paid_count(run_id: int) -> tuple[int, int]:
+    from payments.models import Payout
+
+    paid = Payout.objects.filter(run_id=run_id, status="paid").count()
+    in_flight = Payout.objects.filter(status="in_flight").count()
+    return paid, in_flight
+
+
+def wait_for(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def baseline_transfers(server_url: str, destinations: list[str]) -> float:
+    """Bare transfers through stripe-python, PAYOUT_TRANSFER_CONCURRENCY at a time."""
+    from payments.providers import stripe_client
+
+    client = stripe_client()  # the client our payouts use, same settings
+    pending = list(destinations)
+    guard = threading.Lock()
+
+    def worker():
+        while True:
+            with guard:
+                if not pending:
+                    return
+                destination = pending.pop()
+            client.v1.transfers.create(params={
+                "amount": 1000, "currency": "usd", "destination": destination,
+                "transfer_group": f"baseline_{destination}"},
+                options={"idempotency_key": f"baseline:{destination}"})
+
+    from django.conf import settings
+
+    threads = [threading.Thread(target=worker)
+               for _ in range(settings.PAYOUT_TRANSFER_CONCURRENCY)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - began
+
+
+def transfers_by_group(server_url: str) -> dict[str, int]:
+    import requests
+
+    transfers = requests.get(f"{server_url}/_config/transfers", timeout=120).json()["data"]
+    counts: dict[str, int] = {}
+    for transfer in transfers:
+        group = transfer.get("transfer_group") or ""
+        if group.startswith("payout_"):
+            counts[group] = counts.get(group, 0) + 1
+    return counts
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--workers", type=int, default=10_000, help="workers due")
-    parser.add_argument("--below-minimum", type=int, default=500)
-    args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        raise SystemExit("Run against PostgreSQL: set DATABASE_URL=postgres://...")
-
-    process, server_url = start_stripe_server()
-    settings.STRIPE_API_BASE = server_url
-    settings.STRIPE_SECRET_KEY = STRIPE_KEY
-    settings.STRIPE_MAX_NETWORK_RETRIES = 0
-    settings.MIN_PAYOUT_CENTS = MIN_PAYOUT_CENTS
-    settings.PAYOUT_PROVIDER = "stripe"
-    old_name = connection.settings_dict["NAME"]
-    # Our own name: never clobber test_<name> of a test suite running meanwhile.
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"bench_payout_{os.getpid()}"
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    cycle.stop_on_sigterm()
+    started = time.perf_counter()
+    stripe_process, server_url = start_stripe_server()
+    env = dict(cycle.server_env(), STRIPE_API_BASE=server_url, STRIPE_SECRET_KEY=STRIPE_KEY,
+               STRIPE_MAX_NETWORK_RETRIES="0", MIN_PAYOUT_CENTS=str(MIN_PAYOUT_CENTS),
+               PAYOUT_PROVIDER="stripe", CELERY_VISIBILITY_TIMEOUT_SECONDS="10",
+               PAYOUT_RECONCILE_AFTER_SECONDS="0")
+    for name in ("STRIPE_API_BASE", "STRIPE_SECRET_KEY", "STRIPE_MAX_NETWORK_RETRIES",
+                 "MIN_PAYOUT_CENTS", "PAYOUT_PROVIDER", "CELERY_VISIBILITY_TIMEOUT_SECONDS",
+                 "PAYOUT_RECONCILE_AFTER_SECONDS"):
+        os.environ[name] = env[name]
+    # This process enqueues the runs: through the broker, as the admin API does.
+    os.environ["CELERY_BROKER_URL"] = cycle.REDIS_URL
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
+    cycle.setup_django()
+    log_dir = Path(tempfile.mkdtemp(prefix="quorum-bench-payout-"))
+    checks_failed = []
+    worker = None
     try:
-        from payments.models import Payout
+        from payments.models import Payout, PayoutAccount
         from payments.selectors import ledger_check
-        from payments.services import payouts_run
+        from flows.payouts import start_run
+        from payments.services import payouts_reconcile, payouts_run
+        from payments.tasks import pay_payout_batch
 
-        build_fixture(args.workers, args.below_minimum, server_url)
-        queries = [0]
+        profile_ids = build_fixture(server_url)
+        due_ids = profile_ids[:WORKERS_DUE]
 
-        def count(execute, sql, params, many, context):
-            queries[0] += 1
-            return execute(sql, params, many, context)
+        # --- 1. the timed run ---------------------------------------------------------
+        fund(profile_ids, "bench:fixture:1")
+        worker = start_worker(env, log_dir / "celery-1.log")
+        time.sleep(3)  # the worker is up before the clock starts
+        began = time.perf_counter()
+        run = start_run(actor=None)
+        done = wait_for(lambda: paid_count(run.pk)[0] >= WORKERS_DUE, DEADLINE_SECONDS)
+        seconds = time.perf_counter() - began
+        paid, in_flight = paid_count(run.pk)
+        destinations = list(PayoutAccount.objects.filter(worker_id__in=due_ids[:WORKERS_DUE])
+                            .values_list("stripe_account_id", flat=True))
+        baseline = baseline_transfers(server_url, destinations)
+        groups = transfers_by_group(server_url)
+        run_line = {
+            "bench": "payout_run", "phase": "run", "workers_due": WORKERS_DUE,
+            "workers_below_minimum": BELOW_MINIMUM, "celery_processes": CONCURRENCY,
+            "seconds": round(seconds, 2), "finished": done,
+            "payouts_per_s": round(paid / seconds, 1), "payouts_paid": paid,
+            "in_flight_left": in_flight, "transfers": sum(groups.values()),
+            "payouts_with_two_transfers": sum(1 for n in groups.values() if n > 1),
+            "baseline": "bare stripe-python transfers, same concurrency, no database",
+            "baseline_seconds": round(baseline, 2),
+            "baseline_transfers_per_s": round(WORKERS_DUE / baseline, 1),
+            # Throughput ratio: meaningful even when the deadline cut the run short.
+            "ratio": round((paid / seconds) / (WORKERS_DUE / baseline), 3),
+            "goal_seconds": 30,
+            "met": done and seconds < 30,
+        }
+        print(json.dumps(run_line), flush=True)
+        if not (done and sum(groups.values()) == WORKERS_DUE == paid):
+            checks_failed.append("run")
 
-        with connection.execute_wrapper(count):
-            started = time.perf_counter()
-            run = payouts_run()
-            seconds = time.perf_counter() - started
-        transfers = requests.get(f"{server_url}/_config/transfers", timeout=120).json()["data"]
-        paid = Payout.objects.filter(status="paid").count()
+        # --- 2. SIGKILL mid-run -------------------------------------------------------
+        fund(profile_ids[:WORKERS_DUE], "bench:fixture:2")
+        run = start_run(actor=None)
+        wait_for(lambda: paid_count(run.pk)[0] >= WORKERS_DUE // 3, DEADLINE_SECONDS)
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        paid_at_kill, in_flight_at_kill = paid_count(run.pk)
+        worker = start_worker(env, log_dir / "celery-2.log")
+        redelivered = wait_for(lambda: paid_count(run.pk)[0] >= WORKERS_DUE,
+                               DEADLINE_SECONDS)
+        paid_by_redelivery = paid_count(run.pk)[0]
+        mopped_up = 0
+        if not redelivered:
+            # What the broker did not redeliver in time: the reconcile job settles or
+            # retries payouts left in flight, and a new run pays workers never reached.
+            payouts_reconcile(older_than_seconds=0)
+            payouts_run(send_batch=pay_payout_batch.delay)  # batches go to the broker: wait
+            wait_for(lambda: Payout.objects.filter(status="paid").count() >= 2 * WORKERS_DUE
+                     and not Payout.objects.filter(status="in_flight").exists(),
+                     DEADLINE_SECONDS)
+            mopped_up = 1
+        groups = transfers_by_group(server_url)
+        paid_per_worker = {}
+        for worker_id in Payout.objects.filter(status="paid").values_list("worker_id",
+                                                                           flat=True):
+            paid_per_worker[worker_id] = paid_per_worker.get(worker_id, 0) + 1
         books = ledger_check()
-        print(json.dumps({
-            "benchmark": "payout_run", "workers_due": args.workers,
-            "workers_below_minimum": args.below_minimum,
-            "seconds": round(seconds, 3),
-            "payouts_per_second": round(run.payouts_created / seconds, 1),
-            "payouts_created": run.payouts_created, "payouts_paid": paid,
-            "queries": queries[0],
-            "queries_per_payout": round(queries[0] / max(run.payouts_created, 1), 2),
-            "transfers_made": len(transfers),
-            "distinct_idempotency_keys": len({t["idempotency_key"] for t in transfers}),
-            "transfers_equal_workers_due": len(transfers) == args.workers == paid,
+        kill_line = {
+            "bench": "payout_run", "phase": "sigkill", "workers_due": WORKERS_DUE,
+            "paid_at_kill": paid_at_kill, "in_flight_at_kill": in_flight_at_kill,
+            "paid_after_redelivery": paid_by_redelivery,
+            "needed_reconcile_and_new_run": bool(mopped_up),
+            "transfers_total": sum(groups.values()),
+            "payouts_with_two_transfers": sum(1 for n in groups.values() if n > 1),
+            "workers_not_paid_once_per_run": sum(1 for n in paid_per_worker.values() if n != 2),
+            "in_flight_left": Payout.objects.filter(status="in_flight").count(),
             "ledger_ok": books["ok"],
-        }), flush=True)
+        }
+        exactly_once = (kill_line["transfers_total"] == 2 * WORKERS_DUE
+                        and kill_line["payouts_with_two_transfers"] == 0
+                        and kill_line["workers_not_paid_once_per_run"] == 0
+                        and len(paid_per_worker) == WORKERS_DUE
+                        and kill_line["in_flight_left"] == 0 and books["ok"])
+        kill_line["exactly_once"] = exactly_once
+        print(json.dumps(kill_line), flush=True)
+        if not exactly_once:
+            checks_failed.append("sigkill")
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        process.terminate()
+        if worker is not None:
+            cycle.stop(worker)
+        stripe_process.terminate()
+        cycle.flush_redis()
+    print(json.dumps({"bench": "payout_run", "summary": True, "failed": checks_failed,
+                      "total_seconds": round(time.perf_counter() - started, 1),
+                      "logs": str(log_dir)}), flush=True)
+    if checks_failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

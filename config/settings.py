@@ -73,10 +73,24 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'quorum.sqlite3'}"),
         # Persistent connections: the claim hot path must not pay a TCP + auth handshake.
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+        # Under gunicorn's gthread workers each thread keeps one, so workers x threads
+        # connections per web container (bench/cycle.py measured this against the pool).
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600, minimum=0),
         conn_health_checks=True,
     )
 }
+if (DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+        and env_bool("DATABASE_POOL", False)):
+    # Django 5.2's psycopg pool, shared by the threads of a process: fewer connections
+    # when many threads sit idle (more web threads than the database should serve).
+    # The pool replaces persistent connections, which Django then refuses.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2, minimum=0),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 8, minimum=1),
+        "timeout": env_int("DATABASE_POOL_TIMEOUT_SECONDS", 10, minimum=1),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite has no row locks: IMMEDIATE transactions take the write lock up front, so
     # claims are serialised instead of failing on lock upgrades; the busy timeout turns
@@ -178,6 +192,10 @@ CELERY_IMPORTS = ("flows.decisions", "flows.projects", "flows.results", "flows.w
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis redelivers a job whose worker died (acks_late) once it has been unacknowledged
+# this long; it must outlast the longest job (a payout batch takes seconds).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600, minimum=1)}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
@@ -232,6 +250,10 @@ STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 30, minimum=1)
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2, minimum=0)
 # Reconcile jobs leave payouts / top-ups alone for this long after the last attempt.
 PAYOUT_RECONCILE_AFTER_SECONDS = env_int("PAYOUT_RECONCILE_AFTER_SECONDS", 600, minimum=0)
+# Payout runs fan out to Celery jobs of this many workers; each job makes at most this
+# many transfers at a time (the provider's latency, not our CPU, bounds a run).
+PAYOUT_BATCH_SIZE = env_int("PAYOUT_BATCH_SIZE", 250, minimum=1)
+PAYOUT_TRANSFER_CONCURRENCY = env_int("PAYOUT_TRANSFER_CONCURRENCY", 8, minimum=1)
 TOPUP_RECONCILE_AFTER_SECONDS = env_int("TOPUP_RECONCILE_AFTER_SECONDS", 600, minimum=0)
 # Where Stripe Connect onboarding sends the worker back to (the worker app).
 PAYOUT_ONBOARDING_RETURN_URL = env_str("PAYOUT_ONBOARDING_RETURN_URL",

@@ -10,7 +10,12 @@ from . import services
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def run_payouts(run_id: int | None = None) -> int:
-    return services.payouts_run(run_id=run_id).pk
+    return services.payouts_run(run_id=run_id, send_batch=pay_payout_batch.delay).pk
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def pay_payout_batch(run_id: int, worker_ids: list[int]) -> dict:
+    return services.payouts_pay_batch(run_id=run_id, worker_ids=worker_ids)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

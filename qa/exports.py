@@ -6,8 +6,6 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 
-from django.db.models import OuterRef, Subquery
-
 from marketplace.enums import LABELLED_STATUSES
 from marketplace.models import Answer, Item, Project, WorkerPseudonym
 
@@ -18,41 +16,48 @@ CSV_COLUMNS = ["item_id", "external_id", "result", "confidence", "revision", "an
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _chunks(project: Project, final_only: bool) -> Iterator[list[Item]]:
+def _chunks(project: Project, final_only: bool) -> Iterator[list[tuple]]:
+    """(pk, external_id, result, confidence, revision) of the project's items, CHUNK at a time by
+    id (keyset pagination): tuples, not model instances, which cost more to build than
+    the rest of the export."""
     items = Item.objects.filter(project=project, is_gold=False).order_by("pk")
     if final_only:
         items = items.filter(finalized_at__isnull=False)
     last_pk = 0
     while True:
-        chunk = list(items.filter(pk__gt=last_pk).only(
+        chunk = list(items.filter(pk__gt=last_pk).values_list(
             "pk", "external_id", "result", "confidence", "revision")[:CHUNK])
         if not chunk:
             return
         yield chunk
-        last_pk = chunk[-1].pk
+        last_pk = chunk[-1][0]
 
 
 def result_rows(project: Project, *, final_only: bool = False) -> Iterator[dict]:
-    pseudonym = WorkerPseudonym.objects.filter(
-        project=project, worker=OuterRef("assignment__worker")).values("pseudonym")[:1]
     for chunk in _chunks(project, final_only):
+        answers = list(Answer.objects.filter(
+            item_id__in=[pk for pk, *_rest in chunk], is_gold=False,
+            assignment__status__in=LABELLED_STATUSES)
+            .order_by("item_id", "assignment_id")
+            .values_list("item_id", "assignment__worker_id", "value",
+                         "assignment__instructions_version"))
+        # The chunk's workers' pseudonyms in one query (a correlated subquery per answer
+        # row cost more than the answers themselves).
+        pseudonyms = dict(WorkerPseudonym.objects.filter(
+            project=project, worker_id__in={row[1] for row in answers})
+            .values_list("worker_id", "pseudonym"))
         annotations = defaultdict(list)
         versions: dict[int, int] = {}
-        answers = (Answer.objects.filter(item__in=chunk, is_gold=False,
-                                         assignment__status__in=LABELLED_STATUSES)
-                   .annotate(worker_pseudonym=Subquery(pseudonym))
-                   .order_by("item_id", "assignment_id")
-                   .values_list("item_id", "worker_pseudonym", "value",
-                                "assignment__instructions_version"))
         for item_id, worker_id, value, version in answers:
-            annotations[item_id].append({"worker_id": worker_id, "value": value})
+            annotations[item_id].append({"worker_id": pseudonyms.get(worker_id),
+                                         "value": value})
             versions[item_id] = max(versions.get(item_id, 0), version)
-        for item in chunk:
+        for pk, external_id, result, confidence, revision in chunk:
             # The newest instructions any of the item's labels were given under.
-            yield {"item_id": item.pk, "external_id": item.external_id, "result": item.result,
-                   "confidence": item.confidence, "revision": item.revision,
-                   "annotations": annotations.get(item.pk, []),
-                   "instructions_version": versions.get(item.pk)}
+            yield {"item_id": pk, "external_id": external_id, "result": result,
+                   "confidence": confidence, "revision": revision,
+                   "annotations": annotations.get(pk, []),
+                   "instructions_version": versions.get(pk)}
 
 
 def _safe_cell(value) -> str:

@@ -29,6 +29,9 @@ from .payouts import (
     payout_run_start,
     payout_settle,
     payouts_reconcile,
+    payouts_open_many,
+    payouts_pay_batch,
+    payouts_settle_many,
     payouts_run,
 )
 
@@ -40,6 +43,7 @@ __all__ = [
     "organization_credit", "outstanding_liability_cents", "payout_account_setup",
     "payout_execute", "payout_fail", "payout_mark_failed", "payout_mark_paid", "payout_open",
     "payout_reconcile", "payout_retry", "payout_run_start", "payout_settle",
-    "payouts_reconcile", "payouts_run", "stripe_event_receive", "topup_create",
-    "topup_reconcile", "topups_reconcile",
+    "payouts_open_many", "payouts_pay_batch", "payouts_reconcile", "payouts_run",
+    "payouts_settle_many", "stripe_event_receive",
+    "topup_create", "topup_reconcile", "topups_reconcile",
 ]

@@ -16,7 +16,10 @@ run finds no available balance (and a unique index allows one in-flight payout p
 worker), so runs that overlap or repeat never pay twice.
 """
 import logging
+import threading
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -115,48 +118,95 @@ def payout_open(*, worker_id: int, run: PayoutRun | None = None,
     None when the worker is not due (no active account, below the minimum, or a payout
     already in flight). ``account``: the worker's active payout account, if the caller
     has it already."""
+    if account is None:
+        account = (PayoutAccount.objects.filter(worker_id=worker_id,
+                                                status=PayoutAccountStatus.ACTIVE).first())
+    if account is None:
+        return None
+    opened = payouts_open_many(accounts=[account], run=run)
+    return opened[0] if opened else None
+
+
+def payouts_open_many(*, accounts: list[PayoutAccount],
+                      run: PayoutRun | None = None) -> list[Payout]:
+    """Step 1 for many workers in one transaction (one commit for a whole batch): a
+    payout for each worker whose account is due, the money moved into flight. Workers
+    below the minimum or with a payout still in flight are skipped."""
+    if not accounts:
+        return []
     with transaction.atomic(durable=True):
-        if account is None:
-            account = (PayoutAccount.objects.filter(worker_id=worker_id,
-                                                    status=PayoutAccountStatus.ACTIVE).first())
-        if account is None:
-            return None
-        available = ledger.worker_available(worker_id)
-        in_flight = ledger.payout_in_flight(worker_id)
-        locked = ledger.lock_accounts([available, in_flight])
-        amount = locked[available.key].balance_cents
-        # Money in flight means a payout is still unresolved: the reconcile job owns it.
-        if amount < max(settings.MIN_PAYOUT_CENTS, 1) or locked[in_flight.key].balance_cents:
-            return None
+        refs = {account.worker_id: (ledger.worker_available(account.worker_id),
+                                    ledger.payout_in_flight(account.worker_id))
+                for account in accounts}
+        # Every account of the batch, locked in primary-key order in one query.
+        locked = ledger.lock_accounts([ref for pair in refs.values() for ref in pair])
         now = timezone.now()
-        payout = Payout.objects.create(worker_id=worker_id, payout_account=account, run=run,
-                                       amount_cents=amount, provider=account.provider,
-                                       transfer_attempts=1, last_attempt_at=now)
-        ledger.post_journal(key=f"payout:{payout.pk}", kind=JournalKind.PAYOUT_START,
-                            lines=[(available, -amount), (in_flight, amount)],
-                            memo=f"Payout {payout.pk} via {account.provider}",
-                            worker_id=worker_id, payout=payout, locked=locked)
-        return payout
+        due = []
+        for account in accounts:
+            available, in_flight = refs[account.worker_id]
+            amount = locked[available.key].balance_cents
+            # Money in flight means a payout is still unresolved: the reconcile job owns it.
+            if amount < max(settings.MIN_PAYOUT_CENTS, 1) or locked[in_flight.key].balance_cents:
+                continue
+            due.append(Payout(worker_id=account.worker_id, payout_account=account, run=run,
+                              amount_cents=amount, provider=account.provider,
+                              transfer_attempts=1, last_attempt_at=now))
+        payouts = Payout.objects.bulk_create(due)
+        for payout in payouts:
+            available, in_flight = refs[payout.worker_id]
+            ledger.post_journal(key=f"payout:{payout.pk}", kind=JournalKind.PAYOUT_START,
+                                lines=[(available, -payout.amount_cents),
+                                       (in_flight, payout.amount_cents)],
+                                memo=f"Payout {payout.pk} via {payout.provider}",
+                                worker_id=payout.worker_id, payout=payout, locked=locked)
+    return payouts
 
 
 def payout_settle(*, payout: Payout, reference: str, actor: User | None = None) -> bool:
     """In flight -> paid: the money has left. False if the payout was no longer in flight
     (settled or failed by someone else first)."""
+    return bool(payouts_settle_many(settled=[(payout, reference)], actor=actor))
+
+
+def payouts_settle_many(*, settled: list[tuple[Payout, str]],
+                        actor: User | None = None) -> int:
+    """In flight -> paid for many (payout, provider reference) pairs in one transaction;
+    the payouts no longer in flight (settled or failed by someone else first) are left
+    alone. Returns how many were settled. One commit, and the external payouts account
+    (one row shared by every settle) locked once, for the whole batch."""
+    if not settled:
+        return 0
+    references = {payout.pk: reference for payout, reference in settled}
     with transaction.atomic(durable=True):
-        moved = Payout.objects.filter(pk=payout.pk, status=PayoutStatus.IN_FLIGHT).update(
-            status=PayoutStatus.PAID, provider_reference=reference[:255],
-            settled_at=timezone.now(), settled_by=actor, last_error="")
-        if not moved:
-            return False
-        ledger.post_journal(key=f"payout_settle:{payout.pk}", kind=JournalKind.PAYOUT_SETTLE,
-                            lines=[(ledger.payout_in_flight(payout.worker_id),
-                                    -payout.amount_cents),
-                                   (ledger.EXTERNAL_PAYOUTS, payout.amount_cents)],
-                            memo=f"Paid: {reference}"[:500], actor=actor,
-                            worker_id=payout.worker_id, payout=payout)
-    payout.status = PayoutStatus.PAID
-    payout.provider_reference = reference
-    return True
+        # Compare-and-swap under the row locks (payments rows before ledger accounts).
+        moving = list(Payout.objects.select_for_update()
+                      .filter(pk__in=references, status=PayoutStatus.IN_FLIGHT).order_by("pk"))
+        if not moving:
+            return 0
+        now = timezone.now()
+        for payout in moving:
+            payout.status = PayoutStatus.PAID
+            payout.provider_reference = references[payout.pk][:255]
+            payout.settled_at = now
+            payout.settled_by = actor
+            payout.last_error = ""
+        Payout.objects.bulk_update(moving, ["status", "provider_reference", "settled_at",
+                                            "settled_by", "last_error"])
+        locked = ledger.lock_accounts([ledger.payout_in_flight(payout.worker_id)
+                                       for payout in moving] + [ledger.EXTERNAL_PAYOUTS])
+        for payout in moving:
+            ledger.post_journal(key=f"payout_settle:{payout.pk}",
+                                kind=JournalKind.PAYOUT_SETTLE,
+                                lines=[(ledger.payout_in_flight(payout.worker_id),
+                                        -payout.amount_cents),
+                                       (ledger.EXTERNAL_PAYOUTS, payout.amount_cents)],
+                                memo=f"Paid: {references[payout.pk]}"[:500], actor=actor,
+                                worker_id=payout.worker_id, payout=payout, locked=locked)
+    for payout, reference in settled:
+        if payout.pk in {moved.pk for moved in moving}:
+            payout.status = PayoutStatus.PAID
+            payout.provider_reference = reference
+    return len(moving)
 
 
 def payout_fail(*, payout: Payout, reason: str, actor: User | None = None) -> bool:
@@ -180,24 +230,33 @@ def payout_fail(*, payout: Payout, reason: str, actor: User | None = None) -> bo
     return True
 
 
-def payout_execute(*, payout: Payout) -> str:
-    """Steps 2-3: call the provider, then settle, fail, or leave in flight. Returns the
-    payout's status afterwards."""
-    if payout.status != PayoutStatus.IN_FLIGHT:
-        return payout.status
+def _transfer(payout: Payout) -> tuple[str, str]:
+    """Step 2: call the provider. (PAID, reference) when the money left (the caller
+    settles), (FAILED, "") after a definite refusal (already returned to the worker),
+    (IN_FLIGHT, "") when the outcome is unknown or a manual payout waits for an admin."""
     provider = providers.payout_provider(payout.provider)
     try:
         outcome = provider.transfer(payout)
     except providers.ProviderDeclined as exc:
         payout_fail(payout=payout, reason=str(exc) or "Declined by the provider.")
-        return PayoutStatus.FAILED
+        return PayoutStatus.FAILED, ""
     except providers.ProviderUnavailable as exc:
         Payout.objects.filter(pk=payout.pk).update(last_error=str(exc)[:2000])
-        return PayoutStatus.IN_FLIGHT
+        return PayoutStatus.IN_FLIGHT, ""
     if not outcome.settled:
-        return PayoutStatus.IN_FLIGHT  # manual: an admin marks it paid
-    payout_settle(payout=payout, reference=outcome.reference)
-    return PayoutStatus.PAID
+        return PayoutStatus.IN_FLIGHT, ""  # manual: an admin marks it paid
+    return PayoutStatus.PAID, outcome.reference
+
+
+def payout_execute(*, payout: Payout) -> str:
+    """Steps 2-3: call the provider, then settle, fail, or leave in flight. Returns the
+    payout's status afterwards."""
+    if payout.status != PayoutStatus.IN_FLIGHT:
+        return payout.status
+    status, reference = _transfer(payout)
+    if status == PayoutStatus.PAID:
+        payout_settle(payout=payout, reference=reference)
+    return status
 
 
 def payout_reconcile(*, payout: Payout) -> str:
@@ -245,8 +304,8 @@ def payouts_reconcile(*, older_than_seconds: int | None = None, now=None) -> dic
 
 # --- Runs ----------------------------------------------------------------------------------
 
-def _due_accounts(after_worker_id: int, limit: int) -> list[PayoutAccount]:
-    """Active payout accounts of workers with at least the minimum available and nothing
+def _due_worker_ids(after_worker_id: int, limit: int) -> list[int]:
+    """Workers with an active payout account, at least the minimum available and nothing
     in flight, by worker id (keyset pagination). A hint only: payout_open re-checks the
     balance under its lock."""
     in_flight = Payout.objects.filter(worker_id=OuterRef("worker_id"),
@@ -257,54 +316,126 @@ def _due_accounts(after_worker_id: int, limit: int) -> list[PayoutAccount]:
     return list(PayoutAccount.objects
                 .filter(status=PayoutAccountStatus.ACTIVE, worker_id__gt=after_worker_id)
                 .filter(Exists(due)).exclude(Exists(in_flight))
-                .order_by("worker_id")[:limit])
+                .order_by("worker_id").values_list("worker_id", flat=True)[:limit])
 
 
 def payout_run_start(*, actor: User | None) -> PayoutRun:
-    """Queue a run (admin API / Django admin); the Celery job does the work after commit."""
-    from ..tasks import run_payouts
-
-    with transaction.atomic():
-        run = PayoutRun.objects.create(created_by=actor)
-        audit("payout_run_started", actor=actor, run_id=run.pk)
-        transaction.on_commit(lambda: run_payouts.delay(run.pk))
+    """Record a run (in the caller's transaction); flows.payouts.start_run has the Celery
+    job do the work after commit."""
+    run = PayoutRun.objects.create(created_by=actor)
+    audit("payout_run_started", actor=actor, run_id=run.pk)
     return run
 
 
-def payouts_run(*, run_id: int | None = None) -> PayoutRun:
+def payouts_run(*, run_id: int | None = None,
+                send_batch: Callable[[int, list[int]], Any] | None = None) -> PayoutRun:
     """Pay every worker with an active payout account and available >= MIN_PAYOUT_CENTS.
 
-    Safe to run twice or concurrently, and after a crash: a worker's balance moves into
-    flight once; what was left in flight belongs to the reconcile job.
+    The run only lists the workers due and fans them out to ``pay_payout_batch`` jobs of
+    PAYOUT_BATCH_SIZE workers; the jobs open, transfer and settle (payouts_pay_batch) and
+    add their counts to the run. ``finished`` means every due worker was handed to a
+    batch. Safe to run twice or concurrently, and after a crash: a worker's balance moves
+    into flight once; what was left in flight is finished by the redelivered batch or the
+    reconcile job. ``send_batch(run_id, worker_ids)`` hands a batch to its job (the
+    Celery job passes its batch task's ``delay``); without it batches are paid inline.
     """
+    if send_batch is None:
+        def send_batch(run_id, worker_ids):
+            return payouts_pay_batch(run_id=run_id, worker_ids=worker_ids)
     run = (PayoutRun.objects.get(pk=run_id) if run_id is not None
            else PayoutRun.objects.create())
     if run.status == PayoutRunStatus.FINISHED:
         return run
     PayoutRun.objects.filter(pk=run.pk).update(status=PayoutRunStatus.RUNNING,
                                                started_at=run.started_at or timezone.now())
-    counts = {PayoutStatus.PAID: 0, PayoutStatus.FAILED: 0, "created": 0}
+    batch_size = settings.PAYOUT_BATCH_SIZE
     last_worker_id = 0
     while True:
-        accounts = _due_accounts(last_worker_id, DUE_BATCH)
-        for account in accounts:
-            payout = payout_open(worker_id=account.worker_id, run=run, account=account)
-            if payout is None:
-                continue
-            counts["created"] += 1
-            status = payout_execute(payout=payout)
-            if status in counts:
-                counts[status] += 1
-        if len(accounts) < DUE_BATCH:
+        worker_ids = _due_worker_ids(last_worker_id, DUE_BATCH)
+        for start in range(0, len(worker_ids), batch_size):
+            send_batch(run.pk, worker_ids[start:start + batch_size])
+        if len(worker_ids) < DUE_BATCH:
             break
-        last_worker_id = accounts[-1].worker_id
+        last_worker_id = worker_ids[-1]
+    PayoutRun.objects.filter(pk=run.pk).update(status=PayoutRunStatus.FINISHED,
+                                               finished_at=timezone.now())
+    run.refresh_from_db()
+    return run
+
+
+def _concurrently(function, payouts: list[Payout], limit: int) -> list:
+    """``function(payout)`` for each payout, at most ``limit`` at a time: transfers
+    wait on the provider, not on us. Each thread has its own database connection, closed
+    when it is done. Inside a transaction (tests) threads could not see its rows, and
+    SQLite (zero-setup mode) has one writer anyway: there the calls run one after the
+    other in the caller's thread."""
+    database = transaction.get_connection()
+    if (limit <= 1 or len(payouts) <= 1 or database.in_atomic_block
+            or database.vendor != "postgresql"):
+        return [function(payout) for payout in payouts]
+    from django.db import connections
+
+    pending = list(reversed(payouts))
+    outcomes: list[str] = []
+    guard = threading.Lock()
+
+    def worker() -> None:
+        try:
+            while True:
+                with guard:
+                    if not pending:
+                        return
+                    payout = pending.pop()
+                outcome = function(payout)
+                with guard:
+                    outcomes.append(outcome)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, name=f"payout-transfer-{index}")
+               for index in range(min(limit, len(payouts)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def payouts_pay_batch(*, run_id: int, worker_ids: list[int]) -> dict:
+    """One batch of a run: open a payout for each worker still due (each its own
+    transaction: the committed in-flight row is the outbox), then transfer and settle
+    them, PAYOUT_TRANSFER_CONCURRENCY at a time.
+
+    Exactly once under redelivery: a batch job whose worker process died (SIGKILL, OOM)
+    is delivered again (acks_late, reject_on_worker_lost). payout_open then finds the
+    money of the workers it had reached already in flight and opens nothing for them;
+    their payouts of this run still in flight are reconciled instead: the provider is
+    asked for the transfer by transfer group and it is retried only if absent, with the
+    same idempotency key. Settling is compare-and-swap on the payout's status.
+    """
+    run = PayoutRun.objects.get(pk=run_id)
+    leftover = list(Payout.objects.filter(run=run, worker_id__in=worker_ids,
+                                          status=PayoutStatus.IN_FLIGHT)
+                    .exclude(provider=PayoutProvider.MANUAL)
+                    .select_related("payout_account").order_by("pk"))
+    accounts = list(PayoutAccount.objects.filter(worker_id__in=worker_ids,
+                                                 status=PayoutAccountStatus.ACTIVE)
+                    .order_by("worker_id"))
+    opened = payouts_open_many(accounts=accounts, run=run)
+    limit = settings.PAYOUT_TRANSFER_CONCURRENCY
+    statuses = _concurrently(lambda payout: payout_reconcile(payout=payout), leftover, limit)
+    transfers = _concurrently(lambda payout: (payout, *_transfer(payout)), opened, limit)
+    payouts_settle_many(settled=[(payout, reference) for payout, status, reference
+                                 in transfers if status == PayoutStatus.PAID])
+    statuses += [status for _payout, status, _reference in transfers]
+    counts = {"created": len(opened), "reconciled": len(leftover),
+              PayoutStatus.PAID: statuses.count(PayoutStatus.PAID),
+              PayoutStatus.FAILED: statuses.count(PayoutStatus.FAILED)}
     PayoutRun.objects.filter(pk=run.pk).update(
-        status=PayoutRunStatus.FINISHED, finished_at=timezone.now(),
         payouts_created=F("payouts_created") + counts["created"],
         payouts_paid=F("payouts_paid") + counts[PayoutStatus.PAID],
         payouts_failed=F("payouts_failed") + counts[PayoutStatus.FAILED])
-    run.refresh_from_db()
-    return run
+    return counts
 
 
 # --- Admin actions ----------------------------------------------------------------------------

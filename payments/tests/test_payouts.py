@@ -17,6 +17,7 @@ from payments.selectors import ledger_check
 from payments.services import (
     earnings_release_due,
     payout_account_setup,
+    payouts_pay_batch,
     payouts_reconcile,
     payouts_run,
 )
@@ -197,15 +198,15 @@ def test_a_crash_between_the_transfer_and_its_commit_transfers_once(stripe_serve
     worker = make_worker()
     _earn(worker, 1500)
     account = _onboarded(worker, stripe_server)
-    real_settle = payout_services.payout_settle
+    real_settle = payout_services.payouts_settle_many
 
     def crash(**kwargs):
         raise _Crash()
 
-    monkeypatch.setattr(payout_services, "payout_settle", crash)
+    monkeypatch.setattr(payout_services, "payouts_settle_many", crash)
     with pytest.raises(_Crash):
         payouts_run()
-    monkeypatch.setattr(payout_services, "payout_settle", real_settle)
+    monkeypatch.setattr(payout_services, "payouts_settle_many", real_settle)
 
     payout = Payout.objects.get()
     assert payout.status == PayoutStatus.IN_FLIGHT
@@ -342,3 +343,33 @@ def test_payout_account_setup_with_stripe_down_is_503(settings, stripe_server):
 
     assert response.status_code == 503
     assert not PayoutAccount.objects.exists()
+
+
+def test_a_redelivered_batch_settles_what_its_killed_delivery_left_in_flight(
+        stripe_server, monkeypatch):
+    worker = make_worker()
+    _earn(worker, 1500)
+    account = _onboarded(worker, stripe_server)
+    real_settle = payout_services.payouts_settle_many
+
+    def crash(**kwargs):
+        raise _Crash()
+
+    monkeypatch.setattr(payout_services, "payouts_settle_many", crash)
+    with pytest.raises(_Crash):
+        payouts_run()
+    monkeypatch.setattr(payout_services, "payouts_settle_many", real_settle)
+    payout = Payout.objects.get()
+    assert len(_transfers_to(stripe_server, account)) == 1
+
+    # The broker delivers the same batch again (acks_late, reject_on_worker_lost).
+    counts = payouts_pay_batch(run_id=payout.run_id, worker_ids=[worker.pk])
+
+    assert counts == {"created": 0, "reconciled": 1, "paid": 1, "failed": 0}
+    payout.refresh_from_db()
+    assert payout.status == PayoutStatus.PAID
+    assert payout.provider_reference == _transfers_to(stripe_server, account)[0]["id"]
+    assert len(_transfers_to(stripe_server, account)) == 1
+    assert Payout.objects.count() == 1
+    assert _balances(worker) == (0, 0)
+    assert ledger_check()["ok"] is True

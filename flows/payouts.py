@@ -1,0 +1,16 @@
+"""A payout run: the run row commits first, then the Celery job lists the workers due
+and fans them out to batch jobs (payments.tasks); each payout row is the outbox its
+transfer is made from, so a lost or repeated job pays nobody twice."""
+from django.db import transaction
+
+from accounts.models import User
+from payments import services as payments
+from payments.models import PayoutRun
+from payments.tasks import run_payouts
+
+
+def start_run(*, actor: User | None) -> PayoutRun:
+    with transaction.atomic(durable=True):
+        run = payments.payout_run_start(actor=actor)
+        transaction.on_commit(lambda: run_payouts.delay(run.pk))
+    return run
