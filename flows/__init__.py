@@ -9,6 +9,8 @@ own rows. Read a flow to follow a use case end to end:
   announced results), project completion and refinement, the recovery sweep.
 - ``projects``: launch, resume, cancel (the project's status with its escrow).
 
-Transactions: each flow opens one durable transaction and locks in the single system
-order written in config/lock_order.py; Celery jobs are enqueued only after commit, here.
+Transactions: each flow runs in one transaction (the request's own when an
+Idempotency-Key wraps the view, so the key's record commits with the work) and locks in
+the single system order written in config/lock_order.py; Celery jobs are enqueued only
+after commit, here.
 """

@@ -11,7 +11,7 @@ from workers import services as workers
 
 def register(*, email: str, password: str, role: str,
              organization_name: str = "") -> tuple[User, accounts.IssuedToken]:
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         user = accounts.user_create(email=email, password=password, role=role)
         if role == Role.REQUESTER:
             name = organization_name.strip() or f"{user.email.split('@')[0]}'s organization"

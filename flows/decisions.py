@@ -33,7 +33,7 @@ SWEEP_BATCH = 500
 def approve(*, assignment_id: int, actor: User | None, automatic: bool = False
             ) -> Assignment:
     """Approve submitted work and pay it, once (requester, reviewer, auto-approval)."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         assignment = marketplace.assignment_approve(assignment_id=assignment_id,
                                                     actor=actor, automatic=automatic)
         qa.review_close_if_decided(assignment_id=assignment.pk)
@@ -42,7 +42,7 @@ def approve(*, assignment_id: int, actor: User | None, automatic: bool = False
 
 
 def reject(*, assignment_id: int, actor: User, reason: str) -> Assignment:
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         assignment = marketplace.assignment_reject(assignment_id=assignment_id,
                                                    actor=actor, reason=reason)
         reopened = marketplace.task_reopen_for_replacement(task_id=assignment.task_id)
@@ -56,7 +56,7 @@ def review_verdict(*, review_id: int, reviewer: WorkerProfile, verdict: str,
     """A spot-check reviewer approves or rejects; the verdict counts in the record."""
     assignment_id = qa.review_verdict_check(review_id=review_id, reviewer=reviewer,
                                             verdict=verdict, reason=reason)
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         if verdict == Verdict.APPROVE:
             assignment = marketplace.assignment_approve(assignment_id=assignment_id,
                                                         actor=reviewer.user)
@@ -77,7 +77,7 @@ def dispute_resolve(*, dispute_id, actor: User, outcome: str, note: str):
     """Uphold a rejection, or overturn it: the work is approved and paid, and results
     that were final are revised with the label back."""
     dispute = qa.dispute_resolve_check(dispute_id=dispute_id, outcome=outcome)
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         if outcome != DisputeOutcome.OVERTURN:
             return qa.dispute_conclude(dispute_id=dispute.pk, actor=actor, outcome=outcome,
                                        note=note)
@@ -91,7 +91,7 @@ def dispute_resolve(*, dispute_id, actor: User, outcome: str, note: str):
 
 def overturn(*, assignment_id: int, actor: User, note: str = "") -> Assignment:
     """A rejection found wrong outside a dispute (staff): approve and pay it."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         assignment = marketplace.assignment_overturn(assignment_id=assignment_id,
                                                      actor=actor, note=note)
         _pay_overturned(assignment, actor=actor)
@@ -150,5 +150,5 @@ def auto_approve_submissions() -> int:
 
 @shared_task(acks_late=True)
 def pause_for_funds(project_id: int) -> None:
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         marketplace.project_pause_for_funds(project=Project.objects.get(pk=project_id))

@@ -11,7 +11,7 @@ from marketplace.tasks import run_item_import
 
 def import_in_background(*, project: Project, actor: User, payload: bytes,
                          file_format: str, rows_total: int, is_gold: bool) -> ItemImport:
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         item_import = marketplace.item_import_enqueue(
             project=project, actor=actor, payload=payload, file_format=file_format,
             rows_total=rows_total, is_gold=is_gold)

@@ -10,7 +10,7 @@ from payments.tasks import run_payouts
 
 
 def start_run(*, actor: User | None) -> PayoutRun:
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         run = payments.payout_run_start(actor=actor)
         transaction.on_commit(lambda: run_payouts.delay(run.pk))
     return run

@@ -16,14 +16,14 @@ from .results import reaggregate_project_job
 
 
 def launch(*, project: Project, actor: User) -> Project:
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         project = marketplace.project_launch(project=project, actor=actor)
         payments.escrow_reserve_for_launch(project=project, actor=actor)
     return project
 
 
 def resume(*, project: Project, actor: User) -> Project:
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         project = marketplace.project_resume(project=project, actor=actor)
         # Work added while paused (overlap or pay raised, items uploaded) needs escrow.
         if not payments.escrow_reserve_shortfall(project=project):
@@ -38,7 +38,7 @@ def resume(*, project: Project, actor: User) -> Project:
 
 
 def cancel(*, project: Project, actor: User) -> Project:
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         project = marketplace.project_cancel(project=project, actor=actor)
         # Unspent escrow goes back (minus what work in progress may still cost).
         payments.escrow_release_unspent(project=project)

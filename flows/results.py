@@ -36,7 +36,7 @@ UNGRADED_GRACE = timedelta(minutes=2)
 def grade_submission(*, assignment_id: int) -> int:
     """Grade a submission's gold once and count it in the worker's record. Returns the
     number of gold answers graded (0 when graded before)."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         project = Project.objects.get(assignments__pk=assignment_id)
         graded = marketplace.assignment_record_grades(
             assignment_id=assignment_id, judge=qa.gold_judge(project=project))
@@ -50,7 +50,7 @@ def grade_submission(*, assignment_id: int) -> int:
 def aggregate_task(*, task_id: int) -> list[int]:
     """Aggregate a task whose slots are all done. Returns the ids of items finalised."""
     funds_short = False
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         work = marketplace.task_lock_for_aggregation(task_id=task_id)
         if work is None:
             return []
@@ -72,7 +72,7 @@ def aggregate_task(*, task_id: int) -> list[int]:
                             answers=[a for a in work.answers if a.item_id in consensus.final],
                             results={pk: consensus.results[pk] for pk in consensus.final})
     if funds_short:
-        with transaction.atomic(durable=True):
+        with transaction.atomic():
             marketplace.project_pause_for_funds(project=work.project)
     if consensus.final:
         complete_project_if_done(project_id=work.project.pk)
@@ -82,7 +82,7 @@ def aggregate_task(*, task_id: int) -> list[int]:
 def revise_task_results(*, task_id: int) -> int:
     """A late decision changed which labels count on a task whose items were final:
     recompute them now, announce what changed. Returns the number changed."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         work = marketplace.task_lock_finalized(task_id=task_id)
         results = qa.items_results(project=work.project, items=work.pending,
                                    answers=work.answers)
@@ -99,7 +99,7 @@ def complete_project_if_done(*, project_id: int) -> bool:
     (paused -> completed is no transition); resuming completes it."""
     if marketplace.project_items_unfinished(project_id=project_id):
         return False
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         project = marketplace.project_complete_if_active(project_id=project_id)
         if project is None:
             return False
@@ -120,7 +120,7 @@ def refine_project(*, project_id: int) -> int:
     results = qa.project_refined_results(project=project, labels=labels)
     if not results:
         return 0
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         return marketplace.project_items_revise(project=project, results=results)
 
 

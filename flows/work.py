@@ -20,7 +20,7 @@ from .results import grade_and_aggregate
 
 def submit(*, assignment_id: int, worker: WorkerProfile, answers: list) -> Assignment:
     try:
-        with transaction.atomic(durable=True):
+        with transaction.atomic():
             assignment = marketplace.assignment_submit(assignment_id=assignment_id,
                                                        worker=worker, answers=answers)
             qa.review_maybe_request(assignment=assignment)
@@ -37,7 +37,7 @@ def submit(*, assignment_id: int, worker: WorkerProfile, answers: list) -> Assig
 
 
 def return_task(*, assignment_id: int, worker: WorkerProfile) -> Assignment:
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         assignment = marketplace.assignment_return(assignment_id=assignment_id,
                                                    worker=worker)
         qa.assignment_returned_record(worker_id=assignment.worker_id,

@@ -8,7 +8,7 @@ one transaction guarded by that attempt - so a crash stores nothing and a duplic
 delivery stores nothing twice.
 """
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -52,6 +52,10 @@ class NewItem:
     data: Any
     gold_answer: Any
     task_id: int | None = None
+    # Set by the personal-data scan (sensitive_data.items_scan_for_pii).
+    sensitivity: str = ""
+    pii_types: dict = field(default_factory=dict)
+    pii_spans: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -238,14 +242,17 @@ def _insert_tasks(project: Project, count: int) -> list[int]:
 
 
 # Filled per row; every other item column is the same for the whole upload.
-_PER_ROW_COLUMNS = ("task_id", "external_id", "data", "gold_answer")
+_PER_ROW_COLUMNS = ("task_id", "external_id", "data", "gold_answer", "sensitivity", "pii_types",
+                    "pii_spans")
 
 
 def _insert_items(project: Project, items: list[NewItem], *, is_gold: bool) -> None:
     if connection.vendor != "postgresql":
         Item.objects.bulk_create(
             [Item(project=project, task_id=item.task_id, external_id=item.external_id,
-                  data=item.data, is_gold=is_gold, gold_answer=item.gold_answer)
+                  data=item.data, is_gold=is_gold, gold_answer=item.gold_answer,
+                  sensitivity=item.sensitivity, pii_types=item.pii_types,
+                  pii_spans=item.pii_spans)
              for item in items], batch_size=INSERT_BATCH_SIZE)
         return
     # COPY in text format, the per-row values written as the column's text input (JSON
@@ -274,7 +281,10 @@ def _insert_items(project: Project, items: list[NewItem], *, is_gold: bool) -> N
                 per_row = {"task_id": item.task_id, "external_id": item.external_id,
                            "data": dumps(item.data),
                            "gold_answer": None if item.gold_answer is None
-                           else dumps(item.gold_answer)}
+                           else dumps(item.gold_answer),
+                           "sensitivity": item.sensitivity,
+                           "pii_types": dumps(item.pii_types),
+                           "pii_spans": dumps(item.pii_spans)}
                 write_row([per_row[column] if column in per_row else value
                            for column, value in layout])
 
