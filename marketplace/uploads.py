@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from config import input_rules
 from config.errors import InvalidInput
 
 FORMATS = ("json", "jsonl", "csv")
@@ -20,13 +21,13 @@ MAX_ROW_ERRORS = 20
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-def _refuse_constant(name: str):
-    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
-
-
 def _strict_loads(text: str):
-    """json.loads without NaN/Infinity: they are not JSON and PostgreSQL refuses them."""
-    return json.loads(text, parse_constant=_refuse_constant)
+    """json.loads without NaN/Infinity (PostgreSQL refuses them); too deep a document is a
+    JSONDecodeError like any other syntax problem."""
+    try:
+        return input_rules.loads(text)
+    except input_rules.TooDeep as exc:
+        raise json.JSONDecodeError(str(exc), "", 0) from None
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,16 @@ def _row_error(row: int, message: str) -> InvalidInput:
                         fields={f"rows.{row}": [message]})
 
 
+def _check_row_value(row: int, value: Any) -> None:
+    """Depth, NUL / lone surrogates (keys too) and integer range, named by row and field."""
+    found = input_rules.value_problem(value)
+    if found is not None:
+        path, problem = found
+        raise _row_error(row, f"{path}: {problem}" if path else problem)
+
+
 def _row_from_object(row: int, obj: Any) -> UploadRow:
+    _check_row_value(row, obj)
     if not isinstance(obj, dict):
         raise _row_error(row, "each row must be an object with 'data'.")
     if "data" not in obj:
@@ -120,6 +130,7 @@ def _parse_csv(text: str) -> list[UploadRow]:
         raise InvalidInput("The CSV file has no header row.", code="invalid_csv",
                            fields={"file": ["A header row is required."]})
     header = [name.strip() for name in reader.fieldnames]
+    _check_row_value(1, header)
     if len(set(header)) != len(header) or any(not name for name in header):
         raise InvalidInput("CSV header names must be distinct and non-empty.",
                            code="invalid_csv", fields={"file": ["Bad header row."]})
@@ -135,6 +146,7 @@ def _parse_csv(text: str) -> list[UploadRow]:
                                          if isinstance(value, str))
             if None in record:
                 raise _row_error(line, "more cells than header columns.")
+            _check_row_value(line, record)
             columns = {name: record[name] for name in data_columns}
             if "data" in header:
                 try:
@@ -159,6 +171,7 @@ def _parse_csv(text: str) -> list[UploadRow]:
                 except (json.JSONDecodeError, TypeError):
                     answer = raw_answer  # a bare label such as positive
             external_id = (record.get("external_id") or "").strip() or None
+            _check_row_value(line, {"data": data, "answer": answer})
             rows.append(UploadRow(row=line, external_id=external_id, data=data,
                                   answer=answer, has_answer=has_answer))
     except csv.Error as exc:

@@ -1,9 +1,6 @@
 """Django admin for money: payouts with run / retry / mark-paid / mark-failed / export
 actions (each calls a service), and read-only views of the ledger and its causes.
 Nothing here edits a balance, a journal or an entry."""
-import csv
-import io
-
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -11,6 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 
+from config.csv_export import csv_text
 from config.errors import ApiError
 
 from . import selectors, services
@@ -92,9 +90,8 @@ class PayoutAdmin(ReadOnlyAdmin):
 
     @staticmethod
     def _csv(queryset) -> HttpResponse:
-        out = io.StringIO()
-        csv.writer(out).writerows(selectors.payouts_csv_rows(queryset.order_by("id")))
-        response = HttpResponse(out.getvalue(), content_type="text/csv")
+        response = HttpResponse(csv_text(selectors.payouts_csv_rows(queryset.order_by("id"))),
+                                content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="payouts.csv"'
         return response
 

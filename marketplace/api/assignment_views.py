@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
 from config.pagination import paginated_response
+from config.query import choice_param
 from workers.api.views import WorkerView
 
 from .. import selectors, services
@@ -178,7 +179,7 @@ class WorkerAssignmentListView(WorkerView):
         OpenApiParameter("status", str, enum=AssignmentStatus.values)])
     def get(self, request):
         assignments = selectors.worker_assignment_list(
-            worker=self.worker, status=request.query_params.get("status"))
+            worker=self.worker, status=choice_param(request, "status", AssignmentStatus.values))
         return paginated_response(request, assignments, WorkerAssignmentOutput, view=self)
 
 
@@ -199,7 +200,7 @@ class ProjectAssignmentsView(RequesterView):
     def get(self, request, project_id):
         project = self.get_project(project_id)
         assignments = selectors.project_assignment_list(
-            project=project, status=request.query_params.get("status"))
+            project=project, status=choice_param(request, "status", AssignmentStatus.values))
         return paginated_response(request, assignments, RequesterAssignmentOutput, view=self)
 
 

@@ -4,16 +4,18 @@ from django.conf import settings
 from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsRequester
 from config.errors import InvalidInput, PayloadTooLarge
 from config.idempotency import idempotent
+from config.parsers import FormParser, JSONParser, MultiPartParser
 from config.pagination import paginated_response
+from config.query import bool_param, choice_param
 
 from .. import selectors, services
+from ..enums import ProjectStatus
 from ..uploads import format_from_filename, parse_upload, rows_from_objects
 from .serializers import (
     ImportCreatedOutput,
@@ -49,7 +51,7 @@ class ProjectListView(RequesterView):
     @extend_schema(responses=ProjectOutput(many=True), tags=["projects"])
     def get(self, request):
         projects = selectors.project_list(organization=self.organization)
-        if status_filter := request.query_params.get("status"):
+        if status_filter := choice_param(request, "status", ProjectStatus.values):
             projects = projects.filter(status=status_filter)
         return paginated_response(request, projects, ProjectOutput, view=self)
 
@@ -166,8 +168,7 @@ class ProjectItemsView(_UploadView):
         OpenApiParameter("is_gold", bool, description="Only gold (true) or only items (false)")])
     def get(self, request, project_id):
         project = self.get_project(project_id)
-        is_gold = request.query_params.get("is_gold")
-        is_gold = None if is_gold is None else is_gold.lower() in ("1", "true", "yes")
+        is_gold = bool_param(request, "is_gold")
         return paginated_response(request, selectors.item_list(project=project, is_gold=is_gold),
                                   ItemOutput, view=self)
 

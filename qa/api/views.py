@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from config.errors import InvalidInput
 from config.idempotency import idempotent
 from config.pagination import paginated_response
+from config.query import bool_param, choice_param
 from marketplace.api.views import RequesterView
 from marketplace.models import Answer, Project, WorkerPseudonym
 from marketplace.selectors import worker_by_pseudonym
@@ -163,11 +164,8 @@ class ProjectResultsView(RequesterView):
         OpenApiParameter("final_only", bool)])
     def get(self, request, project_id):
         project = self.get_project(project_id)
-        file_format = request.query_params.get("format", "json")
-        if file_format not in exports.FORMATS:
-            raise InvalidInput("format is json, jsonl or csv.",
-                               fields={"format": ["Must be json, jsonl or csv."]})
-        final_only = request.query_params.get("final_only", "").lower() in ("1", "true")
+        file_format = choice_param(request, "format", exports.FORMATS, default="json")
+        final_only = bool_param(request, "final_only") or False
         content_type, stream = exports.FORMATS[file_format]
         response = StreamingHttpResponse(
             stream(exports.result_rows(project, final_only=final_only)),
@@ -209,7 +207,7 @@ class AdminDisputesView(AdminView):
         OpenApiParameter("status", str, enum=DisputeStatus.values)])
     def get(self, request):
         disputes = Dispute.objects.select_related("assignment").order_by("created_at", "id")
-        if wanted := request.query_params.get("status"):
+        if wanted := choice_param(request, "status", DisputeStatus.values):
             disputes = disputes.filter(status=wanted)
         return paginated_response(request, disputes, DisputeOutput, view=self)
 

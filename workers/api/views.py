@@ -10,10 +10,12 @@ from accounts.permissions import IsStaff, IsWorker
 from config.errors import InvalidInput
 from config.idempotency import idempotent
 from config.pagination import paginated_response
+from config.query import choice_param
 from marketplace.api.views import RequesterView
 from marketplace.models import Project
 
 from .. import selectors, services
+from ..enums import ApplicationStatus, WorkerStatus
 from ..models import WorkerBlock, WorkerProfile
 from .serializers import (
     AdminExamInput,
@@ -175,9 +177,9 @@ class AdminView(APIView):
 
 class AdminApplicationListView(AdminView):
     @extend_schema(responses=ApplicationOutput(many=True), tags=["admin"], parameters=[
-        OpenApiParameter("status", str, description="pending | approved | rejected")])
+        OpenApiParameter("status", str, enum=ApplicationStatus.values)])
     def get(self, request):
-        wanted = request.query_params.get("status")
+        wanted = choice_param(request, "status", ApplicationStatus.values)
         return paginated_response(request, selectors.application_list(status=wanted),
                                   ApplicationOutput, view=self)
 
@@ -211,10 +213,11 @@ class AdminApplicationRejectView(AdminView):
 
 
 class AdminWorkerListView(AdminView):
-    @extend_schema(responses=AdminWorkerOutput(many=True), tags=["admin"])
+    @extend_schema(responses=AdminWorkerOutput(many=True), tags=["admin"], parameters=[
+        OpenApiParameter("status", str, enum=WorkerStatus.values)])
     def get(self, request):
         workers = _profile_queryset().order_by("id")
-        if wanted := request.query_params.get("status"):
+        if wanted := choice_param(request, "status", WorkerStatus.values):
             workers = workers.filter(status=wanted)
         return paginated_response(request, workers, AdminWorkerOutput, view=self)
 
