@@ -51,7 +51,9 @@ def value_problem(value, *, max_depth: int = MAX_JSON_DEPTH) -> tuple[str, str] 
             if depth > max_depth:
                 return path, f"Nested deeper than {max_depth} levels."
             entries = current.items() if isinstance(current, dict) else enumerate(current)
-            for key, child in entries:
+            # Reversed onto the stack, so the first problem reported is the first in the
+            # document.
+            for key, child in reversed(list(entries)):
                 child_path = f"{path}.{key}" if path else str(key)
                 if isinstance(key, str):
                     problem = text_problem(key)

@@ -5,6 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
+from config.input_rules import MAX_BIGINT
 from config.pagination import paginated_response
 from config.query import choice_param
 from workers.api.views import WorkerView
@@ -23,7 +24,8 @@ class WorkerSubmitThrottle(UserRateThrottle):
 
 
 class NextTaskInput(serializers.Serializer):
-    project_id = serializers.IntegerField(required=False, allow_null=True)
+    project_id = serializers.IntegerField(min_value=1, max_value=MAX_BIGINT, required=False,
+                                          allow_null=True)
 
 
 class ServedProject(serializers.Serializer):

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from config.input_rules import MAX_BIGINT
+
 from ..enums import DisputeOutcome, Verdict
 
 
@@ -44,7 +46,7 @@ class QualitySettingsIO(serializers.Serializer):
 
 
 class DisputeInput(serializers.Serializer):
-    assignment_id = serializers.IntegerField()
+    assignment_id = serializers.IntegerField(min_value=1, max_value=MAX_BIGINT)
     message = serializers.CharField(max_length=5000)
 
 

@@ -1,6 +1,8 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from config.input_rules import MAX_BIGINT
+
 from ..enums import Clearance
 
 
@@ -135,7 +137,7 @@ class ExamInput(serializers.Serializer):
 
 
 class AdminExamInput(ExamInput):
-    project_id = serializers.IntegerField()
+    project_id = serializers.IntegerField(min_value=1, max_value=MAX_BIGINT)
 
 
 class ExamOutput(serializers.Serializer):
@@ -170,7 +172,7 @@ class WorkerExamOutput(serializers.Serializer):
 
 
 class AnswerInput(serializers.Serializer):
-    item_id = serializers.IntegerField()
+    item_id = serializers.IntegerField(min_value=1, max_value=MAX_BIGINT)
     value = serializers.JSONField()
 
 
@@ -194,7 +196,7 @@ class BlockOutput(serializers.Serializer):
 
 
 class RequiredExamInput(serializers.Serializer):
-    exam_id = serializers.IntegerField()
+    exam_id = serializers.IntegerField(min_value=1, max_value=MAX_BIGINT)
 
 
 class AuditEventOutput(serializers.Serializer):
