@@ -18,12 +18,12 @@ import re
 MAX_JSON_DEPTH = 32
 MAX_BIGINT = 2**63 - 1
 MIN_BIGINT = -(2**63)
-_BAD_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+BAD_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 
 
 def text_problem(text: str) -> str | None:
     """Why this string cannot be stored, or None."""
-    found = _BAD_CHARACTERS.search(text)
+    found = BAD_CHARACTERS.search(text)
     if found is None:
         return None
     if found.group() == "\x00":

@@ -140,6 +140,11 @@ class StripeWebhookView(APIView):
         except providers.WebhookSignatureInvalid:
             raise InvalidInput("The Stripe signature is missing or does not verify.",
                                code="invalid_signature")
+        except providers.WebhookEventMalformed as exc:
+            services.stripe_event_record_malformed(body=request.body, problem=exc.problem,
+                                                   event=exc.event)
+            raise InvalidInput(f"Signed event not understood: {exc.problem}",
+                               code="malformed_event")
         outcome = services.stripe_event_receive(event=event)
         return Response({"received": True, "outcome": outcome})
 

@@ -13,6 +13,7 @@ from .escrow import (
 from .funding import (
     organization_credit,
     stripe_event_receive,
+    stripe_event_record_malformed,
     topup_create,
     topup_reconcile,
     topups_reconcile,
@@ -40,6 +41,7 @@ __all__ = [
     "organization_credit", "outstanding_liability_cents", "payout_account_setup",
     "payout_execute", "payout_fail", "payout_mark_failed", "payout_mark_paid", "payout_open",
     "payout_reconcile", "payout_retry", "payout_run_start", "payout_settle",
-    "payouts_reconcile", "payouts_run", "stripe_event_receive", "topup_create",
+    "payouts_reconcile", "payouts_run", "stripe_event_receive",
+    "stripe_event_record_malformed", "topup_create",
     "topup_reconcile", "topups_reconcile",
 ]
