@@ -64,8 +64,9 @@ def user_register(*, email: str, password: str, role: str,
     return user, issued
 
 
-def user_login(*, email: str, password: str) -> tuple[User, IssuedToken]:
-    user = authenticate(username=User.objects.normalize_email(email).lower(), password=password)
+def user_login(*, email: str, password: str, request=None) -> tuple[User, IssuedToken]:
+    user = authenticate(request, username=User.objects.normalize_email(email).lower(),
+                        password=password)
     if user is None:
         raise InvalidInput("Wrong email or password.", code="invalid_credentials",
                            fields={"non_field_errors": ["Wrong email or password."]})

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "knox",
     "django_filters",
     "drf_spectacular",
+    "axes",
     "accounts",
     "marketplace",
     "workers",
@@ -47,9 +48,29 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, so that its process_exception sees a view's exception first.
+    # Near the end, so that its process_exception sees a view's exception first.
     "config.middleware.DatabaseErrorMiddleware",
+    # Admin login throttle (config/admin_login.py); axes wants to be last.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "config.admin_login.AdminLoginGuardBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes on the admin login only (the API login has THROTTLE_AUTH_RATE): after
+# ADMIN_LOGIN_FAILURE_LIMIT failures for one username from one address, 429 for
+# ADMIN_LOGIN_COOLOFF_MINUTES. Every failure is kept (AccessAttempt, AccessFailureLog).
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_HANDLER = "config.admin_login.AdminOnlyDatabaseHandler"
+# The admin login form posts "username" (our USERNAME_FIELD is email).
+AXES_USERNAME_FORM_FIELD = "username"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
