@@ -47,6 +47,12 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea, required=True)
 
 
+class ReferenceForm(forms.Form):
+    _selected_action = forms.CharField(widget=forms.MultipleHiddenInput)
+    reference = forms.CharField(max_length=255, required=True,
+                                help_text="The bank transfer's reference")
+
+
 def _each(modeladmin, request, queryset, apply, *, title: str) -> None:
     done = 0
     for payout in queryset.select_related("payout_account"):
@@ -103,9 +109,23 @@ class PayoutAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Mark paid (manual payouts)")
     def mark_paid(self, request, queryset):
-        _each(self, request, queryset,
-              lambda payout: services.payout_mark_paid(payout=payout, actor=request.user),
-              title="Marked paid")
+        if "apply" in request.POST:
+            form = ReferenceForm(request.POST)
+            if form.is_valid():
+                reference = form.cleaned_data["reference"]
+                _each(self, request, queryset,
+                      lambda payout: services.payout_mark_paid(payout=payout,
+                                                               actor=request.user,
+                                                               reference=reference),
+                      title="Marked paid")
+                return None
+        else:
+            form = ReferenceForm(initial={"_selected_action": request.POST.getlist(
+                admin.helpers.ACTION_CHECKBOX_NAME)})
+        return render(request, "admin/quorum_reason.html", {
+            "title": "Mark paid", "objects": queryset, "form": form,
+            "action": request.POST.get("action"), "opts": self.model._meta,
+            "explanation": "The reference is stored on the payout and in the audit log."})
 
     @admin.action(description="Mark failed, returning the money (manual payouts)")
     def mark_failed(self, request, queryset):

@@ -96,7 +96,9 @@ class SkillLevelInput(serializers.Serializer):
 
 
 class ApproveInput(serializers.Serializer):
-    skills = SkillLevelInput(many=True, default=list)
+    # The contract requires it: approving without verified skills activates a worker no
+    # project can route to, and the real approval then meets a 409.
+    skills = SkillLevelInput(many=True, allow_empty=False)
     clearance = serializers.ChoiceField(choices=Clearance.choices, required=False)
     note = serializers.CharField(allow_blank=True, default="", max_length=5000)
 
