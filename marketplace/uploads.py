@@ -38,6 +38,9 @@ class UploadRow:
     answer: Any
     has_answer: bool
     unknown_keys: tuple[str, ...] = ()
+    # A CSV answer cell as written: "3" may be the choice "3" or the number 3, and only the
+    # project's label config can tell (services.imports reads it).
+    answer_text: str | None = None
 
 
 def format_from_filename(filename: str) -> str:
@@ -120,12 +123,24 @@ def _parse_jsonl(text: str) -> list[UploadRow]:
     return rows
 
 
+CSV_DELIMITERS = (",", ";", "\t")
+
+
+def _delimiter(text: str) -> str:
+    """Spreadsheets in many locales save CSV with semicolons (or tabs): read with the
+    delimiter the header line uses most, so such a file is not stored as one junk column."""
+    header_line = text.split("\n", 1)[0]
+    counts = {delimiter: header_line.count(delimiter) for delimiter in CSV_DELIMITERS}
+    best = max(CSV_DELIMITERS, key=lambda delimiter: counts[delimiter])
+    return best if counts[best] else ","
+
+
 def _parse_csv(text: str) -> list[UploadRow]:
     # The csv module refuses cells over 128 KiB by default; long documents are fine as
     # items, and the upload size limit already bounds every cell. (The limit is global.)
     if csv.field_size_limit() < len(text):
         csv.field_size_limit(len(text))
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     if not reader.fieldnames:
         raise InvalidInput("The CSV file has no header row.", code="invalid_csv",
                            fields={"file": ["A header row is required."]})
@@ -173,7 +188,8 @@ def _parse_csv(text: str) -> list[UploadRow]:
             external_id = (record.get("external_id") or "").strip() or None
             _check_row_value(line, {"data": data, "answer": answer})
             rows.append(UploadRow(row=line, external_id=external_id, data=data,
-                                  answer=answer, has_answer=has_answer))
+                                  answer=answer, has_answer=has_answer,
+                                  answer_text=raw_answer if has_answer else None))
     except csv.Error as exc:
         raise _row_error(reader.line_num, f"malformed CSV ({exc}).")
     return rows
