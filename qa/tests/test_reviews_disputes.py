@@ -609,3 +609,17 @@ def test_an_overturn_keeps_the_rejection_reason_on_record(disputed, staff_client
     assert assignment.review_reason == reason != ""
     body = staff_client.get("/api/v1/admin/disputes").json()["results"][0]
     assert (body["rejection_reason"], body["note"]) == (reason, "Right.")
+
+
+def test_disputing_an_assignment_that_does_not_exist_says_so(db):
+    profile = eligible_worker("nobody@workers.example")
+
+    response = client_for(profile.user).post("/api/v1/worker/disputes", {
+        "assignment_id": 987654, "message": "Please look again."}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "validation_error",
+        "message": "Unknown assignment: you have no assignment with this id.",
+        "fields": {"assignment_id": ["You have no assignment with this id."]}}
+    assert not Dispute.objects.exists()

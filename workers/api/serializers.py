@@ -98,9 +98,15 @@ class SkillLevelInput(serializers.Serializer):
 class ApproveInput(serializers.Serializer):
     # The contract requires it: approving without verified skills activates a worker no
     # project can route to, and the real approval then meets a 409.
-    skills = SkillLevelInput(many=True, allow_empty=False)
+    skills = SkillLevelInput(many=True)
     clearance = serializers.ChoiceField(choices=Clearance.choices, required=False)
     note = serializers.CharField(allow_blank=True, default="", max_length=5000)
+
+    def validate_skills(self, skills):
+        if not skills:
+            raise serializers.ValidationError(
+                "At least one skill is required: approval sets the worker's verified levels.")
+        return skills
 
 
 class ReasonInput(serializers.Serializer):

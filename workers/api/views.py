@@ -13,6 +13,8 @@ from config.pagination import paginated_response
 from config.query import choice_param
 from marketplace.api.views import RequesterView
 from marketplace.models import Project
+from payments import selectors as payments_selectors
+from qa import selectors as qa_selectors
 
 from .. import selectors, services
 from ..enums import ApplicationStatus, WorkerStatus
@@ -159,7 +161,15 @@ class DataExportView(WorkerView):
     @extend_schema(responses=dict, tags=["worker"])
     def get(self, request):
         worker = WorkerProfile.objects.select_related("user").get(pk=self.worker.pk)
-        return Response(selectors.worker_data_export(worker=worker))
+        body = selectors.worker_data_export(worker=worker)
+        # Money and disputes are personal data too; their apps own how they read.
+        money = payments_selectors.worker_money_export(worker=worker)
+        body["earnings"] = money["entries"]
+        body["payouts"] = money["payouts"]
+        body["balances"] = {name: money[name] for name in (
+            "pending_cents", "available_cents", "in_flight_cents", "paid_cents")}
+        body["disputes"] = qa_selectors.worker_disputes_export(worker=worker)
+        return Response(body)
 
 
 class AccountView(WorkerView):

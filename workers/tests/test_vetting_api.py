@@ -436,7 +436,8 @@ def test_full_life_cycle_leaves_a_complete_audit_trail(staff_client, staff, work
 
     assert response.status_code == 200
     assert [(e["action"], e["actor_id"], e["reason"]) for e in response.json()["audit_log"]] == [
-        ("applied", worker.pk, ""), ("approved", staff.pk, ""), ("suspended", staff.pk, "Spam."),
+        ("applied", worker.pk, ""), ("approved", staff.pk, ""),
+        ("skill_level_set", staff.pk, "Set at vetting"), ("suspended", staff.pk, "Spam."),
         ("reinstated", staff.pk, "Appeal won."), ("banned", staff.pk, "Fraud.")]
     assert all(e["created_at"] for e in response.json()["audit_log"])
     assert profile_of(worker).status == "banned"
