@@ -10,11 +10,21 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("DJANGO_REQUIRE_SECRET_KEY", False):
+# Keys that are public (in this repository or its docs) and so sign nothing.
+KNOWN_INSECURE_SECRET_KEYS = {"", "insecure-local-development-key-change-me",
+                              "change-me-in-production", "change-me", "build", "secret"}
+# A configured broker means a real deployment (docker-compose, production); without one
+# Quorum runs in the zero-setup mode of `make run` and the tests, where the local key is
+# fine. DJANGO_REQUIRE_SECRET_KEY forces the check anywhere.
+if not DEBUG and (env_str("CELERY_BROKER_URL", "") or env_bool("DJANGO_REQUIRE_SECRET_KEY", False)):
+    if SECRET_KEY in KNOWN_INSECURE_SECRET_KEYS or len(SECRET_KEY) < 32:
         from django.core.exceptions import ImproperlyConfigured
 
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set to a private value of at least 32 characters in a "
+            "deployment (DJANGO_DEBUG is false and a Celery broker is configured); e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'.")
+if not SECRET_KEY:
     # Only for the zero-setup local default; docker-compose and production set their own.
     SECRET_KEY = "insecure-local-development-key-change-me"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
