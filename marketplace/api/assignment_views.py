@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
 from config.input_rules import MAX_BIGINT
-from config.pagination import paginated_response
+from config.pagination import paginated, paginated_response
 from config.query import choice_param
 from workers.api.views import WorkerView
 
@@ -177,7 +177,7 @@ class ReturnView(WorkerView):
 
 
 class WorkerAssignmentListView(WorkerView):
-    @extend_schema(responses=WorkerAssignmentOutput(many=True), tags=["worker"], parameters=[
+    @extend_schema(responses=paginated(WorkerAssignmentOutput), tags=["worker"], parameters=[
         OpenApiParameter("status", str, enum=AssignmentStatus.values)])
     def get(self, request):
         assignments = selectors.worker_assignment_list(
@@ -197,7 +197,7 @@ class WorkerAssignmentDetailView(WorkerView):
 
 
 class ProjectAssignmentsView(RequesterView):
-    @extend_schema(responses=RequesterAssignmentOutput(many=True), tags=["review"],
+    @extend_schema(responses=paginated(RequesterAssignmentOutput), tags=["review"],
                    parameters=[OpenApiParameter("status", str, enum=AssignmentStatus.values)])
     def get(self, request, project_id):
         project = self.get_project(project_id)

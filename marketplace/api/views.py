@@ -11,7 +11,7 @@ from accounts.permissions import IsRequester
 from config.errors import InvalidInput, PayloadTooLarge
 from config.idempotency import idempotent
 from config.parsers import FormParser, JSONParser, MultiPartParser
-from config.pagination import paginated_response
+from config.pagination import paginated, paginated_response
 from config.query import bool_param, choice_param
 
 from .. import selectors, services
@@ -48,7 +48,8 @@ class RequesterView(APIView):
 
 
 class ProjectListView(RequesterView):
-    @extend_schema(responses=ProjectOutput(many=True), tags=["projects"])
+    @extend_schema(responses=paginated(ProjectOutput), tags=["projects"], parameters=[
+        OpenApiParameter("status", str, enum=ProjectStatus.values)])
     def get(self, request):
         projects = selectors.project_list(organization=self.organization)
         if status_filter := choice_param(request, "status", ProjectStatus.values):
@@ -164,7 +165,7 @@ class ProjectItemsView(_UploadView):
     def post(self, request, project_id):
         return super().post(request, project_id)
 
-    @extend_schema(responses=ItemOutput(many=True), tags=["items"], parameters=[
+    @extend_schema(responses=paginated(ItemOutput), tags=["items"], parameters=[
         OpenApiParameter("is_gold", bool, description="Only gold (true) or only items (false)")])
     def get(self, request, project_id):
         project = self.get_project(project_id)
@@ -186,7 +187,7 @@ class ProjectGoldView(_UploadView):
 
 
 class ProjectTasksView(RequesterView):
-    @extend_schema(responses=TaskOutput(many=True), tags=["items"])
+    @extend_schema(responses=paginated(TaskOutput), tags=["items"])
     def get(self, request, project_id):
         project = self.get_project(project_id)
         return paginated_response(request, selectors.task_list(project=project), TaskOutput,

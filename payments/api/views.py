@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from config.csv_export import csv_text
 from config.errors import InvalidInput
 from config.idempotency import idempotent
-from config.pagination import paginated_response
+from config.pagination import paginated, paginated_response
 from config.query import choice_param
 from marketplace.api.views import RequesterView
 from marketplace.models import Organization
@@ -88,7 +88,7 @@ class TopUpView(RequesterView):
                                       request_key=key)
         return Response(TopUpOutput(topup).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=TopUpListOutput(many=True), tags=["billing"])
+    @extend_schema(responses=paginated(TopUpListOutput), tags=["billing"])
     def get(self, request):
         topups = TopUp.objects.filter(organization=self.organization).order_by("-created_at",
                                                                               "-id")
@@ -117,7 +117,7 @@ class ProjectBonusesView(RequesterView):
                                      amount_cents=data["amount_cents"], reason=data["reason"])
         return Response(BonusOutput(bonus).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=BonusOutput(many=True), tags=["projects"])
+    @extend_schema(responses=paginated(BonusOutput), tags=["projects"])
     def get(self, request, project_id):
         project = self.get_project(project_id)
         bonuses = Bonus.objects.filter(project=project).order_by("-created_at", "-id")
@@ -233,7 +233,7 @@ class _PayoutBody(PayoutOutput):
 
 
 class AdminPayoutListView(AdminView):
-    @extend_schema(responses=PayoutOutput(many=True), tags=["admin"], parameters=[
+    @extend_schema(responses=paginated(PayoutOutput), tags=["admin"], parameters=[
         OpenApiParameter("status", str, enum=PayoutStatus.values),
         OpenApiParameter("provider", str, enum=PAYOUT_PROVIDERS)])
     def get(self, request):

@@ -80,3 +80,19 @@ class GrantInput(serializers.Serializer):
 
 class LiftInput(serializers.Serializer):
     reason = serializers.CharField(max_length=5000, allow_blank=True, default="")
+
+
+class ResultAnnotationOutput(serializers.Serializer):
+    worker_id = serializers.CharField(help_text="Per-project pseudonym")
+    value = serializers.JSONField()
+
+
+class ResultRowOutput(serializers.Serializer):
+    """One item of GET /projects/{id}/results (format=json: a list of these; jsonl: one per
+    line; csv: these columns, structures as JSON)."""
+
+    item_id = serializers.IntegerField()
+    external_id = serializers.CharField(allow_null=True)
+    result = serializers.JSONField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    annotations = ResultAnnotationOutput(many=True)

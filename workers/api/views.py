@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsStaff, IsWorker
 from config.errors import InvalidInput
 from config.idempotency import idempotent
-from config.pagination import paginated_response
+from config.pagination import paginated, paginated_response
 from config.query import choice_param
 from marketplace.api.views import RequesterView
 from marketplace.models import Project
@@ -88,14 +88,14 @@ class ApplicationView(WorkerView):
         return Response(ApplicationOutput(selectors.application_get(
             application_id=application.pk)).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=ApplicationOutput(many=True), tags=["worker"])
+    @extend_schema(responses=paginated(ApplicationOutput), tags=["worker"])
     def get(self, request):
         applications = selectors.application_list().filter(worker=self.worker)
         return paginated_response(request, applications, ApplicationOutput, view=self)
 
 
 class QualificationListView(WorkerView):
-    @extend_schema(responses=WorkerExamOutput(many=True), tags=["worker"])
+    @extend_schema(responses=paginated(WorkerExamOutput), tags=["worker"])
     def get(self, request):
         return paginated_response(request, selectors.exams_for_worker(worker=self.worker),
                                   WorkerExamOutput, view=self)
@@ -149,7 +149,7 @@ class TermsAcceptView(WorkerView):
 
 
 class EligibleProjectsView(WorkerView):
-    @extend_schema(responses=dict, tags=["worker"],
+    @extend_schema(responses=paginated(EligibleProjectOutput), tags=["worker"],
                    description="Projects this worker's verified skills, domain, clearance "
                    "and exams currently allow.")
     def get(self, request):
@@ -186,7 +186,7 @@ class AdminView(APIView):
 
 
 class AdminApplicationListView(AdminView):
-    @extend_schema(responses=ApplicationOutput(many=True), tags=["admin"], parameters=[
+    @extend_schema(responses=paginated(ApplicationOutput), tags=["admin"], parameters=[
         OpenApiParameter("status", str, enum=ApplicationStatus.values)])
     def get(self, request):
         wanted = choice_param(request, "status", ApplicationStatus.values)
@@ -223,7 +223,7 @@ class AdminApplicationRejectView(AdminView):
 
 
 class AdminWorkerListView(AdminView):
-    @extend_schema(responses=AdminWorkerOutput(many=True), tags=["admin"], parameters=[
+    @extend_schema(responses=paginated(AdminWorkerOutput), tags=["admin"], parameters=[
         OpenApiParameter("status", str, enum=WorkerStatus.values)])
     def get(self, request):
         workers = _profile_queryset().order_by("id")
@@ -321,7 +321,7 @@ class ProjectBlocksView(RequesterView):
                                       reason=payload.validated_data["reason"])
         return Response(BlockOutput(block).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=BlockOutput(many=True), tags=["projects"])
+    @extend_schema(responses=paginated(BlockOutput), tags=["projects"])
     def get(self, request, project_id):
         self.get_project(project_id)
         blocks = WorkerBlock.objects.filter(organization=self.organization).order_by("id")
