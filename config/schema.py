@@ -5,7 +5,7 @@
 - Every operation documents the error envelope for the 4xx codes it can answer: the ones
   every request can meet (400 bad input or query, 401, 403, 404, 429), and on writes the
   state conflict (409), unsupported body type (415) and too large body (413); 402 where
-  money is spent.
+  money is spent, 503 where the payment provider is called and did not answer.
 """
 import inspect
 import re
@@ -39,6 +39,7 @@ _ERRORS_ON_WRITE = {
     "415": "Unsupported body content type",
 }
 _SPENDS_MONEY = re.compile(r"/(launch|resume|approve|bonuses|resolve|credit)$")
+_CALLS_THE_PAYMENT_PROVIDER = re.compile(r"/(billing/topups|worker/payout-account|retry)$")
 
 
 class QuorumAutoSchema(AutoSchema):
@@ -66,6 +67,8 @@ class QuorumAutoSchema(AutoSchema):
             errors.update(_ERRORS_ON_WRITE)
             if _SPENDS_MONEY.search(self.path):
                 errors["402"] = "Insufficient funds"
+            if _CALLS_THE_PAYMENT_PROVIDER.search(self.path):
+                errors["503"] = "The payment provider did not answer; nothing changed, retry"
         for code, description in errors.items():
             if code not in responses:
                 response = self._get_response_for_code(ErrorEnvelope, code, direction=direction)
