@@ -63,6 +63,29 @@ def value_problem(value, *, max_depth: int = MAX_JSON_DEPTH) -> tuple[str, str] 
     return None
 
 
+# In JSON text, NUL and surrogates can only arrive as \u escapes (the parser refuses raw
+# control characters, UTF-8 decoding refuses encoded surrogates), and a 64-bit integer has
+# at most 19 digits.
+_SUSPICIOUS_TEXT = re.compile(r"\\u(?:0000|[dD][89a-fA-F])|\d{19}")
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def json_text_is_clean(text: str) -> bool:
+    """True when the JSON text cannot break a rule, so the walk over the parsed value can
+    be skipped (a large upload is checked at regex speed). False means "walk to be sure"."""
+    if _SUSPICIOUS_TEXT.search(text):
+        return False
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_JSON_STRING.sub('""', text)):
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest <= MAX_JSON_DEPTH
+
+
 def check_value(value, *, where: str | None = None) -> None:
     """Raise a 400 naming the field when ``value`` breaks a rule above."""
     # Imported here: DRF's settings load config.parsers, which loads this module, while

@@ -20,7 +20,8 @@ class JSONParser(parsers.JSONParser):
             raise ParseError(f"JSON parse error - {exc}")
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}")
-        input_rules.check_value(data)
+        if not input_rules.json_text_is_clean(text):
+            input_rules.check_value(data)
         return data
 
 

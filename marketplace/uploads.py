@@ -66,8 +66,9 @@ def _check_row_value(row: int, value: Any) -> None:
         raise _row_error(row, f"{path}: {problem}" if path else problem)
 
 
-def _row_from_object(row: int, obj: Any) -> UploadRow:
-    _check_row_value(row, obj)
+def _row_from_object(row: int, obj: Any, *, checked: bool = False) -> UploadRow:
+    if not checked:
+        _check_row_value(row, obj)
     if not isinstance(obj, dict):
         raise _row_error(row, "each row must be an object with 'data'.")
     if "data" not in obj:
@@ -104,11 +105,18 @@ def _parse_json(text: str) -> list[UploadRow]:
                            code="invalid_json", fields={"file": [exc.msg]})
     if isinstance(document, dict) and "items" in document:
         document = document["items"]
-    return rows_from_objects(document)
+    if not isinstance(document, list):
+        return rows_from_objects(document)
+    # One look at the whole text instead of a walk per row when nothing can be wrong.
+    checked = input_rules.json_text_is_clean(text)
+    return [_row_from_object(index, obj, checked=checked)
+            for index, obj in enumerate(document, start=1)]
 
 
 def _parse_jsonl(text: str) -> list[UploadRow]:
     rows = []
+    # One look at the whole file instead of a walk per row when nothing can be wrong.
+    checked = input_rules.json_text_is_clean(text)
     # Only "\n" ends a JSONL line: str.splitlines() would also split on U+2028, U+0085
     # and other separators that JSON strings may hold unescaped. A "\r" left by CRLF is
     # whitespace to json.loads.
@@ -119,7 +127,7 @@ def _parse_jsonl(text: str) -> list[UploadRow]:
             obj = _strict_loads(line)
         except json.JSONDecodeError as exc:
             raise _row_error(line_number, f"invalid JSON ({exc.msg}).")
-        rows.append(_row_from_object(line_number, obj))
+        rows.append(_row_from_object(line_number, obj, checked=checked))
     return rows
 
 
