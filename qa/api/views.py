@@ -27,7 +27,6 @@ from ..models import (
 )
 from ..selectors import quality_settings_for
 from .serializers import (
-    ResultRowOutput,
     DisputeInput,
     DisputeOutput,
     GrantInput,
@@ -36,6 +35,7 @@ from .serializers import (
     QualitySettingsIO,
     RequesterQualityActionOutput,
     ResolveInput,
+    ResultRowOutput,
     VerdictInput,
 )
 
