@@ -7,7 +7,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/quorum
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: venv run test migrate seed bench clean
+.PHONY: venv run test fuzz migrate seed bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ test: venv
 	$(BIN)/lint-imports
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL= \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) fuzz
+
+# Schemathesis against a live server with seeded requester, worker and admin tokens
+# (scripts/fuzz.py): fails on any 5xx or response the OpenAPI schema does not describe.
+FUZZ_DATABASE_URL ?= $(TEST_DATABASE_URL)_fuzz
+fuzz: venv
+	./scripts/ensure_services.sh
+	FUZZ_DATABASE_URL=$(FUZZ_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python scripts/fuzz.py
 
 # Benchmarks (not tests): each prints JSON lines beside a baseline from the same run and
 # the ratio. They drop and re-create BENCH_DATABASE_URL (its name must contain "bench"),

@@ -13,9 +13,21 @@ from knox.crypto import hash_token
 from knox.models import AuthToken
 from knox.settings import CONSTANTS
 from rest_framework import exceptions
+from rest_framework.authentication import get_authorization_header
 
 
 class BearerTokenAuthentication(TokenAuthentication):
+    def authenticate(self, request):
+        header = get_authorization_header(request).split()
+        if header and header[0].lower() != b"bearer":
+            # knox would ignore the header and the client would read "credentials were not
+            # provided" while it did send some: say which scheme we speak.
+            scheme = header[0].decode("latin-1")[:20]
+            raise exceptions.AuthenticationFailed(
+                f"Unsupported authorization scheme {scheme!r}: send "
+                "'Authorization: Bearer <token>'.")
+        return super().authenticate(request)
+
     def authenticate_credentials(self, token: bytes):
         token_text = token.decode("utf-8", errors="replace")
         if "\x00" in token_text:

@@ -48,6 +48,9 @@ class User(AbstractUser):
     def is_admin(self) -> bool:
         return self.is_staff
 
+    def __str__(self) -> str:
+        return self.email
+
 
 class IdempotencyRecord(models.Model):
     """The first response to a create request sent with an ``Idempotency-Key`` header.
@@ -69,3 +72,6 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="uniq_idempotency_key"),
         ]
+
+    def __str__(self) -> str:
+        return f"Idempotency record {self.pk}"

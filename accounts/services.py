@@ -65,8 +65,9 @@ def user_anonymize(*, user: User, placeholder_email: str) -> None:
     AuthToken.objects.filter(user=user).delete()
 
 
-def user_login(*, email: str, password: str) -> tuple[User, IssuedToken]:
-    user = authenticate(username=User.objects.normalize_email(email).lower(), password=password)
+def user_login(*, email: str, password: str, request=None) -> tuple[User, IssuedToken]:
+    user = authenticate(request, username=User.objects.normalize_email(email).lower(),
+                        password=password)
     if user is None:
         raise InvalidInput("Wrong email or password.", code="invalid_credentials",
                            fields={"non_field_errors": ["Wrong email or password."]})

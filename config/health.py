@@ -32,3 +32,11 @@ def healthz(request):
     healthy = all(value in ("ok", "eager") for value in checks.values())
     return JsonResponse({"status": "ok" if healthy else "unhealthy", **checks},
                         status=200 if healthy else 503)
+
+
+def metrics(request):
+    """Counters an operator watches beside /healthz: database errors that reached a client
+    (each also logged with its request id by config.middleware.DatabaseErrorMiddleware)."""
+    from config.middleware import database_error_counts
+
+    return JsonResponse({"database_errors": database_error_counts()})

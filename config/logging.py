@@ -27,6 +27,8 @@ class RequestLogMiddleware:
 
     def __call__(self, request):
         request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        # Other middleware (config.middleware) logs with it too.
+        request.request_id = request_id
         started = time.perf_counter()
         response = self.get_response(request)
         # DRF copies the user it authenticates onto the Django request, so this sees it.

@@ -10,11 +10,21 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("DJANGO_REQUIRE_SECRET_KEY", False):
+# Keys that are public (in this repository or its docs) and so sign nothing.
+KNOWN_INSECURE_SECRET_KEYS = {"", "insecure-local-development-key-change-me",
+                              "change-me-in-production", "change-me", "build", "secret"}
+# A configured broker means a real deployment (docker-compose, production); without one
+# Quorum runs in the zero-setup mode of `make run` and the tests, where the local key is
+# fine. DJANGO_REQUIRE_SECRET_KEY forces the check anywhere.
+if not DEBUG and (env_str("CELERY_BROKER_URL", "") or env_bool("DJANGO_REQUIRE_SECRET_KEY", False)):
+    if SECRET_KEY in KNOWN_INSECURE_SECRET_KEYS or len(SECRET_KEY) < 32:
         from django.core.exceptions import ImproperlyConfigured
 
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set to a private value of at least 32 characters in a "
+            "deployment (DJANGO_DEBUG is false and a Celery broker is configured); e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'.")
+if not SECRET_KEY:
     # Only for the zero-setup local default; docker-compose and production set their own.
     SECRET_KEY = "insecure-local-development-key-change-me"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
@@ -30,6 +40,7 @@ INSTALLED_APPS = [
     "knox",
     "django_filters",
     "drf_spectacular",
+    "axes",
     "accounts",
     "marketplace",
     "workers",
@@ -41,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.logging.RequestLogMiddleware",
+    "config.middleware.InputGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -48,7 +60,29 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Near the end, so that its process_exception sees a view's exception first.
+    "config.middleware.DatabaseErrorMiddleware",
+    # Admin login throttle (config/admin_login.py); axes wants to be last.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "config.admin_login.AdminLoginGuardBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes on the admin login only (the API login has THROTTLE_AUTH_RATE): after
+# ADMIN_LOGIN_FAILURE_LIMIT failures for one username from one address, 429 for
+# ADMIN_LOGIN_COOLOFF_MINUTES. Every failure is kept (AccessAttempt, AccessFailureLog).
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_HANDLER = "config.admin_login.AdminOnlyDatabaseHandler"
+# The admin login form posts "username" (our USERNAME_FIELD is email).
+AXES_USERNAME_FORM_FIELD = "username"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -134,14 +168,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
+        # Bounded nesting, no NUL or lone surrogates, 64-bit integers (config/input_rules.py).
+        "config.parsers.JSONParser",
+        "config.parsers.MultiPartParser",
+        "config.parsers.FormParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.QuorumAutoSchema",
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "auth": env_str("THROTTLE_AUTH_RATE", "30/min"),

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .health import healthz
+from .health import healthz, metrics
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -21,6 +21,7 @@ urlpatterns = [
                                                      authentication_classes=[],
                                                      permission_classes=[]), name="docs"),
     path("healthz", healthz, name="healthz"),
+    path("healthz/metrics", metrics, name="healthz-metrics"),
     path("admin/", admin.site.urls),
 ]
 

@@ -158,6 +158,9 @@ class Task(models.Model):
                                    name="task_filled_within_overlap"),
         ]
 
+    def __str__(self) -> str:
+        return f"Task {self.pk} ({self.status}), project {self.project_id}"
+
 
 class Item(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
@@ -199,6 +202,9 @@ class Item(models.Model):
         ]
         indexes = [models.Index(fields=["project", "is_gold"])]
 
+    def __str__(self) -> str:
+        return f"Item {self.pk}, project {self.project_id}"
+
 
 class ItemImport(models.Model):
     """A large upload processed by Celery; the raw payload waits here for the worker."""
@@ -223,6 +229,9 @@ class ItemImport(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Item import {self.pk} ({self.status}), project {self.project_id}"
 
 
 class WorkerPseudonym(models.Model):
@@ -390,6 +399,9 @@ class WebhookDelivery(models.Model):
             models.Index(fields=["lease_expires_at"], condition=Q(status="delivering"),
                          name="webhook_delivery_lease_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"Webhook delivery {self.pk} ({self.status})"
 
 
 class WebhookDeliveryAttempt(models.Model):

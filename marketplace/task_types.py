@@ -74,11 +74,19 @@ def label_config_problems(task_type: str, config: Any) -> list[str]:
     return [f"Unknown task type {task_type!r}."]
 
 
-def item_data_problems(task_type: str, data: Any) -> list[str]:
+def item_data_problems(task_type: str, data: Any, label_config: dict | None = None
+                       ) -> list[str]:
     if not isinstance(data, dict) or not data:
         return ["'data' must be a non-empty object."]
     if task_type == TaskType.SPANS and not isinstance(data.get("text"), str):
         return ["Span items need a string 'data.text' for answer offsets."]
+    if task_type == TaskType.RANKING and label_config is not None:
+        # An answer is a permutation of 0..size-1: it must index exactly these options.
+        size = label_config.get("size")
+        options = data.get("options")
+        if not isinstance(options, list) or len(options) != size:
+            return [f"Ranking items need 'data.options': a list of exactly {size} entries "
+                    "(the project's label_config size)."]
     return []
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from config import input_rules
 from config.errors import InvalidInput
 
 FORMATS = ("json", "jsonl", "csv")
@@ -20,18 +21,13 @@ MAX_ROW_ERRORS = 20
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-def _refuse_constant(name: str):
-    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
-
-
-# One decoder for every row: json.loads(text, parse_constant=...) builds a new decoder
-# on each call, which costs as much as decoding a short JSONL line.
-_STRICT_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
-
-
 def _strict_loads(text: str):
-    """json.loads without NaN/Infinity: they are not JSON and PostgreSQL refuses them."""
-    return _STRICT_DECODER.decode(text)
+    """json.loads without NaN/Infinity (PostgreSQL refuses them); too deep a document is a
+    JSONDecodeError like any other syntax problem."""
+    try:
+        return input_rules.loads(text)
+    except input_rules.TooDeep as exc:
+        raise json.JSONDecodeError(str(exc), "", 0) from None
 
 
 @dataclass(frozen=True)
@@ -42,6 +38,9 @@ class UploadRow:
     answer: Any
     has_answer: bool
     unknown_keys: tuple[str, ...] = ()
+    # A CSV answer cell as written: "3" may be the choice "3" or the number 3, and only the
+    # project's label config can tell (services.imports reads it).
+    answer_text: str | None = None
 
 
 def format_from_filename(filename: str) -> str:
@@ -59,7 +58,17 @@ def _row_error(row: int, message: str) -> InvalidInput:
                         fields={f"rows.{row}": [message]})
 
 
-def _row_from_object(row: int, obj: Any) -> UploadRow:
+def _check_row_value(row: int, value: Any) -> None:
+    """Depth, NUL / lone surrogates (keys too) and integer range, named by row and field."""
+    found = input_rules.value_problem(value)
+    if found is not None:
+        path, problem = found
+        raise _row_error(row, f"{path}: {problem}" if path else problem)
+
+
+def _row_from_object(row: int, obj: Any, *, checked: bool = False) -> UploadRow:
+    if not checked:
+        _check_row_value(row, obj)
     if not isinstance(obj, dict):
         raise _row_error(row, "each row must be an object with 'data'.")
     if "data" not in obj:
@@ -97,11 +106,18 @@ def _parse_json(text: str) -> list[UploadRow]:
                            code="invalid_json", fields={"file": [exc.msg]})
     if isinstance(document, dict) and "items" in document:
         document = document["items"]
-    return rows_from_objects(document)
+    if not isinstance(document, list):
+        return rows_from_objects(document)
+    # One look at the whole text instead of a walk per row when nothing can be wrong.
+    checked = input_rules.json_text_is_clean(text)
+    return [_row_from_object(index, obj, checked=checked)
+            for index, obj in enumerate(document, start=1)]
 
 
 def _parse_jsonl(text: str) -> list[UploadRow]:
     rows = []
+    # One look at the whole file instead of a walk per row when nothing can be wrong.
+    checked = input_rules.json_text_is_clean(text)
     # Only "\n" ends a JSONL line: str.splitlines() would also split on U+2028, U+0085
     # and other separators that JSON strings may hold unescaped. A "\r" left by CRLF is
     # whitespace to json.loads.
@@ -112,8 +128,20 @@ def _parse_jsonl(text: str) -> list[UploadRow]:
             obj = _strict_loads(line)
         except json.JSONDecodeError as exc:
             raise _row_error(line_number, f"invalid JSON ({exc.msg}).")
-        rows.append(_row_from_object(line_number, obj))
+        rows.append(_row_from_object(line_number, obj, checked=checked))
     return rows
+
+
+CSV_DELIMITERS = (",", ";", "\t")
+
+
+def _delimiter(text: str) -> str:
+    """Spreadsheets in many locales save CSV with semicolons (or tabs): read with the
+    delimiter the header line uses most, so such a file is not stored as one junk column."""
+    header_line = text.split("\n", 1)[0]
+    counts = {delimiter: header_line.count(delimiter) for delimiter in CSV_DELIMITERS}
+    best = max(CSV_DELIMITERS, key=lambda delimiter: counts[delimiter])
+    return best if counts[best] else ","
 
 
 def _parse_csv(text: str) -> list[UploadRow]:
@@ -121,11 +149,12 @@ def _parse_csv(text: str) -> list[UploadRow]:
     # items, and the upload size limit already bounds every cell. (The limit is global.)
     if csv.field_size_limit() < len(text):
         csv.field_size_limit(len(text))
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     if not reader.fieldnames:
         raise InvalidInput("The CSV file has no header row.", code="invalid_csv",
                            fields={"file": ["A header row is required."]})
     header = [name.strip() for name in reader.fieldnames]
+    _check_row_value(1, header)
     if len(set(header)) != len(header) or any(not name for name in header):
         raise InvalidInput("CSV header names must be distinct and non-empty.",
                            code="invalid_csv", fields={"file": ["Bad header row."]})
@@ -141,6 +170,7 @@ def _parse_csv(text: str) -> list[UploadRow]:
                                          if isinstance(value, str))
             if None in record:
                 raise _row_error(line, "more cells than header columns.")
+            _check_row_value(line, record)
             columns = {name: record[name] for name in data_columns}
             if "data" in header:
                 try:
@@ -165,8 +195,10 @@ def _parse_csv(text: str) -> list[UploadRow]:
                 except (json.JSONDecodeError, TypeError):
                     answer = raw_answer  # a bare label such as positive
             external_id = (record.get("external_id") or "").strip() or None
+            _check_row_value(line, {"data": data, "answer": answer})
             rows.append(UploadRow(row=line, external_id=external_id, data=data,
-                                  answer=answer, has_answer=has_answer))
+                                  answer=answer, has_answer=has_answer,
+                                  answer_text=raw_answer if has_answer else None))
     except csv.Error as exc:
         raise _row_error(reader.line_num, f"malformed CSV ({exc}).")
     return rows

@@ -1,9 +1,6 @@
 """Django admin for money: payouts with run / retry / mark-paid / mark-failed / export
 actions (each calls a service), and read-only views of the ledger and its causes.
 Nothing here edits a balance, a journal or an entry."""
-import csv
-import io
-
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -11,6 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 
+from config.csv_export import csv_text
 from config.errors import ApiError
 from flows import payouts as payouts_flow
 
@@ -48,6 +46,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class ReasonForm(forms.Form):
     _selected_action = forms.CharField(widget=forms.MultipleHiddenInput)
     reason = forms.CharField(widget=forms.Textarea, required=True)
+
+
+class ReferenceForm(forms.Form):
+    _selected_action = forms.CharField(widget=forms.MultipleHiddenInput)
+    reference = forms.CharField(max_length=255, required=True,
+                                help_text="The bank transfer's reference")
 
 
 def _each(modeladmin, request, queryset, apply, *, title: str) -> None:
@@ -93,9 +97,8 @@ class PayoutAdmin(ReadOnlyAdmin):
 
     @staticmethod
     def _csv(queryset) -> HttpResponse:
-        out = io.StringIO()
-        csv.writer(out).writerows(selectors.payouts_csv_rows(queryset.order_by("id")))
-        response = HttpResponse(out.getvalue(), content_type="text/csv")
+        response = HttpResponse(csv_text(selectors.payouts_csv_rows(queryset.order_by("id"))),
+                                content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="payouts.csv"'
         return response
 
@@ -107,9 +110,23 @@ class PayoutAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Mark paid (manual payouts)")
     def mark_paid(self, request, queryset):
-        _each(self, request, queryset,
-              lambda payout: services.payout_mark_paid(payout=payout, actor=request.user),
-              title="Marked paid")
+        if "apply" in request.POST:
+            form = ReferenceForm(request.POST)
+            if form.is_valid():
+                reference = form.cleaned_data["reference"]
+                _each(self, request, queryset,
+                      lambda payout: services.payout_mark_paid(payout=payout,
+                                                               actor=request.user,
+                                                               reference=reference),
+                      title="Marked paid")
+                return None
+        else:
+            form = ReferenceForm(initial={"_selected_action": request.POST.getlist(
+                admin.helpers.ACTION_CHECKBOX_NAME)})
+        return render(request, "admin/quorum_reason.html", {
+            "title": "Mark paid", "objects": queryset, "form": form,
+            "action": request.POST.get("action"), "opts": self.model._meta,
+            "explanation": "The reference is stored on the payout and in the audit log."})
 
     @admin.action(description="Mark failed, returning the money (manual payouts)")
     def mark_failed(self, request, queryset):

@@ -135,6 +135,9 @@ class TopUp(models.Model):
         ]
         indexes = [models.Index(fields=["status", "created_at"], name="topup_status_idx")]
 
+    def __str__(self) -> str:
+        return f"Top up {self.pk} ({self.status}), organization {self.organization_id}"
+
 
 class StripeEvent(models.Model):
     """Every Stripe webhook event received, once: the unique event id is the dedupe."""
@@ -144,6 +147,9 @@ class StripeEvent(models.Model):
     payload = models.JSONField()
     outcome = models.CharField(max_length=200, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
 
 
 class ManualCredit(models.Model):
@@ -165,6 +171,9 @@ class ManualCredit(models.Model):
                                    name="manual_credit_amount_positive"),
         ]
 
+    def __str__(self) -> str:
+        return f"Manual credit {self.pk}, organization {self.organization_id}"
+
 
 class Bonus(models.Model):
     project = models.ForeignKey("marketplace.Project", on_delete=models.PROTECT,
@@ -185,6 +194,9 @@ class Bonus(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount_cents__gt=0), name="bonus_amount_positive"),
         ]
+
+    def __str__(self) -> str:
+        return f"Bonus {self.pk}, project {self.project_id}"
 
 
 class Earning(models.Model):
@@ -223,6 +235,9 @@ class Earning(models.Model):
             models.Index(fields=["worker", "-created_at"], name="earning_worker_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"Earning {self.pk} ({self.kind}), project {self.project_id}"
+
 
 class PayoutAccount(models.Model):
     worker = models.OneToOneField("workers.WorkerProfile", on_delete=models.PROTECT,
@@ -233,6 +248,9 @@ class PayoutAccount(models.Model):
     stripe_account_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Payout account {self.pk} ({self.status}), worker {self.worker_id}"
 
 
 class PayoutRun(models.Model):
@@ -249,6 +267,9 @@ class PayoutRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Payout run {self.pk} ({self.status})"
 
 
 class Payout(models.Model):
@@ -293,6 +314,9 @@ class Payout(models.Model):
             models.Index(fields=["status", "last_attempt_at"], name="payout_status_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"Payout {self.pk} ({self.status}), worker {self.worker_id}"
+
 
 class PaymentAuditEvent(models.Model):
     """Append-only: manual credits, payout runs, admin settlements - who, what, why."""
@@ -309,3 +333,6 @@ class PaymentAuditEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Payment audit event {self.pk} ({self.kind}), organization {self.organization_id}"

@@ -16,6 +16,8 @@ from functools import lru_cache
 import stripe
 from django.conf import settings
 
+from config import input_rules
+
 from .enums import PayoutProvider
 
 logger = logging.getLogger("quorum.payments")
@@ -37,6 +39,16 @@ class ProviderDeclined(ProviderError):
 
 class WebhookSignatureInvalid(Exception):
     pass
+
+
+class WebhookEventMalformed(Exception):
+    """Signed by Stripe (so not an attacker's noise) but not an event we can read: answered
+    400 and recorded (``services.stripe_event_record_malformed``) for someone to look at."""
+
+    def __init__(self, problem: str, event: object = None):
+        super().__init__(problem)
+        self.problem = problem
+        self.event = event
 
 
 # --- Stripe client -------------------------------------------------------------------------
@@ -101,12 +113,37 @@ def webhook_event(payload: bytes, signature_header: str | None) -> dict:
     try:
         stripe.WebhookSignature.verify_header(payload.decode("utf-8"), signature_header, secret,
                                               stripe.Webhook.DEFAULT_TOLERANCE)
-        event = json.loads(payload)
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as exc:
         raise WebhookSignatureInvalid(str(exc)) from exc
-    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
-        raise WebhookSignatureInvalid("Not a Stripe event.")
+    try:
+        event = input_rules.loads(payload)
+    except ValueError as exc:
+        raise WebhookEventMalformed(f"Not JSON: {exc}") from exc
+    problem = _event_problem(event)
+    if problem:
+        raise WebhookEventMalformed(problem, event)
     return event
+
+
+def _event_problem(event) -> str | None:
+    """What makes a signed body unusable as an event (its shape, or content PostgreSQL
+    cannot store), or None."""
+    if not isinstance(event, dict):
+        return "The event is not a JSON object."
+    for name, max_length in (("id", 255), ("type", 100)):
+        value = event.get(name)
+        if not isinstance(value, str) or not value or len(value) > max_length:
+            return f"'{name}' must be a non-empty string of at most {max_length} characters."
+    data = event.get("data")
+    if data is not None and not isinstance(data, dict):
+        return "'data' must be an object."
+    if data is not None and not isinstance(data.get("object", {}), dict):
+        return "'data.object' must be an object."
+    found = input_rules.value_problem(event)
+    if found:
+        path, problem = found
+        return f"{path}: {problem}"
+    return None
 
 
 # --- Connect accounts ----------------------------------------------------------------------

@@ -160,6 +160,15 @@ def worker_earnings(*, worker, limit: int = 50) -> dict:
     }
 
 
+def worker_money_export(*, worker) -> dict:
+    """For the worker's personal-data export: every earning (with bonus reasons) and payout,
+    not only the recent ones ``worker_earnings`` shows."""
+    earnings = worker_earnings(worker=worker, limit=None)
+    earnings["payouts"] = [payout_body(payout) for payout in
+                           Payout.objects.filter(worker=worker).order_by("created_at", "id")]
+    return earnings
+
+
 def worker_statement(*, worker, start: datetime, end: datetime) -> dict:
     """Everything that moved on the worker's accounts in [start, end), with opening and
     closing balances per account - derivable from the ledger alone."""

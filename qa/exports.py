@@ -1,19 +1,16 @@
 """Results export, streamed with constant memory: items are read in chunks of ids and
 each chunk's annotations in one query, whatever the project size."""
-import csv
-import io
 import json
 from collections import defaultdict
 from collections.abc import Iterator
 
+from config.csv_export import csv_lines
 from marketplace.enums import LABELLED_STATUSES
 from marketplace.models import Answer, Item, Project, WorkerPseudonym
 
 CHUNK = 1000
 CSV_COLUMNS = ["item_id", "external_id", "result", "confidence", "revision", "annotations",
                "instructions_version"]
-# Spreadsheet formula injection: cells starting with these are run as formulas.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _chunks(project: Project, final_only: bool) -> Iterator[list[tuple]]:
@@ -60,14 +57,6 @@ def result_rows(project: Project, *, final_only: bool = False) -> Iterator[dict]
                    "instructions_version": versions.get(pk)}
 
 
-def _safe_cell(value) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # numbers, lists: never formulas
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
-
-
 def stream_json(rows: Iterator[dict]) -> Iterator[str]:
     yield "["
     for index, row in enumerate(rows):
@@ -81,23 +70,10 @@ def stream_jsonl(rows: Iterator[dict]) -> Iterator[str]:
 
 
 def stream_csv(rows: Iterator[dict]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    yield _drain(buffer)
-    for row in rows:
-        writer.writerow([_safe_cell(row["item_id"]), _safe_cell(row["external_id"]),
-                         _safe_cell(row["result"]), _safe_cell(row["confidence"]),
-                         _safe_cell(row["revision"]), _safe_cell(row["annotations"]),
-                         _safe_cell(row["instructions_version"])])
-        yield _drain(buffer)
-
-
-def _drain(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate(0)
-    return text
+    header = [CSV_COLUMNS]
+    body = ([row[column] for column in CSV_COLUMNS] for row in rows)
+    yield from csv_lines(header)
+    yield from csv_lines(body)
 
 
 FORMATS = {

@@ -32,6 +32,9 @@ class QualitySettings(models.Model):
     bbox_min_iou = models.FloatField(default=0.5)
     ranking_min_kendall_tau = models.FloatField(default=0.8)
 
+    def __str__(self) -> str:
+        return f"Quality settings {self.pk}, project {self.project_id}"
+
 
 class WorkerProjectStats(models.Model):
     worker = models.ForeignKey("workers.WorkerProfile", on_delete=models.CASCADE,
@@ -71,6 +74,9 @@ class WorkerProjectStats(models.Model):
                 "claimed": self.claimed, "returned": self.returned,
                 "items_compared": self.items_compared, "items_disagreed": self.items_disagreed}
 
+    def __str__(self) -> str:
+        return f"Worker project stats {self.pk}, project {self.project_id}"
+
 
 class WorkerSkillStats(models.Model):
     worker = models.ForeignKey("workers.WorkerProfile", on_delete=models.CASCADE,
@@ -84,6 +90,9 @@ class WorkerSkillStats(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["worker", "skill"],
                                                name="uniq_worker_skill_stats")]
+
+    def __str__(self) -> str:
+        return f"Worker skill stats {self.pk}, worker {self.worker_id}"
 
 
 class QualityAction(models.Model):
@@ -116,6 +125,9 @@ class QualityAction(models.Model):
         ]
         indexes = [models.Index(fields=["worker", "project", "kind"])]
 
+    def __str__(self) -> str:
+        return f"Quality action {self.pk} ({self.kind}), project {self.project_id}"
+
 
 class ReviewerGrant(models.Model):
     worker = models.ForeignKey("workers.WorkerProfile", on_delete=models.CASCADE,
@@ -128,6 +140,9 @@ class ReviewerGrant(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["worker", "skill"],
                                                name="uniq_reviewer_grant")]
+
+    def __str__(self) -> str:
+        return f"Reviewer grant {self.pk}, worker {self.worker_id}"
 
 
 class Review(models.Model):
@@ -150,6 +165,9 @@ class Review(models.Model):
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"])]
 
+    def __str__(self) -> str:
+        return f"Review {self.pk} ({self.status}), project {self.project_id}"
+
 
 class Dispute(models.Model):
     assignment = models.OneToOneField("marketplace.Assignment", on_delete=models.CASCADE,
@@ -168,3 +186,6 @@ class Dispute(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Dispute {self.pk} ({self.status}), worker {self.worker_id}"

@@ -9,7 +9,7 @@ from marketplace.models import Answer
 
 from .enums import QualityActionKind
 from .grading import GradingTolerances
-from .models import QualityAction, QualitySettings
+from .models import Dispute, QualityAction, QualitySettings
 
 
 def quality_settings_for(*, project) -> QualitySettings:
@@ -79,3 +79,12 @@ def project_agreement(*, project) -> float | None:
             alpha = None if np.isnan(alpha) else round(alpha, 4)
     cache.set(key, {"alpha": alpha}, AGREEMENT_CACHE_SECONDS)
     return alpha
+
+
+def worker_disputes_export(*, worker) -> list[dict]:
+    """The worker's disputes, for the personal-data export."""
+    return [{"id": dispute.pk, "assignment_id": dispute.assignment_id,
+             "message": dispute.message, "status": dispute.status, "outcome": dispute.outcome,
+             "note": dispute.note, "created_at": dispute.created_at,
+             "resolved_at": dispute.resolved_at}
+            for dispute in Dispute.objects.filter(worker=worker).order_by("id")]

@@ -48,7 +48,7 @@ class ReasonForm(forms.Form):
 class ApproveForm(forms.Form):
     _selected_action = forms.CharField(widget=forms.MultipleHiddenInput)
     skills = forms.ModelMultipleChoiceField(queryset=Skill.objects.order_by("slug"),
-                                            required=False,
+                                            required=True,
                                             help_text="Verified at the level below")
     level = forms.IntegerField(min_value=0, max_value=100, initial=60)
     clearance = forms.ChoiceField(choices=[("", "unchanged")] + list(Clearance.choices),

@@ -104,6 +104,9 @@ class WorkerApplication(models.Model):
                                     name="one_pending_application_per_worker"),
         ]
 
+    def __str__(self) -> str:
+        return f"Worker application {self.pk} ({self.status}), worker {self.worker_id}"
+
 
 class WorkerAuditEvent(models.Model):
     """Append-only: who did what to which worker, when and why."""
@@ -120,6 +123,9 @@ class WorkerAuditEvent(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["worker", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Worker audit event {self.pk} ({self.action}), worker {self.worker_id}"
 
 
 class WorkerBlock(models.Model):
@@ -142,6 +148,9 @@ class WorkerBlock(models.Model):
             models.UniqueConstraint(fields=["organization", "worker"],
                                     name="uniq_block_per_organization"),
         ]
+
+    def __str__(self) -> str:
+        return f"Worker block {self.pk}, project {self.project_id}"
 
 
 class QualificationExam(models.Model):
@@ -195,6 +204,9 @@ class ExamAttempt(models.Model):
         ]
         indexes = [models.Index(fields=["worker", "exam", "status"])]
 
+    def __str__(self) -> str:
+        return f"Exam attempt {self.pk} ({self.status}), worker {self.worker_id}"
+
 
 class ProjectExamRequirement(models.Model):
     """Workers must have passed ``exam`` before they get tasks of ``project``."""
@@ -207,3 +219,6 @@ class ProjectExamRequirement(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "exam"], name="uniq_project_exam"),
         ]
+
+    def __str__(self) -> str:
+        return f"Project exam requirement {self.pk}, project {self.project_id}"

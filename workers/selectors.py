@@ -113,9 +113,11 @@ def application_get(*, application_id) -> WorkerApplication:
 
 def exams_for_worker(*, worker: WorkerProfile) -> list[dict]:
     """Active exams the worker may see (platform ones; an organization's own exams are
-    open to all workers too, since requesters invite through them), with the worker's
-    standing on each."""
+    open to all workers too, since requesters invite through them, except to workers
+    that organization blocked), with the worker's standing on each."""
     exams = list(QualificationExam.objects.filter(is_active=True)
+                 .exclude(organization__in=WorkerBlock.objects.filter(worker=worker)
+                          .values("organization_id"))
                  .select_related("skill", "project", "organization").order_by("id"))
     attempts = ExamAttempt.objects.filter(worker=worker, exam__in=exams).order_by("started_at")
     by_exam: dict[int, list[ExamAttempt]] = {}

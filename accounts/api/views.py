@@ -57,7 +57,7 @@ class TokenView(APIView):
     def post(self, request):
         payload = LoginInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        _user, issued = services.user_login(**payload.validated_data)
+        _user, issued = services.user_login(**payload.validated_data, request=request)
         return Response(TokenOutput({"token": issued.token,
                                      "expires_at": issued.expires_at}).data)
 

@@ -285,3 +285,16 @@ def test_swagger_ui_is_served_as_html(api_client, db):
     assert "<title>Quorum API</title>" in html
     assert "swagger-ui" in html
     assert "/api/schema/" in html
+
+
+@pytest.mark.parametrize("scheme", ["Token", "Basic", "bearer-ish"])
+def test_a_wrong_authorization_scheme_names_bearer(requester_client, scheme):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"{scheme} abcdef")
+
+    response = client.get(PROJECTS)
+
+    assert response.status_code == 401
+    assert response.json() == _error(
+        "authentication_failed",
+        f"Unsupported authorization scheme '{scheme}': send 'Authorization: Bearer <token>'.")

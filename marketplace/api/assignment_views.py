@@ -5,7 +5,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
-from config.pagination import paginated_response
+from config.input_rules import MAX_BIGINT
+from config.pagination import paginated, paginated_response
+from config.query import choice_param
 from flows import decisions, work
 from payments.selectors import effective_hourly_cents
 from privacy.selectors import answers_from_masked, gold_feedback_for_worker, items_for_worker
@@ -25,7 +27,8 @@ class WorkerSubmitThrottle(UserRateThrottle):
 
 
 class NextTaskInput(serializers.Serializer):
-    project_id = serializers.IntegerField(required=False, allow_null=True)
+    project_id = serializers.IntegerField(min_value=1, max_value=MAX_BIGINT, required=False,
+                                          allow_null=True)
 
 
 class ServedProject(serializers.Serializer):
@@ -214,11 +217,11 @@ class ReturnView(WorkerView):
 
 
 class WorkerAssignmentListView(WorkerView):
-    @extend_schema(responses=WorkerAssignmentOutput(many=True), tags=["worker"], parameters=[
+    @extend_schema(responses=paginated(WorkerAssignmentOutput), tags=["worker"], parameters=[
         OpenApiParameter("status", str, enum=AssignmentStatus.values)])
     def get(self, request):
         assignments = selectors.worker_assignment_list(
-            worker=self.worker, status=request.query_params.get("status"))
+            worker=self.worker, status=choice_param(request, "status", AssignmentStatus.values))
         return paginated_response(request, assignments, WorkerAssignmentOutput, view=self)
 
 
@@ -234,12 +237,12 @@ class WorkerAssignmentDetailView(WorkerView):
 
 
 class ProjectAssignmentsView(RequesterView):
-    @extend_schema(responses=RequesterAssignmentOutput(many=True), tags=["review"],
+    @extend_schema(responses=paginated(RequesterAssignmentOutput), tags=["review"],
                    parameters=[OpenApiParameter("status", str, enum=AssignmentStatus.values)])
     def get(self, request, project_id):
         project = self.get_project(project_id)
         assignments = selectors.project_assignment_list(
-            project=project, status=request.query_params.get("status"))
+            project=project, status=choice_param(request, "status", AssignmentStatus.values))
         return paginated_response(request, assignments, RequesterAssignmentOutput, view=self)
 
 

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from config.input_rules import MAX_BIGINT
+
 from ..enums import PayModel, PiiDetection, Sensitivity, TaskType
 from ..services.projects import MAX_ASSIGNMENT_DURATION_SECONDS
 
@@ -40,7 +42,8 @@ class ProjectInput(serializers.Serializer):
         min_value=30, max_value=MAX_ASSIGNMENT_DURATION_SECONDS, default=3600)
     auto_approve_seconds = serializers.IntegerField(min_value=0, max_value=90 * 24 * 3600,
                                                     default=3 * 24 * 3600)
-    budget_cents = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    budget_cents = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False,
+                                            allow_null=True)
     priority = serializers.IntegerField(min_value=-1000, max_value=1000, default=0)
     pii_detection = serializers.ChoiceField(
         choices=PiiDetection.choices, default=PiiDetection.RAISE,

@@ -5,18 +5,20 @@ from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsRequester
 from config.errors import InvalidInput, PayloadTooLarge
 from config.idempotency import idempotent
-from config.pagination import paginated_response
+from config.pagination import paginated, paginated_response
+from config.parsers import FormParser, JSONParser, MultiPartParser
+from config.query import bool_param, choice_param
 from flows import imports as imports_flow
 from flows import projects as projects_flow
 
 from .. import selectors, services
+from ..enums import ProjectStatus
 from ..uploads import format_from_filename, parse_upload, rows_from_objects
 from .serializers import (
     ImportCreatedOutput,
@@ -48,10 +50,11 @@ class RequesterView(APIView):
 
 
 class ProjectListView(RequesterView):
-    @extend_schema(responses=ProjectOutput(many=True), tags=["projects"])
+    @extend_schema(responses=paginated(ProjectOutput), tags=["projects"], parameters=[
+        OpenApiParameter("status", str, enum=ProjectStatus.values)])
     def get(self, request):
         projects = selectors.project_list(organization=self.organization)
-        if status_filter := request.query_params.get("status"):
+        if status_filter := choice_param(request, "status", ProjectStatus.values):
             projects = projects.filter(status=status_filter)
         return paginated_response(request, projects, ProjectOutput, view=self)
 
@@ -163,12 +166,11 @@ class ProjectItemsView(_UploadView):
     def post(self, request, project_id):
         return super().post(request, project_id)
 
-    @extend_schema(responses=ItemOutput(many=True), tags=["items"], parameters=[
+    @extend_schema(responses=paginated(ItemOutput), tags=["items"], parameters=[
         OpenApiParameter("is_gold", bool, description="Only gold (true) or only items (false)")])
     def get(self, request, project_id):
         project = self.get_project(project_id)
-        is_gold = request.query_params.get("is_gold")
-        is_gold = None if is_gold is None else is_gold.lower() in ("1", "true", "yes")
+        is_gold = bool_param(request, "is_gold")
         return paginated_response(request, selectors.item_list(project=project, is_gold=is_gold),
                                   ItemOutput, view=self)
 
@@ -186,7 +188,7 @@ class ProjectGoldView(_UploadView):
 
 
 class ProjectTasksView(RequesterView):
-    @extend_schema(responses=TaskOutput(many=True), tags=["items"])
+    @extend_schema(responses=paginated(TaskOutput), tags=["items"])
     def get(self, request, project_id):
         project = self.get_project(project_id)
         return paginated_response(request, selectors.task_list(project=project), TaskOutput,

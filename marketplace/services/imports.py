@@ -8,7 +8,7 @@ one transaction guarded by that attempt - so a crash stores nothing and a duplic
 delivery stores nothing twice.
 """
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -99,7 +99,8 @@ def _row_problems(project: Project, row: UploadRow, *, is_gold: bool) -> list[Ro
     if row.unknown_keys:
         problems.append(RowProblem(row.row, "row", "unknown key(s): "
                                    + ", ".join(row.unknown_keys) + "."))
-    for message in task_types.item_data_problems(project.task_type, row.data):
+    for message in task_types.item_data_problems(project.task_type, row.data,
+                                                 project.label_config):
         problems.append(RowProblem(row.row, "data", message))
     if is_gold:
         if not row.has_answer:
@@ -114,6 +115,21 @@ def _row_problems(project: Project, row: UploadRow, *, is_gold: bool) -> list[Ro
     return problems
 
 
+def _csv_answer_read(project: Project, row: UploadRow) -> UploadRow:
+    """A CSV cell is text: read it as the label config expects. The cell as written is
+    the answer when that is valid (choices "1", "2", "3"); otherwise its JSON reading
+    (ratings, lists, spans); if neither is valid, the JSON reading's problems are shown."""
+    text = row.answer_text.strip()
+    readings = [text]
+    if row.answer != text:
+        readings.insert(0 if isinstance(row.answer, (list, dict)) else 1, row.answer)
+    for reading in readings:
+        if not task_types.answer_problems(project.task_type, project.label_config, reading,
+                                          row.data):
+            return replace(row, answer=reading)
+    return row
+
+
 def _validated_items(project: Project, rows: list[UploadRow], *, is_gold: bool,
                      on_progress=None) -> list[NewItem]:
     """The rows as items to store, or InvalidInput naming the first bad rows."""
@@ -121,6 +137,8 @@ def _validated_items(project: Project, rows: list[UploadRow], *, is_gold: bool,
     items: list[NewItem] = []
     seen_external_ids: dict[str, int] = {}
     for position, row in enumerate(rows, start=1):
+        if is_gold and row.answer_text is not None:
+            row = _csv_answer_read(project, row)
         row_problems = _row_problems(project, row, is_gold=is_gold)
         try:
             external_id = _normalise_external_id(row.external_id)

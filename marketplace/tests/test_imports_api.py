@@ -1045,3 +1045,62 @@ def test_idempotency_key_replays_a_queued_import(requester_client, project, run_
     assert ItemImport.objects.count() == 1
     assert Item.objects.filter(project_id=project["id"]).count() == 11
     assert Task.objects.filter(project_id=project["id"]).count() == 6
+
+
+# --- CSV as people save it (issue 10) -------------------------------------------------------
+
+def test_semicolon_csv_is_read_with_its_delimiter(requester_client, project):
+    content = "external_id;text;lang\nx1;hello, world;en\nx2;bonjour;fr\n"
+
+    response = post_file(requester_client, items_url(project["id"]), "items.csv", content)
+
+    assert response.status_code == 201, response.json()
+    items = Item.objects.filter(project_id=project["id"]).order_by("id")
+    assert [(item.external_id, item.data) for item in items] == [
+        ("x1", {"text": "hello, world", "lang": "en"}), ("x2", {"text": "bonjour", "lang": "fr"})]
+
+
+def test_csv_gold_answers_are_read_by_the_label_config(requester_client):
+    numeric = make_project(requester_client, label_config={"choices": ["1", "2", "3"]})
+    rating = make_project(requester_client, task_type="rating",
+                          label_config={"min": 1, "max": 5})
+    multi = make_project(requester_client, task_type="multi_choice",
+                         label_config={"choices": ["a", "b", "c"]})
+
+    for project, content in ((numeric, "text,answer\nfirst,3\nsecond,1\n"),
+                             (rating, "text,answer\nfirst,4\nsecond,5\n"),
+                             (multi, 'text,answer\nfirst,"[""a"", ""c""]"\n')):
+        response = post_file(requester_client, gold_url(project["id"]), "gold.csv", content)
+        assert response.status_code == 201, response.json()
+
+    def answers(project):
+        return list(Item.objects.filter(project_id=project["id"]).order_by("id")
+                    .values_list("gold_answer", flat=True))
+    assert answers(numeric) == ["3", "1"]
+    assert answers(rating) == [4, 5]
+    assert answers(multi) == [["a", "c"]]
+
+
+def test_csv_gold_answer_that_fits_no_reading_names_the_row(requester_client):
+    rating = make_project(requester_client, task_type="rating",
+                          label_config={"min": 1, "max": 5})
+
+    response = post_file(requester_client, gold_url(rating["id"]), "gold.csv",
+                         "text,answer\nfirst,4\nsecond,9\n")
+
+    error = assert_error(response, 400, "invalid_rows")
+    assert list(error["fields"]) == ["rows.3.answer"]
+    assert Item.objects.filter(project_id=rating["id"]).count() == 0
+
+
+def test_ranking_item_with_too_few_options_is_refused(requester_client):
+    ranking = make_project(requester_client, task_type="ranking", label_config={"size": 3})
+
+    response = post_items(requester_client, ranking["id"], [
+        {"data": {"options": ["x", "y", "z"]}}, {"data": {"options": ["x", "y"]}}])
+
+    error = assert_error(response, 400, "invalid_rows")
+    assert error["fields"] == {"rows.2.data": [
+        "Ranking items need 'data.options': a list of exactly 3 entries (the project's "
+        "label_config size)."]}
+    assert_nothing_stored(ranking["id"])

@@ -911,7 +911,8 @@ def test_gold_answers_are_validated_against_the_label_config(requester_client, t
     created = requester_client.post(PROJECTS, project_payload(
         task_type=task_type, label_config=VALID_CONFIGS[task_type]), format="json").json()
     good, bad = GOLD_ANSWERS[task_type]
-    data = {"text": "Dana joined", "image_url": "https://img.example/1.png"}
+    data = {"text": "Dana joined", "image_url": "https://img.example/1.png",
+            "options": ["x", "y", "z"]}  # ranking items carry exactly size options
 
     refused = requester_client.post(_url(created["id"], "gold"), {"items": [
         {"data": data, "answer": good}, {"data": data, "answer": bad}]}, format="json")
@@ -1010,7 +1011,8 @@ def test_unauthenticated_gets_401(api_client, alices_project, method, action, bo
 @pytest.mark.parametrize("header, code", [
     ("Bearer not-a-real-token", "authentication_failed"),
     ("Bearer ", "authentication_failed"),
-    ("Token abc", "not_authenticated"),  # not our scheme: as if no credentials were sent
+    # Not our scheme: refused with a message naming Bearer (issue 10), not "no credentials".
+    ("Token abc", "authentication_failed"),
 ])
 def test_a_bad_token_gets_401(api_client, alices_project, header, code):
     api_client.credentials(HTTP_AUTHORIZATION=header)

@@ -455,3 +455,12 @@ def test_answer_problems_rejects_unknown_task_type():
 def test_every_task_type_rejects_a_plainly_wrong_answer(task_type):
     data = SPAN_DATA if task_type == "spans" else PLAIN_DATA
     assert answer_problems(task_type, CONFIGS[task_type], 12345, data) != []
+
+
+@pytest.mark.parametrize("data", [{"options": ["x", "y"]}, {"options": ["w", "x", "y", "z"]},
+                                  {"options": "xyz"}, {"text": "no options"}])
+def test_ranking_items_need_exactly_size_options(data):
+    assert item_data_problems("ranking", data, {"size": 3}) == [
+        "Ranking items need 'data.options': a list of exactly 3 entries (the project's "
+        "label_config size)."]
+    assert item_data_problems("ranking", {"options": ["x", "y", "z"]}, {"size": 3}) == []

@@ -183,6 +183,17 @@ def test_refuses_urls_that_reach_private_addresses(requester_client, fake_dns, u
     assert WebhookEndpoint.objects.count() == 0
 
 
+def test_loopback_refusal_says_how_to_allow_it_locally(requester_client):
+    response = _create(requester_client, url="http://127.0.0.1:8000/hook")
+
+    error = _error(response, 400, "unsafe_url")
+    assert error["message"] == (
+        "The host '127.0.0.1' resolves to 127.0.0.1, a loopback, private, link-local or "
+        "reserved address; webhooks may only call public addresses. For local development, "
+        "set WEBHOOK_ALLOW_PRIVATE_URLS=true on the server.")
+    assert WebhookEndpoint.objects.count() == 0
+
+
 @override_settings(WEBHOOK_ALLOW_PRIVATE_URLS=True)
 def test_private_urls_are_allowed_when_the_setting_is_on(requester_client):
     response = _create(requester_client, url="http://127.0.0.1:8000/hook")

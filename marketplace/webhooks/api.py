@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from config.errors import InvalidInput
 from config.idempotency import idempotent
-from config.pagination import paginated_response
+from config.pagination import paginated, paginated_response
 
 from ..api.views import RequesterView
 from . import selectors, services
@@ -76,7 +76,7 @@ class SecretOnceResponse(Response):
 
 
 class WebhookListView(RequesterView):
-    @extend_schema(responses=WebhookEndpointOutput(many=True), tags=["webhooks"])
+    @extend_schema(responses=paginated(WebhookEndpointOutput), tags=["webhooks"])
     def get(self, request):
         endpoints = selectors.webhook_endpoint_list(organization=self.organization)
         return paginated_response(request, endpoints, WebhookEndpointOutput, view=self)
@@ -133,7 +133,7 @@ class WebhookEnableView(_EndpointView):
 
 
 class WebhookDeliveriesView(_EndpointView):
-    @extend_schema(responses=DeliveryOutput(many=True), tags=["webhooks"], parameters=[
+    @extend_schema(responses=paginated(DeliveryOutput), tags=["webhooks"], parameters=[
         OpenApiParameter("status", str, enum=DeliveryStatus.values)])
     def get(self, request, endpoint_id):
         endpoint = self.get_endpoint(endpoint_id)

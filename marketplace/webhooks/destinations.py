@@ -80,7 +80,8 @@ def check_url(url: str) -> None:
         if not address_is_public(address):
             raise UnsafeDestination(
                 f"The host {parts.hostname!r} resolves to {address}, a loopback, private, "
-                "link-local or reserved address; webhooks may only call public addresses.")
+                "link-local or reserved address; webhooks may only call public addresses. "
+                "For local development, set WEBHOOK_ALLOW_PRIVATE_URLS=true on the server.")
 
 
 def _check_peer(sock: socket.socket) -> None:

@@ -139,8 +139,11 @@ class PayoutRunOutput(serializers.Serializer):
 
 
 class MarkPaidInput(serializers.Serializer):
+    # Required by the service (payout_mark_paid), which answers 409 first when the payout
+    # is no longer in flight.
     reference = serializers.CharField(max_length=255, required=False, allow_blank=True,
-                                      help_text="The bank transfer's reference")
+                                      default="", help_text="The bank transfer's reference "
+                                      "(required)")
 
 
 class PayoutFailureInput(serializers.Serializer):

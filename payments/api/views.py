@@ -1,6 +1,4 @@
 """Payments API: thin views; every write is one service call."""
-import csv
-import io
 import json
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
@@ -14,9 +12,11 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.csv_export import csv_text
 from config.errors import InvalidInput
 from config.idempotency import idempotent
-from config.pagination import paginated_response
+from config.pagination import paginated, paginated_response
+from config.query import choice_param
 from flows import payouts as payouts_flow
 from marketplace.api.views import RequesterView
 from marketplace.models import Organization
@@ -44,6 +44,9 @@ from .serializers import (
 )
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+PAYOUT_PROVIDERS = ["stripe", "manual"]
 
 
 class CSVRenderer(BaseRenderer):
@@ -86,7 +89,7 @@ class TopUpView(RequesterView):
                                       request_key=key)
         return Response(TopUpOutput(topup).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=TopUpListOutput(many=True), tags=["billing"])
+    @extend_schema(responses=paginated(TopUpListOutput), tags=["billing"])
     def get(self, request):
         topups = TopUp.objects.filter(organization=self.organization).order_by("-created_at",
                                                                               "-id")
@@ -115,7 +118,7 @@ class ProjectBonusesView(RequesterView):
                                      amount_cents=data["amount_cents"], reason=data["reason"])
         return Response(BonusOutput(bonus).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=BonusOutput(many=True), tags=["projects"])
+    @extend_schema(responses=paginated(BonusOutput), tags=["projects"])
     def get(self, request, project_id):
         project = self.get_project(project_id)
         bonuses = Bonus.objects.filter(project=project).order_by("-created_at", "-id")
@@ -138,6 +141,11 @@ class StripeWebhookView(APIView):
         except providers.WebhookSignatureInvalid:
             raise InvalidInput("The Stripe signature is missing or does not verify.",
                                code="invalid_signature")
+        except providers.WebhookEventMalformed as exc:
+            services.stripe_event_record_malformed(body=request.body, problem=exc.problem,
+                                                   event=exc.event)
+            raise InvalidInput(f"Signed event not understood: {exc.problem}",
+                               code="malformed_event")
         outcome = services.stripe_event_receive(event=event)
         return Response({"received": True, "outcome": outcome})
 
@@ -179,18 +187,14 @@ class WorkerStatementView(WorkerView):
         if end <= start:
             raise InvalidInput("to must be after from.", fields={"to": ["Must be after from."]})
         statement = selectors.worker_statement(worker=self.worker, start=start, end=end)
-        if request.query_params.get("format") != "csv":
+        if choice_param(request, "format", ["json", "csv"], default="json") != "csv":
             return Response(statement)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["date", "journal_id", "kind", "account", "amount_cents", "memo",
-                         "project_id", "assignment_id", "payout_id"])
-        for line in statement["lines"]:
-            writer.writerow([line["date"].isoformat(), line["journal_id"], line["kind"],
-                             line["account"], line["amount_cents"], line["memo"],
-                             line["project_id"] or "", line["assignment_id"] or "",
-                             line["payout_id"] or ""])
-        response = HttpResponse(out.getvalue(), content_type="text/csv")
+        rows = [["date", "journal_id", "kind", "account", "amount_cents", "memo",
+                 "project_id", "assignment_id", "payout_id"]]
+        rows += [[line["date"].isoformat(), line["journal_id"], line["kind"], line["account"],
+                  line["amount_cents"], line["memo"], line["project_id"],
+                  line["assignment_id"], line["payout_id"]] for line in statement["lines"]]
+        response = HttpResponse(csv_text(rows), content_type="text/csv")
         response["Content-Disposition"] = (f'attachment; filename="statement-{start.date()}-'
                                            f'{end.date()}.csv"')
         return response
@@ -230,12 +234,13 @@ class _PayoutBody(PayoutOutput):
 
 
 class AdminPayoutListView(AdminView):
-    @extend_schema(responses=PayoutOutput(many=True), tags=["admin"], parameters=[
+    @extend_schema(responses=paginated(PayoutOutput), tags=["admin"], parameters=[
         OpenApiParameter("status", str, enum=PayoutStatus.values),
-        OpenApiParameter("provider", str, enum=["stripe", "manual"])])
+        OpenApiParameter("provider", str, enum=PAYOUT_PROVIDERS)])
     def get(self, request):
-        payouts = selectors.payout_list(status=request.query_params.get("status"),
-                                        provider=request.query_params.get("provider"))
+        payouts = selectors.payout_list(
+            status=choice_param(request, "status", PayoutStatus.values),
+            provider=choice_param(request, "provider", PAYOUT_PROVIDERS))
         return paginated_response(request, payouts, _PayoutBody, view=self)
 
 
@@ -244,11 +249,11 @@ class AdminPayoutExportView(AdminView):
                    description="Manual payouts in flight, to pay by bank transfer.")
     def get(self, request):
         payouts = selectors.payout_list(
-            status=request.query_params.get("status", PayoutStatus.IN_FLIGHT),
-            provider=request.query_params.get("provider", "manual"))
-        out = io.StringIO()
-        csv.writer(out).writerows(selectors.payouts_csv_rows(payouts))
-        response = HttpResponse(out.getvalue(), content_type="text/csv")
+            status=choice_param(request, "status", PayoutStatus.values,
+                                default=PayoutStatus.IN_FLIGHT),
+            provider=choice_param(request, "provider", PAYOUT_PROVIDERS, default="manual"))
+        response = HttpResponse(csv_text(selectors.payouts_csv_rows(payouts)),
+                                content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="payouts.csv"'
         return response
 

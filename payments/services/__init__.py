@@ -13,6 +13,7 @@ from .escrow import (
 from .funding import (
     organization_credit,
     stripe_event_receive,
+    stripe_event_record_malformed,
     topup_create,
     topup_reconcile,
     topups_reconcile,
@@ -44,6 +45,6 @@ __all__ = [
     "payout_execute", "payout_fail", "payout_mark_failed", "payout_mark_paid", "payout_open",
     "payout_reconcile", "payout_retry", "payout_run_start", "payout_settle",
     "payouts_open_many", "payouts_pay_batch", "payouts_reconcile", "payouts_run",
-    "payouts_settle_many", "stripe_event_receive",
+    "payouts_settle_many", "stripe_event_receive", "stripe_event_record_malformed",
     "topup_create", "topup_reconcile", "topups_reconcile",
 ]

@@ -8,6 +8,7 @@ credit journal's key is ``topup:<id>`` (unique). Stripe is never called inside a
 transaction: the top-up row is committed first, so a crash after Stripe created the
 PaymentIntent is repaired by the reconcile job (same Stripe idempotency key, same intent).
 """
+import hashlib
 import logging
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from config import input_rules
 from config.errors import Conflict, InvalidInput, required_text
 from marketplace.models import Organization
 
@@ -166,6 +168,31 @@ def stripe_event_receive(*, event: dict) -> str:
         record.outcome = outcome
         record.save(update_fields=["outcome"])
         return outcome
+
+
+def stripe_event_record_malformed(*, body: bytes, problem: str, event=None) -> StripeEvent:
+    """Keep a signed event we could not read, once per event id (or per body when the id
+    itself is unusable), with what was wrong: Stripe will redeliver it, and someone has to
+    find out why our reading and Stripe's writing disagree."""
+    event_id = event.get("id") if isinstance(event, dict) else None
+    if not (isinstance(event_id, str) and event_id and len(event_id) <= 200
+            and input_rules.text_problem(event_id) is None):
+        event_id = "malformed:" + hashlib.sha256(body).hexdigest()
+    else:
+        event_id = "malformed:" + event_id
+    event_type = event.get("type") if isinstance(event, dict) else None
+    event_type = (str(event_type) if event_type is not None else "")
+    # The body as text, with NUL and invalid sequences escaped: jsonb cannot hold them.
+    text = _printable(body.decode("utf-8", errors="backslashreplace"))
+    record, _ = StripeEvent.objects.get_or_create(event_id=event_id, defaults={
+        "type": _printable(event_type)[:100], "payload": {"malformed_body": text},
+        "outcome": ("malformed: " + _printable(problem))[:200]})
+    return record
+
+
+def _printable(text: str) -> str:
+    return input_rules.BAD_CHARACTERS.sub(lambda found: f"\\u{ord(found.group()):04x}",
+                                          text)
 
 
 def _apply_event(event: dict) -> str:

@@ -446,13 +446,15 @@ def _require_in_flight(payout: Payout) -> None:
                        code="payout_not_in_flight")
 
 
-def payout_mark_paid(*, payout: Payout, actor: User, reference: str = "") -> Payout:
-    """An admin confirms a manual payout went out (bank reference)."""
+def payout_mark_paid(*, payout: Payout, actor: User, reference: str) -> Payout:
+    """An admin confirms a manual payout went out, with the bank transfer's reference: the
+    one thing that lets the worker and an auditor find the money (never invented)."""
     _require_in_flight(payout)
     if payout.provider != PayoutProvider.MANUAL:
         raise Conflict("Only manual payouts are marked paid by hand; provider payouts are "
                        "reconciled with the provider.", code="payout_not_manual")
-    reference = (reference or "").strip() or f"manual:{actor.pk}"
+    reference = required_text(reference, field="reference",
+                              message="The bank transfer's reference is required.")
     if not payout_settle(payout=payout, reference=reference, actor=actor):
         raise Conflict("This payout was settled meanwhile.", code="payout_not_in_flight")
     audit("payout_marked_paid", actor=actor, payout=payout, reference=reference)

@@ -46,14 +46,19 @@ def test_payouts_and_the_ledger_are_browsable(admin_client_for_money):
         assert admin_client_for_money.get(url).status_code == 200, url
 
 
-def test_mark_paid_action_settles_a_manual_payout(admin_client_for_money):
+def test_mark_paid_action_asks_for_the_reference_then_settles(admin_client_for_money):
     payout = _in_flight_payout()
 
-    admin_client_for_money.post("/admin/payments/payout/", {
+    asked = admin_client_for_money.post("/admin/payments/payout/", {
         "action": "mark_paid", ACTION_CHECKBOX_NAME: [payout.pk]})
+    payout.refresh_from_db()
+    assert asked.status_code == 200 and payout.status == "in_flight"
+    admin_client_for_money.post("/admin/payments/payout/", {
+        "action": "mark_paid", ACTION_CHECKBOX_NAME: [payout.pk],
+        "_selected_action": [payout.pk], "apply": "1", "reference": "SEPA-9"})
 
     payout.refresh_from_db()
-    assert payout.status == "paid"
+    assert (payout.status, payout.provider_reference) == ("paid", "SEPA-9")
     assert Journal.objects.filter(key=f"payout_settle:{payout.pk}").exists()
 
 

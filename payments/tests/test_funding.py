@@ -262,3 +262,52 @@ def test_credit_input_is_validated():
     assert client.post("/api/v1/admin/organizations/999999/credit",
                        {"amount_cents": 5, "reason": "x"}, format="json").status_code == 404
     assert ledger.balance_of(ledger.EXTERNAL_FUNDING) == 0
+
+
+# --- signed but malformed events (issue 10) --------------------------------------------------
+
+MALFORMED = [
+    (b'{"id": "evt_int_type", "type": 7, "data": {"object": {}}}',
+     "malformed:evt_int_type", "7",
+     "'type' must be a non-empty string of at most 100 characters."),
+    (b'{"id": "evt_str_data", "type": "payment_intent.succeeded", "data": "x"}',
+     "malformed:evt_str_data", "payment_intent.succeeded", "'data' must be an object."),
+    (b'{"id": "evt_list_obj", "type": "payment_intent.succeeded", "data": {"object": [1]}}',
+     "malformed:evt_list_obj", "payment_intent.succeeded", "'data.object' must be an object."),
+    (b'{"id": "evt_nul", "type": "payment_intent.succ\\u0000eeded", "data": {}}',
+     "malformed:evt_nul", "payment_intent.succ\\u0000eeded",
+     "type: Must not contain the NUL character (\\u0000)."),
+]
+
+
+@pytest.mark.parametrize(("payload", "event_id", "event_type", "problem"), MALFORMED)
+def test_a_signed_but_malformed_event_is_400_and_recorded(api_client, stripe_server, payload,
+                                                          event_id, event_type, problem):
+    response = _deliver(api_client, stripe_server, payload)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "malformed_event", "message": f"Signed event not understood: {problem}",
+        "fields": {}}
+    record = StripeEvent.objects.get()
+    assert (record.event_id, record.type, record.outcome) == (
+        event_id, event_type, f"malformed: {problem}")
+    assert record.payload == {"malformed_body": payload.decode()}
+
+    again = _deliver(api_client, stripe_server, payload)
+
+    assert again.status_code == 400
+    assert StripeEvent.objects.count() == 1
+    assert not Journal.objects.exists()
+
+
+def test_a_signed_body_that_is_not_json_is_recorded_by_its_digest(api_client, stripe_server):
+    payload = b"[" * 5000
+
+    response = _deliver(api_client, stripe_server, payload)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_event"
+    record = StripeEvent.objects.get()
+    assert record.event_id.startswith("malformed:") and len(record.event_id) == 74
+    assert record.payload == {"malformed_body": payload.decode()}

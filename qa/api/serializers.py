@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from config.input_rules import MAX_BIGINT
+
 from ..enums import DisputeOutcome, Verdict
 
 
@@ -44,7 +46,7 @@ class QualitySettingsIO(serializers.Serializer):
 
 
 class DisputeInput(serializers.Serializer):
-    assignment_id = serializers.IntegerField()
+    assignment_id = serializers.IntegerField(min_value=1, max_value=MAX_BIGINT)
     message = serializers.CharField(max_length=5000)
 
 
@@ -78,3 +80,19 @@ class GrantInput(serializers.Serializer):
 
 class LiftInput(serializers.Serializer):
     reason = serializers.CharField(max_length=5000, allow_blank=True, default="")
+
+
+class ResultAnnotationOutput(serializers.Serializer):
+    worker_id = serializers.CharField(help_text="Per-project pseudonym")
+    value = serializers.JSONField()
+
+
+class ResultRowOutput(serializers.Serializer):
+    """One item of GET /projects/{id}/results (format=json: a list of these; jsonl: one per
+    line; csv: these columns, structures as JSON)."""
+
+    item_id = serializers.IntegerField()
+    external_id = serializers.CharField(allow_null=True)
+    result = serializers.JSONField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    annotations = ResultAnnotationOutput(many=True)

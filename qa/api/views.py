@@ -7,7 +7,8 @@ from rest_framework.response import Response
 
 from config.errors import InvalidInput
 from config.idempotency import idempotent
-from config.pagination import paginated_response
+from config.pagination import paginated, paginated_response
+from config.query import bool_param, choice_param
 from flows import decisions
 from marketplace.api.views import RequesterView
 from marketplace.models import Answer, Project, WorkerPseudonym
@@ -35,6 +36,7 @@ from .serializers import (
     QualitySettingsIO,
     RequesterQualityActionOutput,
     ResolveInput,
+    ResultRowOutput,
     VerdictInput,
 )
 
@@ -85,7 +87,7 @@ class WorkerDisputesView(WorkerView):
         dispute = services.dispute_open(worker=self.worker, **payload.validated_data)
         return Response(DisputeOutput(dispute).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=DisputeOutput(many=True), tags=["worker"])
+    @extend_schema(responses=paginated(DisputeOutput), tags=["worker"])
     def get(self, request):
         disputes = Dispute.objects.filter(worker=self.worker).select_related("assignment")
         return paginated_response(request, disputes, DisputeOutput, view=self)
@@ -159,16 +161,15 @@ class ExportNegotiation(DefaultContentNegotiation):
 class ProjectResultsView(RequesterView):
     content_negotiation_class = ExportNegotiation
 
-    @extend_schema(responses={200: dict}, tags=["quality"], parameters=[
+    @extend_schema(responses={(200, "application/json"): ResultRowOutput(many=True),
+                              (200, "application/x-ndjson"): str, (200, "text/csv"): str},
+                   tags=["quality"], parameters=[
         OpenApiParameter("format", str, enum=list(exports.FORMATS)),
         OpenApiParameter("final_only", bool)])
     def get(self, request, project_id):
         project = self.get_project(project_id)
-        file_format = request.query_params.get("format", "json")
-        if file_format not in exports.FORMATS:
-            raise InvalidInput("format is json, jsonl or csv.",
-                               fields={"format": ["Must be json, jsonl or csv."]})
-        final_only = request.query_params.get("final_only", "").lower() in ("1", "true")
+        file_format = choice_param(request, "format", exports.FORMATS, default="json")
+        final_only = bool_param(request, "final_only") or False
         content_type, stream = exports.FORMATS[file_format]
         response = StreamingHttpResponse(
             stream(exports.result_rows(project, final_only=final_only)),
@@ -179,7 +180,7 @@ class ProjectResultsView(RequesterView):
 
 
 class ProjectQualityActionsView(RequesterView):
-    @extend_schema(responses=RequesterQualityActionOutput(many=True), tags=["quality"])
+    @extend_schema(responses=paginated(RequesterQualityActionOutput), tags=["quality"])
     def get(self, request, project_id):
         project = self.get_project(project_id)
         pseudonym = WorkerPseudonym.objects.filter(
@@ -206,11 +207,11 @@ class ProjectLiftSuspensionView(RequesterView):
 # --- Admins --------------------------------------------------------------------------------
 
 class AdminDisputesView(AdminView):
-    @extend_schema(responses=DisputeOutput(many=True), tags=["admin"], parameters=[
+    @extend_schema(responses=paginated(DisputeOutput), tags=["admin"], parameters=[
         OpenApiParameter("status", str, enum=DisputeStatus.values)])
     def get(self, request):
         disputes = Dispute.objects.select_related("assignment").order_by("created_at", "id")
-        if wanted := request.query_params.get("status"):
+        if wanted := choice_param(request, "status", DisputeStatus.values):
             disputes = disputes.filter(status=wanted)
         return paginated_response(request, disputes, DisputeOutput, view=self)
 

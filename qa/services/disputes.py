@@ -22,7 +22,9 @@ def dispute_open(*, worker: WorkerProfile, assignment_id, message: str) -> Dispu
     try:
         assignment = Assignment.objects.get(pk=int(assignment_id), worker=worker)
     except (Assignment.DoesNotExist, ValueError, TypeError):
-        raise InvalidInput("Unknown assignment.", fields={"assignment_id": ["Not yours."]})
+        # One answer for "does not exist" and "someone else's": existence is not revealed.
+        raise InvalidInput("Unknown assignment: you have no assignment with this id.",
+                           fields={"assignment_id": ["You have no assignment with this id."]})
     if assignment.status != AssignmentStatus.REJECTED:
         raise Conflict("Only rejected work can be disputed.", code="not_rejected")
     try:

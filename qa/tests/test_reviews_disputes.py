@@ -612,3 +612,17 @@ def test_an_overturn_keeps_the_rejection_reason_for_the_dispute_only(disputed, s
     # The approved work itself no longer shows the rejection's reason.
     mine = worker_client.get("/api/v1/worker/assignments").json()["results"]
     assert [(row["status"], row["review_reason"]) for row in mine] == [("approved", "")]
+
+
+def test_disputing_an_assignment_that_does_not_exist_says_so(db):
+    profile = eligible_worker("nobody@workers.example")
+
+    response = client_for(profile.user).post("/api/v1/worker/disputes", {
+        "assignment_id": 987654, "message": "Please look again."}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "validation_error",
+        "message": "Unknown assignment: you have no assignment with this id.",
+        "fields": {"assignment_id": ["You have no assignment with this id."]}}
+    assert not Dispute.objects.exists()

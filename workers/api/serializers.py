@@ -1,6 +1,8 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from config.input_rules import MAX_BIGINT
+
 from ..enums import Clearance
 
 
@@ -94,9 +96,17 @@ class SkillLevelInput(serializers.Serializer):
 
 
 class ApproveInput(serializers.Serializer):
-    skills = SkillLevelInput(many=True, default=list)
+    # The contract requires it: approving without verified skills activates a worker no
+    # project can route to, and the real approval then meets a 409.
+    skills = SkillLevelInput(many=True)
     clearance = serializers.ChoiceField(choices=Clearance.choices, required=False)
     note = serializers.CharField(allow_blank=True, default="", max_length=5000)
+
+    def validate_skills(self, skills):
+        if not skills:
+            raise serializers.ValidationError(
+                "At least one skill is required: approval sets the worker's verified levels.")
+        return skills
 
 
 class ReasonInput(serializers.Serializer):
@@ -135,7 +145,7 @@ class ExamInput(serializers.Serializer):
 
 
 class AdminExamInput(ExamInput):
-    project_id = serializers.IntegerField()
+    project_id = serializers.IntegerField(min_value=1, max_value=MAX_BIGINT)
 
 
 class ExamOutput(serializers.Serializer):
@@ -189,7 +199,7 @@ class BlockOutput(serializers.Serializer):
 
 
 class RequiredExamInput(serializers.Serializer):
-    exam_id = serializers.IntegerField()
+    exam_id = serializers.IntegerField(min_value=1, max_value=MAX_BIGINT)
 
 
 class AuditEventOutput(serializers.Serializer):

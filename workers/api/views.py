@@ -9,11 +9,15 @@ from rest_framework.views import APIView
 from accounts.permissions import IsStaff, IsWorker
 from config.errors import InvalidInput
 from config.idempotency import idempotent
-from config.pagination import paginated_response
+from config.pagination import paginated, paginated_response
+from config.query import choice_param
 from marketplace.api.views import RequesterView
 from marketplace.models import Project
+from payments import selectors as payments_selectors
+from qa import selectors as qa_selectors
 
 from .. import selectors, services
+from ..enums import ApplicationStatus, WorkerStatus
 from ..models import WorkerBlock, WorkerProfile
 from .serializers import (
     AdminExamInput,
@@ -84,14 +88,14 @@ class ApplicationView(WorkerView):
         return Response(ApplicationOutput(selectors.application_get(
             application_id=application.pk)).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=ApplicationOutput(many=True), tags=["worker"])
+    @extend_schema(responses=paginated(ApplicationOutput), tags=["worker"])
     def get(self, request):
         applications = selectors.application_list().filter(worker=self.worker)
         return paginated_response(request, applications, ApplicationOutput, view=self)
 
 
 class QualificationListView(WorkerView):
-    @extend_schema(responses=WorkerExamOutput(many=True), tags=["worker"])
+    @extend_schema(responses=paginated(WorkerExamOutput), tags=["worker"])
     def get(self, request):
         return paginated_response(request, selectors.exams_for_worker(worker=self.worker),
                                   WorkerExamOutput, view=self)
@@ -145,7 +149,7 @@ class TermsAcceptView(WorkerView):
 
 
 class EligibleProjectsView(WorkerView):
-    @extend_schema(responses=dict, tags=["worker"],
+    @extend_schema(responses=paginated(EligibleProjectOutput), tags=["worker"],
                    description="Projects this worker's verified skills, domain, clearance "
                    "and exams currently allow.")
     def get(self, request):
@@ -157,7 +161,15 @@ class DataExportView(WorkerView):
     @extend_schema(responses=dict, tags=["worker"])
     def get(self, request):
         worker = WorkerProfile.objects.select_related("user").get(pk=self.worker.pk)
-        return Response(selectors.worker_data_export(worker=worker))
+        body = selectors.worker_data_export(worker=worker)
+        # Money and disputes are personal data too; their apps own how they read.
+        money = payments_selectors.worker_money_export(worker=worker)
+        body["earnings"] = money["entries"]
+        body["payouts"] = money["payouts"]
+        body["balances"] = {name: money[name] for name in (
+            "pending_cents", "available_cents", "in_flight_cents", "paid_cents")}
+        body["disputes"] = qa_selectors.worker_disputes_export(worker=worker)
+        return Response(body)
 
 
 class AccountView(WorkerView):
@@ -174,10 +186,10 @@ class AdminView(APIView):
 
 
 class AdminApplicationListView(AdminView):
-    @extend_schema(responses=ApplicationOutput(many=True), tags=["admin"], parameters=[
-        OpenApiParameter("status", str, description="pending | approved | rejected")])
+    @extend_schema(responses=paginated(ApplicationOutput), tags=["admin"], parameters=[
+        OpenApiParameter("status", str, enum=ApplicationStatus.values)])
     def get(self, request):
-        wanted = request.query_params.get("status")
+        wanted = choice_param(request, "status", ApplicationStatus.values)
         return paginated_response(request, selectors.application_list(status=wanted),
                                   ApplicationOutput, view=self)
 
@@ -211,10 +223,11 @@ class AdminApplicationRejectView(AdminView):
 
 
 class AdminWorkerListView(AdminView):
-    @extend_schema(responses=AdminWorkerOutput(many=True), tags=["admin"])
+    @extend_schema(responses=paginated(AdminWorkerOutput), tags=["admin"], parameters=[
+        OpenApiParameter("status", str, enum=WorkerStatus.values)])
     def get(self, request):
         workers = _profile_queryset().order_by("id")
-        if wanted := request.query_params.get("status"):
+        if wanted := choice_param(request, "status", WorkerStatus.values):
             workers = workers.filter(status=wanted)
         return paginated_response(request, workers, AdminWorkerOutput, view=self)
 
@@ -308,7 +321,7 @@ class ProjectBlocksView(RequesterView):
                                       reason=payload.validated_data["reason"])
         return Response(BlockOutput(block).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=BlockOutput(many=True), tags=["projects"])
+    @extend_schema(responses=paginated(BlockOutput), tags=["projects"])
     def get(self, request, project_id):
         self.get_project(project_id)
         blocks = WorkerBlock.objects.filter(organization=self.organization).order_by("id")

@@ -9,6 +9,7 @@ import random
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
@@ -26,6 +27,7 @@ from ..models import (
     ProjectExamRequirement,
     QualificationExam,
     Skill,
+    WorkerBlock,
     WorkerProfile,
     WorkerSkill,
 )
@@ -86,6 +88,9 @@ def exam_attempt_start(*, exam: QualificationExam, worker: WorkerProfile) -> Exa
     if worker.status not in (WorkerStatus.VETTING, WorkerStatus.ACTIVE):
         raise Conflict(f"A worker who is {worker.status} cannot take exams.",
                        code="worker_not_eligible")
+    if exam.organization_id is not None and WorkerBlock.objects.filter(
+            worker=worker, organization_id=exam.organization_id).exists():
+        raise Http404  # invisible to a worker its organization blocked, like its projects
     if not exam.is_active:
         raise Conflict("This exam is closed.", code="exam_closed")
     attempts = ExamAttempt.objects.filter(exam=exam, worker=worker)

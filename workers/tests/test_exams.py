@@ -690,3 +690,29 @@ def test_a_retried_platform_exam_creation_with_the_same_key_replays_the_first(st
     assert (first.status_code, second.status_code) == (201, 201)
     assert second.json() == first.json()
     assert QualificationExam.objects.count() == 1
+
+
+# --- blocks (issue 10) ----------------------------------------------------------------------
+
+
+def test_a_blocked_worker_neither_sees_nor_starts_that_organizations_exam(
+        requester, staff, worker_client, active_worker):
+    from marketplace.services import worker_pseudonym_for
+    from workers.services import worker_block
+
+    org_exam = _org_exam(requester)
+    platform_exam = _platform_exam(staff, requester, name="Platform sentiment")
+    project = make_project(requester, name="Acme reviews")
+    worker_block(project=project, actor=requester, reason="Copy-pasted answers.",
+                 pseudonym=worker_pseudonym_for(project=project, worker=active_worker))
+    before = _state(active_worker)
+
+    listed = worker_client.get(QUALIFICATIONS)
+    started = worker_client.post(_start_url(org_exam.pk))
+
+    assert listed.status_code == 200
+    body = listed.json()
+    exams = body["results"] if isinstance(body, dict) else body
+    assert [exam["id"] for exam in exams] == [platform_exam.pk]
+    assert started.status_code == 404
+    assert _state(active_worker) == before

@@ -89,7 +89,8 @@ def test_export_contains_every_personal_field(worker_client, worker, rich_worker
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"account", "profile", "skills", "applications", "exam_attempts",
-                         "assignments", "blocks", "audit_log"}
+                         "assignments", "blocks", "audit_log", "earnings", "payouts",
+                         "balances", "disputes"}
     account = body["account"]
     assert {k: account[k] for k in ("id", "email", "first_name", "last_name", "role")} == {
         "id": worker.pk, "email": PERSONAL["email"], "first_name": "Charlie",
@@ -270,3 +271,33 @@ def test_erase_is_for_workers(requester_client, staff_client, api_client, reques
     assert User.objects.get(pk=requester.pk).is_active
     assert User.objects.get(pk=staff.pk).email == "root@quorum.example"
     assert WorkerAuditEvent.objects.count() == 0
+
+
+def test_export_includes_earnings_payouts_and_disputes(requester):
+    """Issue 10: money and disputes are personal data too."""
+    from conftest import client_for
+    from marketplace.services import assignment_reject
+    from payments.models import Payout
+    from payments.services import bonus_grant
+    from qa.services.disputes import dispute_open
+    from qa.tests.conftest import claim, eligible_worker, launched_project, pseudonym_of, submit
+
+    profile = eligible_worker("earner@workers.example")
+    project = launched_project(requester)
+    assignment = submit(claim(profile, project), profile, "positive")
+    assignment_reject(assignment=assignment, actor=requester, reason="Looked random.")
+    dispute = dispute_open(worker=profile, assignment_id=assignment.pk,
+                           message="I read every item.")
+    bonus_grant(project=project, actor=requester, pseudonym=pseudonym_of(profile, project),
+                amount_cents=250, reason="Great notes")
+
+    body = client_for(profile.user).get(EXPORT).json()
+
+    assert [(e["kind"], e["amount_cents"], e["reason"], e["status"])
+            for e in body["earnings"]] == [("bonus", 250, "Great notes", "pending")]
+    assert body["balances"] == {"pending_cents": 250, "available_cents": 0,
+                                "in_flight_cents": 0, "paid_cents": 0}
+    assert body["payouts"] == [] and not Payout.objects.exists()
+    assert [(d["id"], d["assignment_id"], d["message"], d["status"])
+            for d in body["disputes"]] == [
+        (dispute.pk, assignment.pk, "I read every item.", "open")]

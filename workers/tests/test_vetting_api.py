@@ -217,8 +217,9 @@ def _skill_id(slug: str) -> int:
 def test_a_decided_application_cannot_be_approved(staff_client, staff, worker, decision):
     profile = _bring_to(profile_of(worker), "vetting", staff)
     application = WorkerApplication.objects.get(worker=profile)
-    assert staff_client.post(_application_url(application.pk, decision),
-                             {"reason": "Decided."}, format="json").status_code == 200
+    assert staff_client.post(_application_url(application.pk, decision), {
+        "reason": "Decided.", "skills": [{"skill": "sql", "level": 50}]},
+        format="json").status_code == 200
     before = _state(profile)
 
     response = staff_client.post(_application_url(application.pk, "approve"), {
@@ -235,8 +236,8 @@ def test_approve_refused_when_the_worker_was_banned_meanwhile(staff_client, staf
     worker_ban(worker=profile, actor=staff, reason="Fraud.")
     before = _state(profile)
 
-    response = staff_client.post(_application_url(application.pk, "approve"), {},
-                                 format="json")
+    response = staff_client.post(_application_url(application.pk, "approve"), {
+        "skills": [{"skill": "sql", "level": 50}]}, format="json")
 
     # The ban closed the pending application, so it is no longer there to approve.
     assert response.status_code == 409
@@ -248,6 +249,8 @@ def test_approve_refused_when_the_worker_was_banned_meanwhile(staff_client, staf
 
 
 @pytest.mark.parametrize("body, field", [
+    ({}, "skills"),
+    ({"skills": []}, "skills"),
     ({"skills": [{"skill": "astrology", "level": 50}]}, "skills.0.skill"),
     ({"skills": [{"skill": "sql", "level": 101}]}, "skills.0.level"),
     ({"skills": [{"skill": "sql"}]}, "skills.0.level"),
@@ -325,8 +328,8 @@ def test_reject_needs_a_reason(staff_client, staff, worker, body):
 def test_a_decided_application_cannot_be_rejected(staff_client, staff, worker, decision):
     profile = _bring_to(profile_of(worker), "vetting", staff)
     application = WorkerApplication.objects.get(worker=profile)
-    staff_client.post(_application_url(application.pk, decision), {"reason": "Done."},
-                      format="json")
+    staff_client.post(_application_url(application.pk, decision), {
+        "reason": "Done.", "skills": [{"skill": "sql", "level": 50}]}, format="json")
     before = _state(profile)
 
     response = staff_client.post(_application_url(application.pk, "reject"),
@@ -422,7 +425,8 @@ def test_full_life_cycle_leaves_a_complete_audit_trail(staff_client, staff, work
     worker_client.post(APPLY, {"statement": "Hello."}, format="json")
     profile = profile_of(worker)
     application = WorkerApplication.objects.get(worker=profile)
-    staff_client.post(_application_url(application.pk, "approve"), {}, format="json")
+    staff_client.post(_application_url(application.pk, "approve"), {
+        "skills": [{"skill": "sql", "level": 50}]}, format="json")
     staff_client.post(_worker_url(profile.pk, "suspend"), {"reason": "Spam."}, format="json")
     staff_client.post(_worker_url(profile.pk, "reinstate"), {"reason": "Appeal won."},
                       format="json")
@@ -432,7 +436,8 @@ def test_full_life_cycle_leaves_a_complete_audit_trail(staff_client, staff, work
 
     assert response.status_code == 200
     assert [(e["action"], e["actor_id"], e["reason"]) for e in response.json()["audit_log"]] == [
-        ("applied", worker.pk, ""), ("approved", staff.pk, ""), ("suspended", staff.pk, "Spam."),
+        ("applied", worker.pk, ""), ("approved", staff.pk, ""),
+        ("skill_level_set", staff.pk, "Set at vetting"), ("suspended", staff.pk, "Spam."),
         ("reinstated", staff.pk, "Appeal won."), ("banned", staff.pk, "Fraud.")]
     assert all(e["created_at"] for e in response.json()["audit_log"])
     assert profile_of(worker).status == "banned"

@@ -1,0 +1,119 @@
+"""What every input must be before any code reads it, whatever endpoint or upload row it
+arrives through (API.md, "every input"):
+
+- JSON nests at most ``MAX_JSON_DEPTH`` levels. Python's parser and every recursive walk
+  after it (serializers, jsonb adaptation) would otherwise hit RecursionError: a 500 that an
+  anonymous client can trigger on /auth/register.
+- No string holds NUL or a lone UTF-16 surrogate, in values or keys: PostgreSQL refuses both
+  in text and jsonb (a DataError after validation passed), and neither is text anyone meant.
+- Integers fit a signed 64-bit column, the widest one we have; narrower fields carry their
+  own ``max_value``.
+
+A breach is a 400 in the contract's error shape naming the field (``fields`` path) or the
+upload row, raised before anything is written.
+"""
+import json
+import re
+
+MAX_JSON_DEPTH = 32
+MAX_BIGINT = 2**63 - 1
+MIN_BIGINT = -(2**63)
+BAD_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+
+
+def text_problem(text: str) -> str | None:
+    """Why this string cannot be stored, or None."""
+    found = BAD_CHARACTERS.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "Must not contain the NUL character (\\u0000)."
+    return "Must not contain a lone UTF-16 surrogate (invalid Unicode)."
+
+
+def value_problem(value, *, max_depth: int = MAX_JSON_DEPTH) -> tuple[str, str] | None:
+    """The first (dotted path, problem) in a parsed JSON value, or None.
+
+    Iterative, so that checking a deep document cannot itself overflow the stack."""
+    stack = [(value, "", 1)]
+    while stack:
+        current, path, depth = stack.pop()
+        if isinstance(current, str):
+            problem = text_problem(current)
+            if problem:
+                return path, problem
+        elif isinstance(current, bool) or current is None or isinstance(current, float):
+            continue
+        elif isinstance(current, int):
+            if not MIN_BIGINT <= current <= MAX_BIGINT:
+                return path, f"Integers must lie between {MIN_BIGINT} and {MAX_BIGINT}."
+        elif isinstance(current, (dict, list)):
+            if depth > max_depth:
+                return path, f"Nested deeper than {max_depth} levels."
+            entries = current.items() if isinstance(current, dict) else enumerate(current)
+            # Reversed onto the stack, so the first problem reported is the first in the
+            # document.
+            for key, child in reversed(list(entries)):
+                child_path = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str):
+                    problem = text_problem(key)
+                    if problem:
+                        return child_path, "Key: " + problem
+                stack.append((child, child_path, depth + 1))
+    return None
+
+
+# In JSON text, NUL and surrogates can only arrive as \u escapes (the parser refuses raw
+# control characters, UTF-8 decoding refuses encoded surrogates), and a 64-bit integer has
+# at most 19 digits.
+_SUSPICIOUS_TEXT = re.compile(r"\\u(?:0000|[dD][89a-fA-F])|\d{19}")
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def json_text_is_clean(text: str) -> bool:
+    """True when the JSON text cannot break a rule, so the walk over the parsed value can
+    be skipped (a large upload is checked at regex speed). False means "walk to be sure"."""
+    if _SUSPICIOUS_TEXT.search(text):
+        return False
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_JSON_STRING.sub('""', text)):
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest <= MAX_JSON_DEPTH
+
+
+def check_value(value, *, where: str | None = None) -> None:
+    """Raise a 400 naming the field when ``value`` breaks a rule above."""
+    # Imported here: DRF's settings load config.parsers, which loads this module, while
+    # config.errors is still importing DRF.
+    from config.errors import InvalidInput
+
+    found = value_problem(value)
+    if found is not None:
+        path, problem = found
+        field = path or where or "non_field_errors"
+        if where and path:
+            field = f"{where}.{path}"
+        raise InvalidInput(f"Invalid input: {field}: {problem}", fields={field: [problem]})
+
+
+class TooDeep(ValueError):
+    pass
+
+
+def _refuse_constant(name: str):
+    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
+
+
+def loads(text: str | bytes):
+    """json.loads without NaN/Infinity (not JSON; PostgreSQL refuses them in jsonb) and
+    with RecursionError turned into ``TooDeep`` (a ValueError callers report as bad JSON).
+    The result still needs ``value_problem`` for the depth limit itself."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise TooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.") from None
