@@ -2,7 +2,8 @@
 workers cleared for personal data."""
 from conftest import client_for, fund_organization, make_worker
 from marketplace.models import Project
-from marketplace.services import items_import, project_create, project_launch
+from flows.projects import launch
+from marketplace.services import items_import, project_create
 from marketplace.uploads import UploadRow
 from workers.tests.factories import make_ready_worker, project_fields
 
@@ -23,7 +24,7 @@ def launched_project(requester, texts, *, gold=(), **overrides) -> Project:
             UploadRow(row=i + 1, external_id=f"g{i + 1}", data={"text": text}, answer=answer,
                       has_answer=True) for i, (text, answer) in enumerate(gold)])
     fund_organization(requester)
-    project_launch(project=project, actor=requester)
+    launch(project=project, actor=requester)
     project.refresh_from_db()
     return project
 

@@ -124,12 +124,13 @@ def _is_an_exam(ctx: Context) -> None:
     # An active project that is also an exam. The services forbid building this (exams
     # hold gold only), so the exam row is written directly to prove routing's own guard.
     exam_project = make_gold_only_project(ctx.requester, ["positive"], name="Exam")
-    from marketplace.services import items_import, project_launch
+    from flows.projects import launch
+    from marketplace.services import items_import
     from marketplace.uploads import UploadRow
     items_import(project=exam_project, actor=ctx.requester, is_gold=False, rows=[
         UploadRow(row=1, external_id=None, data={"text": "x"}, answer=None, has_answer=False)])
     fund_organization(ctx.requester, 100_000)
-    project_launch(project=exam_project, actor=ctx.requester)
+    launch(project=exam_project, actor=ctx.requester)
     QualificationExam.objects.create(project=exam_project, organization=None,
                                      skill=Skill.objects.get(slug="sentiment-en"),
                                      pass_mark=1.0, question_count=1, created_by=ctx.staff)

@@ -276,7 +276,7 @@ def test_erase_is_for_workers(requester_client, staff_client, api_client, reques
 def test_export_includes_earnings_payouts_and_disputes(requester):
     """Issue 10: money and disputes are personal data too."""
     from conftest import client_for
-    from marketplace.services import assignment_reject
+    from flows.decisions import reject
     from payments.models import Payout
     from payments.services import bonus_grant
     from qa.services.disputes import dispute_open
@@ -285,7 +285,7 @@ def test_export_includes_earnings_payouts_and_disputes(requester):
     profile = eligible_worker("earner@workers.example")
     project = launched_project(requester)
     assignment = submit(claim(profile, project), profile, "positive")
-    assignment_reject(assignment=assignment, actor=requester, reason="Looked random.")
+    reject(assignment_id=assignment.pk, actor=requester, reason="Looked random.")
     dispute = dispute_open(worker=profile, assignment_id=assignment.pk,
                            message="I read every item.")
     bonus_grant(project=project, actor=requester, pseudonym=pseudonym_of(profile, project),
