@@ -74,7 +74,7 @@ def allowed_sensitivities(*, worker: WorkerProfile) -> list[str]:
     return [_SENSITIVITY_FOR_CLEARANCE[level] for level in CLEARANCE_ORDER[:rank + 1]]
 
 
-def eligible_projects(*, worker: WorkerProfile) -> QuerySet[Project]:
+def eligible_projects(*, worker: WorkerProfile, honour_blocks: bool = True) -> QuerySet[Project]:
     """Active projects this worker may take, as one SQL query (no per-project loop).
 
     Eligible means: the worker is active and not erased; every required skill is held
@@ -93,14 +93,14 @@ def eligible_projects(*, worker: WorkerProfile) -> QuerySet[Project]:
         Exists(passed.filter(exam=OuterRef("exam"))))
     blocked = WorkerBlock.objects.filter(worker=worker, organization=OuterRef("organization"))
     in_domain = Exists(verified.filter(skill__domain=OuterRef("domain"), level__gt=0))
-    return (Project.objects
-            .filter(status=ProjectStatus.ACTIVE,
-                    sensitivity__in=allowed_sensitivities(worker=worker))
-            .filter(Q(domain__isnull=True) | in_domain)
-            .exclude(Exists(QualificationExam.objects.filter(project=OuterRef("pk"))))
-            .exclude(Exists(unmet_skill))
-            .exclude(Exists(unmet_exam))
-            .exclude(Exists(blocked)))
+    projects = (Project.objects
+                .filter(status=ProjectStatus.ACTIVE,
+                        sensitivity__in=allowed_sensitivities(worker=worker))
+                .filter(Q(domain__isnull=True) | in_domain)
+                .exclude(Exists(QualificationExam.objects.filter(project=OuterRef("pk"))))
+                .exclude(Exists(unmet_skill))
+                .exclude(Exists(unmet_exam)))
+    return projects.exclude(Exists(blocked)) if honour_blocks else projects
 
 
 def application_list(*, status: str | None = None) -> QuerySet[WorkerApplication]:
