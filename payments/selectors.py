@@ -16,7 +16,7 @@ from qa.selectors import project_agreement
 
 from . import ledger
 from .enums import EXTERNAL_KINDS, AccountKind, JournalKind, PayoutStatus
-from .models import Earning, Entry, Journal, LedgerAccount, Payout
+from .models import Earning, Entry, Journal, LedgerAccount, Payout, PayoutAccount
 
 # Fair pay is measured on recent work only, and cached briefly: the task offer asks for it
 # on every claim.
@@ -157,6 +157,13 @@ def worker_earnings(*, worker, limit: int = 50) -> dict:
         "payouts": [payout_body(payout) for payout in
                     Payout.objects.filter(worker=worker).order_by("-created_at", "-id")[:20]],
     }
+
+
+def payout_account_status(*, worker) -> dict:
+    """{provider, status}: the worker's payout account, or status "none" before setup."""
+    account = PayoutAccount.objects.filter(worker=worker).first()
+    return {"provider": account.provider if account else settings.PAYOUT_PROVIDER,
+            "status": account.status if account else "none"}
 
 
 def worker_statement(*, worker, start: datetime, end: datetime) -> dict:

@@ -165,6 +165,14 @@ def exam_attempt_get(*, worker: WorkerProfile, attempt_id) -> ExamAttempt:
         raise Http404
 
 
+def exam_attempt_items(*, attempt: ExamAttempt) -> list[dict]:
+    """An attempt's questions in order. They are gold items: only id and data leave."""
+    data = dict(attempt.exam.project.items.filter(pk__in=attempt.item_ids)
+                .values_list("pk", "data"))
+    return [{"id": item_id, "data": data[item_id]} for item_id in attempt.item_ids
+            if item_id in data]
+
+
 def worker_data_export(*, worker: WorkerProfile) -> dict:
     """Everything stored about the worker as a person, for GET /worker/data-export."""
     user = worker.user

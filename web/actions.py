@@ -1,0 +1,31 @@
+"""Every call the worker pages make into the core loop, in one place.
+
+The lead is moving cross-app use cases (submit, approve, reject ...) into `flows`; when
+that lands, these functions are re-pointed here and nowhere else. Each one is exactly
+what the matching API view calls today.
+"""
+from marketplace import services as marketplace_services
+from qa import services as qa_services
+
+
+def claim(*, worker, project_id: int | None = None):
+    return marketplace_services.assignment_claim(worker=worker, project_id=project_id)
+
+
+def heartbeat(*, worker, assignment_id: int):
+    return marketplace_services.assignment_heartbeat(assignment_id=assignment_id,
+                                                     worker=worker)
+
+
+def submit(*, worker, assignment_id: int, answers: list):
+    return marketplace_services.assignment_submit(assignment_id=assignment_id, worker=worker,
+                                                  answers=answers)
+
+
+def give_back(*, worker, assignment_id: int):
+    return marketplace_services.assignment_return(assignment_id=assignment_id, worker=worker)
+
+
+def dispute_open(*, worker, assignment_id: int, message: str):
+    return qa_services.dispute_open(worker=worker, assignment_id=assignment_id,
+                                    message=message)
