@@ -74,6 +74,10 @@ export function initSpans(widget) {
     source.setSelectionRange(source.selectionEnd, source.selectionEnd);
   }
 
+  // The text box stays editable only so the caret and Shift+arrows work (Chromium gives a
+  // read-only one no caret); every edit is refused, and undone if one slips through.
+  source.addEventListener("beforeinput", (event) => event.preventDefault());
+  source.addEventListener("input", () => { source.value = text; });
   widget.querySelector("[data-span-add]").addEventListener("click", add);
   item.spansValue = () => spans.map((span) => ({ ...span }));
   render();

@@ -1,0 +1,86 @@
+"""Helpers for the browser tests: Debian's Chromium driven by Playwright (never a
+downloaded browser), axe-core injected from the vendored copy, and a guard that fails a
+test on any console error (a Content-Security-Policy violation is one)."""
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+VIEWPORT = {"width": 760, "height": 620}
+PHONE = {"width": 375, "height": 740}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium with apt")
+    # Playwright's sync API runs an event loop in this thread; the live server and the
+    # ORM calls of the test are still plain synchronous code.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+class Page:
+    """A Playwright page with the checks every browser test wants."""
+
+    def __init__(self, page, base_url: str):
+        self.page = page
+        self.base_url = base_url
+        self.console_errors: list[str] = []
+        page.on("console", lambda message: message.type == "error"
+                and self.console_errors.append(message.text))
+        page.on("pageerror", lambda error: self.console_errors.append(str(error)))
+
+    def goto(self, path: str):
+        return self.page.goto(self.base_url + path)
+
+    def axe(self) -> None:
+        """No serious or critical accessibility violation on the page as it is now."""
+        result = self.page.evaluate(
+            "() => axe.run(document, {resultTypes: ['violations']})")
+        bad = [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+                "nodes": [n["target"] for n in v["nodes"]][:5]}
+               for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        assert bad == [], json.dumps(bad, indent=1)
+
+    def screenshot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+    def assert_no_console_errors(self) -> None:
+        assert self.console_errors == [], self.console_errors
+
+
+@pytest.fixture
+def web(browser, live_server):
+    context = browser.new_context(viewport=VIEWPORT, locale="en-US")
+    # An init script is not subject to the page's CSP, so axe needs no loosening of it.
+    context.add_init_script(path=str(AXE))
+    page = Page(context.new_page(), live_server.url)
+    page.page.set_default_timeout(10_000)
+    yield page
+    page.assert_no_console_errors()
+    context.close()
+
+
+@pytest.fixture
+def second_web(browser, live_server):
+    context = browser.new_context(viewport=PHONE, locale="en-US")
+    context.add_init_script(path=str(AXE))
+    page = Page(context.new_page(), live_server.url)
+    page.page.set_default_timeout(10_000)
+    yield page
+    page.assert_no_console_errors()
+    context.close()
