@@ -39,6 +39,7 @@ class Page:
         self.page = page
         self.base_url = base_url
         self.console_errors: list[str] = []
+        self.expected_errors: list[str] = []
         page.on("console", lambda message: message.type == "error"
                 and self.console_errors.append(message.text))
         page.on("pageerror", lambda error: self.console_errors.append(str(error)))
@@ -59,8 +60,14 @@ class Page:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
+    def expect_console_error(self, text: str) -> None:
+        """A refusal the test provokes on purpose (the browser logs 4xx answers)."""
+        self.expected_errors.append(text)
+
     def assert_no_console_errors(self) -> None:
-        assert self.console_errors == [], self.console_errors
+        unexpected = [error for error in self.console_errors
+                      if not any(text in error for text in self.expected_errors)]
+        assert unexpected == [], unexpected
 
 
 @pytest.fixture

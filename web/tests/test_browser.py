@@ -288,6 +288,7 @@ def test_browser_and_server_validation_messages_appear_next_to_the_item(web, req
     web.page.get_by_role("button", name="Return task").click()
 
     # The server has the last word: a stale page without the length limit.
+    web.expect_console_error("status of 400 (Bad Request)")
     start(web, "Translations")
     box = web.page.get_by_label("Your answer")
     box.evaluate("element => element.removeAttribute('maxlength')")
@@ -331,6 +332,7 @@ def test_a_worker_never_sees_another_workers_assignment(web, second_web, request
     start(web, "Reviews")
     theirs = web.page.url
     sign_in(second_web, "eve@workers.example")
+    second_web.expect_console_error("status of 404 (Not Found)")
     response = second_web.page.goto(theirs)
     assert response.status == 404
     second_web.page.get_by_role("heading", name="Not found").wait_for()
