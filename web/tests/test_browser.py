@@ -341,3 +341,32 @@ def test_a_worker_never_sees_another_workers_assignment(web, second_web, request
     start(second_web, "Reviews")
     assert second_web.page.url != theirs
     second_web.axe()
+
+
+def test_take_an_exam_see_the_result_and_the_retake_cooldown(web, requester, staff):
+    from workers.models import Skill
+    from workers.services import exam_create
+    from workers.tests.factories import make_gold_only_project
+
+    ready_worker()
+    exam_project = make_gold_only_project(requester, ["positive", "negative"],
+                                          texts=["Great value.", "Broke in a day."])
+    exam_create(project=exam_project, actor=staff, skill=Skill.objects.get(slug="sentiment-en"),
+                pass_mark=1.0, question_count=2, retake_cooldown_seconds=3600,
+                organization=None)
+    sign_in(web, "dana@workers.example")
+    web.page.get_by_role("link", name="Exams").click()
+    web.axe()
+    web.page.get_by_role("button", name="Take the exam Sentiment exam").click()
+    web.page.wait_for_url(re.compile(r"/exams/attempts/\d+/$"))
+    web.axe()
+    assert "gold" not in web.page.content().lower()
+    # "positive" to both questions: one right, one wrong.
+    for position in range(2):
+        item(web, position + 1).get_by_label("positive").check()
+    web.page.keyboard.press("Enter")
+    web.page.get_by_text("Not passed: 50% (pass mark 100%).").wait_for()
+    web.page.get_by_text("You can retake this exam from").wait_for()
+    web.axe()
+    web.page.get_by_role("link", name="Back to exams").click()
+    web.page.get_by_text("Retake from").wait_for()

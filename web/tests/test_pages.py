@@ -263,3 +263,38 @@ def test_api_docs_are_self_hosted(client):
     redoc = client.get("/api/redoc/")
     assert "/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js" in \
         redoc.content.decode()
+
+
+def test_seed_demo_bbox_project_is_open_to_the_demo_worker(client):
+    import base64
+    import io
+
+    from django.core.management import call_command
+
+    from accounts.models import User
+    from marketplace.models import Item, Project
+    from web.demo import PROJECT_NAME
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "Worker app: http://127.0.0.1:8000/  sign in as ana@workers.example" in \
+        out.getvalue()
+    project = Project.objects.get(name=PROJECT_NAME)
+    assert (project.status, project.task_type) == ("active", "bbox")
+    items = list(Item.objects.filter(project=project))
+    assert (sum(not i.is_gold for i in items), sum(i.is_gold for i in items)) == (40, 10)
+    image = items[0].data["image"]
+    assert image.startswith("data:image/svg+xml;base64,")
+    assert base64.b64decode(image.split(",", 1)[1]).startswith(b"<svg")
+    signed_in(client, User.objects.get(email="ana@workers.example"))
+    page = client.get("/").content.decode()
+    assert PROJECT_NAME in page
+
+
+def test_admin_and_docs_static_files_are_served_by_whitenoise(client):
+    assert client.get("/static/admin/css/base.css").status_code == 200
+    assert client.get(
+        "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
+    ).status_code == 200
+    assert client.get("/static/web/js/labeling.js")["Content-Type"].startswith(
+        "text/javascript")

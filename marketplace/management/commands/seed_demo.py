@@ -14,6 +14,8 @@ from marketplace.models import Project
 from marketplace.services import items_import, organization_create, project_create, project_launch
 from marketplace.uploads import UploadRow
 from payments.services import organization_credit
+from web.demo import PROJECT_NAME as BBOX_PROJECT_NAME
+from web.demo import create_bbox_demo_project
 from workers.enums import SkillSource, WorkerStatus
 from workers.models import Skill
 from workers.services import worker_profile_create, worker_skill_set, worker_status_set
@@ -84,12 +86,18 @@ class Command(BaseCommand):
 
         if not Project.objects.filter(organization=organization, name=PROJECT_NAME).exists():
             self._create_project(organization, requester)
+        # The worker web app's demo: pictures drawn locally for a bounding-box project.
+        if not Project.objects.filter(organization=organization,
+                                      name=BBOX_PROJECT_NAME).exists():
+            create_bbox_demo_project(organization=organization, requester=requester)
 
         self.stdout.write("Demo accounts (password for all: %s)" % DEMO_PASSWORD)
         for label, user in [("admin", admin), ("requester", requester)] + [
                 (f"worker {i + 1}", w) for i, w in enumerate(workers)]:
             self.stdout.write(f"  {label:<10} {user.email:<26} token: {demo_token_for(user)}")
         self.stdout.write("Use: Authorization: Bearer <token>   Docs: /api/docs/")
+        self.stdout.write(f"Worker app: http://127.0.0.1:8000/  sign in as {workers[0].email} "
+                          f"/ {DEMO_PASSWORD}")
 
     def _create_project(self, organization, requester) -> None:
         project = project_create(organization=organization, actor=requester, fields={
