@@ -22,14 +22,16 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[],
                                                    permission_classes=[]), name="schema"),
-    # The split view serves Swagger UI's start-up script as a file: no inline script.
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema",
-                                                          authentication_classes=[],
-                                                          permission_classes=[]), name="docs"),
-    # ReDoc styles itself with injected <style> tags: only this page allows them.
+    # Self-hosted Swagger UI and ReDoc. The split view serves Swagger UI's start-up script
+    # as a file (no inline script); both inject <style> tags, so only these two pages
+    # allow inline styles.
+    path("api/docs/", csp_update({"style-src": [UNSAFE_INLINE]})(
+        SpectacularSwaggerSplitView.as_view(url_name="schema", authentication_classes=[],
+                                            permission_classes=[])), name="docs"),
     path("api/redoc/", csp_update({"style-src": [UNSAFE_INLINE]})(
-        SpectacularRedocView.as_view(url_name="schema", authentication_classes=[],
-                                     permission_classes=[])), name="redoc"),
+        SpectacularRedocView.as_view(url_name="schema", template_name="web/redoc.html",
+                                     authentication_classes=[], permission_classes=[])),
+         name="redoc"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     # The worker web app at the site root (after everything above).

@@ -43,6 +43,10 @@ class Page:
         page.on("console", lambda message: message.type == "error"
                 and self.console_errors.append(message.text))
         page.on("pageerror", lambda error: self.console_errors.append(str(error)))
+        # Anything fetched from outside the live server fails offline: name it.
+        page.on("requestfailed", lambda request: not request.url.startswith(
+            (base_url, "blob:", "data:")) and self.console_errors.append(
+            f"request failed: {request.url}"))
 
     def goto(self, path: str):
         return self.page.goto(self.base_url + path)
