@@ -285,6 +285,11 @@ def test_browser_and_server_validation_messages_appear_next_to_the_item(web, req
     assert error.inner_text() == "Choose one option."
     assert web.page.locator("[data-form-error]").inner_text() == "Some answers need attention."
     web.axe()
+    web.page.locator("body").press("?")
+    web.page.get_by_role("dialog", name="Keyboard shortcuts").wait_for()
+    web.axe()
+    web.page.keyboard.press("Escape")
+    web.page.get_by_role("dialog").wait_for(state="hidden")
     web.page.get_by_role("button", name="Return task").click()
 
     # The server has the last word: a stale page without the length limit.

@@ -298,3 +298,38 @@ def test_admin_and_docs_static_files_are_served_by_whitenoise(client):
     ).status_code == 200
     assert client.get("/static/web/js/labeling.js")["Content-Type"].startswith(
         "text/javascript")
+
+
+def test_my_work_shows_gold_feedback_and_a_rejection_can_be_disputed(
+        client, requester, ready_worker, django_capture_on_commit_callbacks):
+    from marketplace.services import assignment_reject
+    from qa.models import Dispute
+
+    project = launch(requester, "single_choice", gold_per_task=1,
+                     gold=[({"text": "Works perfectly."}, "positive")])
+    signed_in(client, ready_worker)
+    assignment = start(client, project)
+    answers = [{"item_id": pk, "value": "negative"}
+               for pk in Answer.objects.filter(assignment=assignment).values_list("pk", flat=True)]
+    with django_capture_on_commit_callbacks(execute=True):  # grading runs after commit
+        response = client.post(f"/work/{assignment.pk}/submit",
+                               json.dumps({"answers": answers}),
+                               content_type="application/json")
+    assert response.status_code == 200, response.content
+    assignment.refresh_from_db()
+    assignment_reject(assignment=assignment, actor=requester, reason="Gold missed")
+
+    page = client.get("/my-work/").content.decode()
+    assert "you answered <code>negative</code>, expected <code>positive</code>" in page
+    assert "Reviewer's reason: Gold missed" in page
+
+    refused = client.post("/my-work/disputes", {"assignment_id": assignment.pk,
+                                                "message": "  "}, follow=True)
+    assert Dispute.objects.count() == 0
+    assert "This field is required." in refused.content.decode()
+    client.post("/my-work/disputes", {"assignment_id": assignment.pk,
+                                      "message": "The review was positive."})
+    dispute = Dispute.objects.get()
+    assert (dispute.assignment_id, dispute.message, dispute.status) == (
+        assignment.pk, "The review was positive.", "open")
+    assert "Dispute: Open" in client.get("/my-work/").content.decode()
