@@ -3,13 +3,16 @@ downloaded browser), axe-core injected from the vendored copy, and a guard that 
 test on any console error (a Content-Security-Policy violation is one)."""
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's screenshots are refreshed only when asked (QUORUM_SCREENSHOTS=1): a plain
+# test run must not rewrite committed files. Otherwise they go to a temporary folder.
+README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORT = {"width": 760, "height": 620}
 PHONE = {"width": 375, "height": 740}
 
@@ -61,8 +64,10 @@ class Page:
         assert bad == [], json.dumps(bad, indent=1)
 
     def screenshot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+        folder = (README_SCREENSHOTS if os.environ.get("QUORUM_SCREENSHOTS") == "1"
+                  else Path(tempfile.gettempdir()) / "quorum-screenshots")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(folder / f"{name}.png"))
 
     def expect_console_error(self, text: str) -> None:
         """A refusal the test provokes on purpose (the browser logs 4xx answers)."""
