@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.enums import Role
@@ -82,8 +83,6 @@ def login_view(request):
 
 
 def _safe_next(request) -> str | None:
-    from django.utils.http import url_has_allowed_host_and_scheme
-
     target = request.GET.get("next")
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()},
                                                   require_https=request.is_secure()):
@@ -226,10 +225,14 @@ def work_submit(request, assignment_id):
         body = _json_body(request)
         submitted = actions.submit(worker=request.worker, assignment_id=assignment_id,
                                    answers=body.get("answers"))
-        following = actions.claim(worker=request.worker, project_id=submitted.project_id)
     except ApiError as exc:
         return _json_error(exc)
     answer = {"status": submitted.status, "assignment_id": submitted.pk, "next": None}
+    try:
+        following = actions.claim(worker=request.worker, project_id=submitted.project_id)
+    except ApiError:
+        # The work is submitted either way; the worker picks the next task from home.
+        following = None
     if following is None:
         answer["message"] = ("Submitted. There are no more tasks for you in this project "
                              "right now.")

@@ -5,12 +5,12 @@ POST /worker/tasks/next then does (same rules: routable_projects, claimable_task
 """
 import pytest
 
-from conftest import client_for, make_requester, make_worker
+from conftest import client_for, make_worker
 from marketplace.models import Assignment, Task
+from marketplace.services import worker_pseudonym_for
 from qa.enums import QualityActionKind, QualityRule
 from qa.models import QualityAction
 from workers.enums import WorkerStatus
-from marketplace.services import worker_pseudonym_for
 from workers.models import WorkerApplication
 from workers.services import application_submit, worker_ban, worker_block, worker_suspend
 from workers.tests.factories import make_project, make_ready_worker, profile_of

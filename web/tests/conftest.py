@@ -1,8 +1,6 @@
-"""Fixtures for the web app tests: a requester with one launched project of each task
-type, and workers signed in through Django sessions."""
+"""Shared by the web app tests: one item, label config and valid answer per task type,
+and ``launch`` to bring a project of any type to active through the services."""
 import base64
-
-import pytest
 
 from conftest import fund_organization
 from marketplace.services import items_import, project_create, project_launch

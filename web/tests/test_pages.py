@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.models import User
 from conftest import PASSWORD, make_worker
 from marketplace.enums import AssignmentStatus
 from marketplace.models import Answer, Assignment
@@ -40,14 +41,9 @@ def test_signup_creates_a_worker_and_signs_in(client):
     response = client.post("/signup/", {"email": "New@Workers.example",
                                         "password": "a-long-passphrase"})
     assert response.status_code == 302 and response["Location"] == "/apply/"
-    user = profile_of_email("new@workers.example")
+    user = User.objects.get(email="new@workers.example")
     assert user.worker_profile.status == WorkerStatus.APPLICANT
     assert client.get("/").status_code == 200
-
-
-def profile_of_email(email):
-    from accounts.models import User
-    return User.objects.get(email=email)
 
 
 def test_signup_shows_the_service_message_and_creates_nothing(client, ready_worker):
@@ -55,7 +51,7 @@ def test_signup_shows_the_service_message_and_creates_nothing(client, ready_work
                                         "password": "a-long-passphrase"})
     assert response.status_code == 200
     assert "An account with this email already exists." in response.content.decode()
-    assert profile_of_email("dana@workers.example").pk == ready_worker.pk
+    assert User.objects.get(email="dana@workers.example").pk == ready_worker.pk
 
 
 def test_login_with_wrong_password_is_refused(client, ready_worker):
@@ -271,7 +267,6 @@ def test_seed_demo_bbox_project_is_open_to_the_demo_worker(client):
 
     from django.core.management import call_command
 
-    from accounts.models import User
     from marketplace.models import Item, Project
     from web.demo import PROJECT_NAME
 
