@@ -1,15 +1,18 @@
 """Reads the worker pages need beyond what the API selectors return as they are."""
 from marketplace.enums import PayModel
 from marketplace.models import Project
-from marketplace.selectors import routable_projects
+from marketplace.selectors import claimable_tasks, routable_projects
 from payments.selectors import effective_hourly_cents
 
 
 def project_cards(*, worker) -> list[dict]:
-    """The projects routing would serve this worker now, with what they pay: the rate and
-    the effective hourly rate measured so far, from which the minutes per task follow."""
-    projects = (routable_projects(worker=worker).select_related("domain")
-                .order_by("-priority", "id"))
+    """The projects routing would serve this worker a task of now, with what they pay: the
+    rate and the effective hourly rate measured so far, from which the minutes per task
+    follow."""
+    routable = routable_projects(worker=worker)
+    with_work = set(claimable_tasks(worker=worker, project_ids=routable.values("pk"))
+                    .values_list("project_id", flat=True).distinct())
+    projects = routable.filter(pk__in=with_work).order_by("-priority", "id")
     cards = []
     for project in projects:
         effective = effective_hourly_cents(project=project)

@@ -328,3 +328,18 @@ def test_my_work_shows_gold_feedback_and_a_rejection_can_be_disputed(
     assert (dispute.assignment_id, dispute.message, dispute.status) == (
         assignment.pk, "The review was positive.", "open")
     assert "Dispute: Open" in client.get("/my-work/").content.decode()
+
+
+def test_home_lists_only_projects_with_a_task_left_for_the_worker(client, requester,
+                                                                  ready_worker):
+    launch(requester, "single_choice", name="Open reviews")
+    full = launch(requester, "single_choice", name="Taken reviews")
+    other = make_worker("eve@workers.example")
+    make_ready_worker(other, skills={"sentiment-en": 90})
+    start(signed_in(client, other), full)
+    client.logout()
+
+    page = signed_in(client, ready_worker).get("/").content.decode()
+
+    assert "Open reviews" in page
+    assert "Taken reviews" not in page
