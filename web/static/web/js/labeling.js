@@ -39,14 +39,13 @@ function readItem(item) {
     case "multi_choice":
       return { value: checked };
     case "rating": {
-      const raw = checked.length ? checked[0] : item.querySelector("input[type=number]").value;
+      // A scale of radio buttons, or a number box for wide scales.
       const input = item.querySelector("input[type=number]");
-      const min = input ? Number(input.min) : null;
-      const max = input ? Number(input.max) : null;
-      if (raw === "" || raw === undefined) return { problem: "Give a rating." };
+      const raw = checked.length ? checked[0] : (input ? input.value : "");
+      if (raw === "") return { problem: "Give a rating." };
       const value = Number(raw);
-      if (!Number.isInteger(value) || (input && (value < min || value > max))) {
-        return { problem: `Must be a whole number from ${min} to ${max}.` };
+      if (!Number.isInteger(value) || (input && (value < Number(input.min) || value > Number(input.max)))) {
+        return { problem: `Must be a whole number from ${input.min} to ${input.max}.` };
       }
       return { value };
     }
