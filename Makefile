@@ -28,6 +28,7 @@ seed: migrate
 # The periodic jobs (what beat runs in production) run beside the server and stop with it.
 run: seed
 	@echo "Quorum API on http://$(HOST):$(PORT)/api/v1/  docs: http://$(HOST):$(PORT)/api/docs/"
+	@echo "Worker app: open http://$(HOST):$(PORT)/ and sign in as ana@workers.example / quorum-demo-pass"
 	@$(BIN)/python manage.py run_periodic_jobs & periodic=$$!; \
 	trap 'kill $$periodic 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
@@ -35,6 +36,7 @@ run: seed
 test: venv
 	./scripts/ensure_services.sh
 	$(BIN)/lint-imports
+	./scripts/ensure_browser.sh
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL= \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(MAKE) fuzz

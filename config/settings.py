@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "axes",
+    "drf_spectacular_sidecar",
+    "csp",
     "accounts",
     "marketplace",
     "workers",
@@ -48,12 +50,16 @@ INSTALLED_APPS = [
     "payments",
     "flows",
     "privacy",
+    "web",
 ]
 
 MIDDLEWARE = [
     "config.logging.RequestLogMiddleware",
     "config.middleware.InputGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the worker app, /admin/, Swagger UI, ReDoc) from the app itself.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -147,6 +153,33 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Without a collectstatic step (make run, tests) whitenoise serves from the app folders;
+# the Docker image runs collectstatic and may turn this off.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
+
+# --- Worker web app (web/): sessions, CSRF, Content-Security-Policy ----------------------
+LOGIN_URL = "/login/"
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600, minimum=300)
+# No inline scripts or styles anywhere: every page loads its ES modules from static/.
+# ReDoc alone injects <style> tags; its view widens style-src for itself (config/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # Requesters host item images themselves (https), demo images are data: URLs.
+        "img-src": ["'self'", "data:", "https:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Uploads -----------------------------------------------------------------------------
 # One limit for every item upload (inline JSON or file); bigger requests answer 413.
@@ -206,6 +239,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No call to the public validator service: the docs work offline.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # --- Cache, Celery -----------------------------------------------------------------------

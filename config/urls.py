@@ -1,6 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from .health import healthz, metrics
 
@@ -17,12 +23,21 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[],
                                                    permission_classes=[]), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema",
-                                                     authentication_classes=[],
-                                                     permission_classes=[]), name="docs"),
+    # Self-hosted Swagger UI and ReDoc. The split view serves Swagger UI's start-up script
+    # as a file (no inline script); both inject <style> tags, so only these two pages
+    # allow inline styles.
+    path("api/docs/", csp_update({"style-src": [UNSAFE_INLINE]})(
+        SpectacularSwaggerSplitView.as_view(url_name="schema", authentication_classes=[],
+                                            permission_classes=[])), name="docs"),
+    path("api/redoc/", csp_update({"style-src": [UNSAFE_INLINE]})(
+        SpectacularRedocView.as_view(url_name="schema", template_name="web/redoc.html",
+                                     authentication_classes=[], permission_classes=[])),
+         name="redoc"),
     path("healthz", healthz, name="healthz"),
     path("healthz/metrics", metrics, name="healthz-metrics"),
     path("admin/", admin.site.urls),
+    # The worker web app at the site root (after everything above).
+    path("", include("web.urls")),
 ]
 
 handler400 = "config.errors.json_bad_request"

@@ -2,8 +2,12 @@ import difflib
 
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import User
+from qa.selectors import live_suspensions, suspended_from_project
+from workers.enums import ApplicationStatus, WorkerStatus
+from workers.selectors import eligible_projects
 
 from .enums import LABELLED_STATUSES, AssignmentStatus, TaskStatus
 from .models import (
@@ -139,6 +143,8 @@ def assignments_ungraded(*, submitted_before, limit: int = 1000) -> list[int]:
 
 def assignment_task_id(*, assignment_id: int) -> int:
     return Assignment.objects.values_list("task_id", flat=True).get(pk=assignment_id)
+
+
 # --- Instructions versions ---------------------------------------------------------------
 
 def instructions_change_for(*, assignment) -> dict | None:
@@ -181,3 +187,80 @@ def instructions_versions(*, project: Project) -> list[dict]:
             "gold_accuracy": round(correct / graded_count, 4) if graded_count else None,
         })
     return versions
+# --- Routing rules, shared by the claim and by the availability explanation ---------------
+
+def routable_projects(*, worker) -> QuerySet[Project]:
+    """The projects routing may serve this worker: eligible (workers.selectors) minus the
+    projects a quality rule suspended the worker from (qa). The claim and the worker's
+    availability explanation both start here, so they cannot disagree."""
+    return eligible_projects(worker=worker).exclude(suspended_from_project(worker=worker))
+
+
+def claimable_tasks(*, worker, project_ids) -> QuerySet[Task]:
+    """Open tasks of these projects with a free slot that this worker never held."""
+    held_before = Assignment.objects.filter(task=OuterRef("pk"), worker=worker)
+    return (Task.objects.filter(project_id__in=project_ids, status=TaskStatus.OPEN,
+                                filled__lt=F("overlap"))
+            .exclude(Exists(held_before)))
+
+
+def _reason(code: str, message: str, until=None) -> dict:
+    reason = {"code": code, "message": message}
+    if until is not None:
+        reason["until"] = until
+    return reason
+
+
+def worker_availability(*, worker) -> dict:
+    """Can this worker get work right now, and if not, why: {can_work, reasons}.
+
+    Built on the claim's own rules (routable_projects, claimable_tasks). Reasons name
+    the worker's own standing and projects, never a requester that blocked them.
+    """
+    status = worker.status
+    if status in (WorkerStatus.APPLICANT, WorkerStatus.VETTING):
+        if worker.applications.filter(status=ApplicationStatus.PENDING).exists():
+            return {"can_work": False, "reasons": [_reason(
+                "application_pending",
+                "Your application is being reviewed. You can start once it is approved.")]}
+        return {"can_work": False, "reasons": [_reason(
+            "not_vetted", "You are not vetted yet: send an application with your skills "
+                          "and credentials to start working.")]}
+    if status in (WorkerStatus.SUSPENDED, WorkerStatus.BANNED):
+        message = ("Your account is closed." if status == WorkerStatus.BANNED
+                   else "Your account is suspended until an admin reinstates it.")
+        if worker.status_reason:
+            message += f" Reason: {worker.status_reason}"
+        return {"can_work": False, "reasons": [_reason("suspended", message)]}
+
+    live = Assignment.objects.filter(worker=worker, status=AssignmentStatus.ASSIGNED,
+                                     expires_at__gt=timezone.now())
+    routable = routable_projects(worker=worker)
+    if live.exists() or claimable_tasks(
+            worker=worker, project_ids=routable.values("pk")).exists():
+        return {"can_work": True, "reasons": []}
+
+    reasons = []
+    eligible_ids = set(eligible_projects(worker=worker).values_list("pk", flat=True))
+    for suspension in (live_suspensions(worker=worker).filter(project_id__in=eligible_ids)
+                       .select_related("project").order_by("created_at", "id")):
+        reasons.append(_reason(
+            "suspended", f"You are suspended from \"{suspension.project.name}\" until the "
+                         f"requester or an admin lifts it. Reason: {suspension.reason}"))
+    if eligible_projects(worker=worker, honour_blocks=False).exclude(
+            pk__in=eligible_ids).exists():
+        reasons.append(_reason(
+            "blocked", "A requester no longer offers you their projects."))
+    if routable.exists():
+        reasons.append(_reason(
+            "all_taken", "All current work on your projects is taken or already done by "
+                         "you. Check back later: new tasks open as requesters add items."))
+    elif not reasons:
+        reasons.append(_reason(
+            "no_matching_project", "No active project matches your verified skills, domain "
+                                   "and clearance right now."))
+    else:
+        reasons.append(_reason(
+            "no_matching_project", "No other active project matches your verified skills, "
+                                   "domain and clearance right now."))
+    return {"can_work": False, "reasons": reasons}

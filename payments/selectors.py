@@ -17,7 +17,7 @@ from qa.selectors import project_agreement
 
 from . import ledger
 from .enums import EXTERNAL_KINDS, AccountKind, JournalKind, PayoutStatus
-from .models import Earning, Entry, Journal, LedgerAccount, Payout
+from .models import Earning, Entry, Journal, LedgerAccount, Payout, PayoutAccount
 
 # Fair pay is measured on recent work only, and cached briefly: the task offer asks for it
 # on every claim.
@@ -167,6 +167,11 @@ def worker_money_export(*, worker) -> dict:
     earnings["payouts"] = [payout_body(payout) for payout in
                            Payout.objects.filter(worker=worker).order_by("created_at", "id")]
     return earnings
+def payout_account_status(*, worker) -> dict:
+    """{provider, status}: the worker's payout account, or status "none" before setup."""
+    account = PayoutAccount.objects.filter(worker=worker).first()
+    return {"provider": account.provider if account else settings.PAYOUT_PROVIDER,
+            "status": account.status if account else "none"}
 
 
 def worker_statement(*, worker, start: datetime, end: datetime) -> dict:

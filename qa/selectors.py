@@ -9,7 +9,13 @@ from marketplace.models import Answer
 
 from .enums import QualityActionKind
 from .grading import GradingTolerances
-from .models import Dispute, QualityAction, QualitySettings
+from .models import (
+    Dispute,
+    QualityAction,
+    QualitySettings,
+    WorkerProjectStats,
+    WorkerSkillStats,
+)
 
 
 def quality_settings_for(*, project) -> QualitySettings:
@@ -88,3 +94,41 @@ def worker_disputes_export(*, worker) -> list[dict]:
              "note": dispute.note, "created_at": dispute.created_at,
              "resolved_at": dispute.resolved_at}
             for dispute in Dispute.objects.filter(worker=worker).order_by("id")]
+# --- A worker's own quality record ---------------------------------------------------------
+
+def _accuracy(row) -> float | None:
+    return round(row.gold_correct / row.gold_seen, 4) if row.gold_seen else None
+
+
+def worker_quality_stats(*, worker) -> dict:
+    """Gold accuracy (with its Wilson lower bound) per project and skill, and every quality
+    action taken on the worker with its reason: what GET /worker/stats and the worker's
+    "My work" page show."""
+    projects = (WorkerProjectStats.objects.filter(worker=worker)
+                .select_related("project").order_by("project_id"))
+    actions = list(QualityAction.objects.filter(worker=worker).select_related("project"))
+    by_project: dict[int, list] = {}
+    for action in actions:
+        by_project.setdefault(action.project_id, []).append(action)
+    skills = (WorkerSkillStats.objects.filter(worker=worker)
+              .select_related("skill").order_by("skill__slug"))
+    return {
+        "projects": [{
+            "project_id": row.project_id, "project_name": row.project.name,
+            "gold_seen": row.gold_seen, "gold_correct": row.gold_correct,
+            "accuracy": _accuracy(row), "accuracy_lower_bound": row.accuracy_lower_bound,
+            "submitted": row.submitted, "returned": row.returned,
+            "items_compared": row.items_compared, "items_disagreed": row.items_disagreed,
+            "reviews_passed": row.reviews_passed, "reviews_failed": row.reviews_failed,
+            "suspended": any(a.kind == QualityActionKind.SUSPENDED and a.lifted_at is None
+                             for a in by_project.get(row.project_id, [])),
+            "quality_actions": by_project.get(row.project_id, []),
+        } for row in projects],
+        "skills": [{"skill": row.skill.slug, "gold_seen": row.gold_seen,
+                    "gold_correct": row.gold_correct, "accuracy": _accuracy(row),
+                    "accuracy_lower_bound": row.accuracy_lower_bound} for row in skills],
+    }
+
+
+def worker_dispute_list(*, worker) -> QuerySet[Dispute]:
+    return Dispute.objects.filter(worker=worker).select_related("assignment")

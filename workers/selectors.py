@@ -69,7 +69,7 @@ def allowed_sensitivities(*, worker: WorkerProfile) -> list[str]:
     return [_SENSITIVITY_FOR_CLEARANCE[level] for level in CLEARANCE_ORDER[:rank + 1]]
 
 
-def eligible_projects(*, worker: WorkerProfile) -> QuerySet[Project]:
+def eligible_projects(*, worker: WorkerProfile, honour_blocks: bool = True) -> QuerySet[Project]:
     """Active projects this worker may take, as one SQL query (no per-project loop).
 
     Eligible means: the worker is active and not erased; every required skill is held
@@ -88,14 +88,14 @@ def eligible_projects(*, worker: WorkerProfile) -> QuerySet[Project]:
         Exists(passed.filter(exam=OuterRef("exam"))))
     blocked = WorkerBlock.objects.filter(worker=worker, organization=OuterRef("organization"))
     in_domain = Exists(verified.filter(skill__domain=OuterRef("domain"), level__gt=0))
-    return (Project.objects
-            .filter(status=ProjectStatus.ACTIVE,
-                    sensitivity__in=allowed_sensitivities(worker=worker))
-            .filter(Q(domain__isnull=True) | in_domain)
-            .exclude(Exists(QualificationExam.objects.filter(project=OuterRef("pk"))))
-            .exclude(Exists(unmet_skill))
-            .exclude(Exists(unmet_exam))
-            .exclude(Exists(blocked)))
+    projects = (Project.objects
+                .filter(status=ProjectStatus.ACTIVE,
+                        sensitivity__in=allowed_sensitivities(worker=worker))
+                .filter(Q(domain__isnull=True) | in_domain)
+                .exclude(Exists(QualificationExam.objects.filter(project=OuterRef("pk"))))
+                .exclude(Exists(unmet_skill))
+                .exclude(Exists(unmet_exam)))
+    return projects.exclude(Exists(blocked)) if honour_blocks else projects
 
 
 def application_list(*, status: str | None = None) -> QuerySet[WorkerApplication]:
@@ -160,6 +160,14 @@ def exam_attempt_get(*, worker: WorkerProfile, attempt_id) -> ExamAttempt:
             pk=int(attempt_id), worker=worker)
     except (ExamAttempt.DoesNotExist, ValueError, TypeError):
         raise Http404
+
+
+def exam_attempt_items(*, attempt: ExamAttempt) -> list[dict]:
+    """An attempt's questions in order. They are gold items: only id and data leave."""
+    data = dict(attempt.exam.project.items.filter(pk__in=attempt.item_ids)
+                .values_list("pk", "data"))
+    return [{"id": item_id, "data": data[item_id]} for item_id in attempt.item_ids
+            if item_id in data]
 
 
 def worker_data_export(*, worker: WorkerProfile) -> dict:

@@ -273,3 +273,25 @@ class RejectView(RequesterView):
         decisions.reject(assignment_id=assignment.pk, actor=request.user,
                          reason=payload.validated_data["reason"])
         return Response(_requester_assignment_body(self.organization, assignment_id))
+
+
+class AvailabilityReason(serializers.Serializer):
+    code = serializers.ChoiceField(choices=["application_pending", "not_vetted", "suspended",
+                                            "blocked", "no_matching_project", "all_taken"])
+    message = serializers.CharField()
+    until = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class AvailabilityOutput(serializers.Serializer):
+    can_work = serializers.BooleanField()
+    reasons = AvailabilityReason(many=True,
+                                 help_text="Why there is no work now (empty when can_work)")
+
+
+class AvailabilityView(WorkerView):
+    @extend_schema(responses=AvailabilityOutput, tags=["worker"],
+                   description="Whether a claim would find work now, and if not why, by the "
+                   "same rules routing applies.")
+    def get(self, request):
+        return Response(AvailabilityOutput(
+            selectors.worker_availability(worker=self.worker)).data)

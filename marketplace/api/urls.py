@@ -20,6 +20,8 @@ urlpatterns = [
          assignment_views.ProjectAssignmentsView.as_view(), name="project-assignments"),
     path("assignments/<int:assignment_id>/approve", assignment_views.ApproveView.as_view()),
     path("assignments/<int:assignment_id>/reject", assignment_views.RejectView.as_view()),
+    path("worker/availability", assignment_views.AvailabilityView.as_view(),
+         name="worker-availability"),
     path("worker/tasks/next", assignment_views.NextTaskView.as_view(), name="worker-next"),
     path("worker/assignments", assignment_views.WorkerAssignmentListView.as_view(),
          name="worker-assignments"),

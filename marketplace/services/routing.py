@@ -17,16 +17,15 @@ import random
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 from django.utils import timezone
 
 from config.errors import Conflict
-from qa.selectors import suspended_from_project
 from workers.models import WorkerProfile
-from workers.selectors import eligible_projects
 
-from ..enums import AssignmentStatus, PayModel, TaskStatus
+from ..enums import AssignmentStatus, PayModel
 from ..models import Answer, Assignment, Item, Task, WorkerPseudonym
+from ..selectors import claimable_tasks, routable_projects
 from .pseudonyms import pseudonym_value
 
 CLAIM_ATTEMPTS = 3
@@ -36,24 +35,21 @@ _random = random.SystemRandom()
 def _next_task(*, worker: WorkerProfile, project_id: int | None) -> Task | None:
     """Lock the best open task for this worker: project priority, then tasks others
     already started (finish items before opening new ones), then oldest."""
-    # Quality rules may have suspended the worker from single projects (qa).
-    projects = eligible_projects(worker=worker).exclude(suspended_from_project(worker=worker))
+    # Eligible minus quality suspensions: the same rule the availability explanation uses.
+    projects = routable_projects(worker=worker)
     if project_id is not None:
         projects = projects.filter(pk=project_id)
     levels: dict[int, list[int]] = {}
     for pk, priority in projects.order_by("-priority").values_list("pk", "priority"):
         levels.setdefault(priority, []).append(pk)
-    held_before = Assignment.objects.filter(task=OuterRef("pk"), worker=worker)
     # One query per priority level, highest first, naming its projects: the scan then
     # walks task_routing_idx in (-filled, id) order and stops at the first free row. A
     # single query ordered by project priority would sort every open task of every
     # project on each claim (tasks of cancelled projects stay open).
     for project_ids in levels.values():
-        task = (Task.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
+        task = (claimable_tasks(worker=worker, project_ids=project_ids)
+                .select_for_update(no_key=True, skip_locked=True, of=("self",))
                 .select_related("project")
-                .filter(project_id__in=project_ids, status=TaskStatus.OPEN,
-                        filled__lt=F("overlap"))
-                .exclude(Exists(held_before))
                 .order_by("-filled", "id")
                 .first())
         if task is not None:

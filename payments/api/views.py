@@ -3,7 +3,6 @@ import json
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
 
-from django.conf import settings
 from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -24,7 +23,7 @@ from workers.api.views import AdminView, WorkerView
 
 from .. import providers, selectors, services
 from ..enums import PayoutStatus
-from ..models import Bonus, PayoutAccount, TopUp
+from ..models import Bonus, TopUp
 from .serializers import (
     BalanceOutput,
     BonusInput,
@@ -212,10 +211,8 @@ class WorkerPayoutAccountView(WorkerView):
 
     @extend_schema(responses=PayoutAccountOutput, tags=["worker"])
     def get(self, request):
-        account = PayoutAccount.objects.filter(worker=self.worker).first()
         return Response(PayoutAccountOutput({
-            "provider": account.provider if account else settings.PAYOUT_PROVIDER,
-            "status": account.status if account else "none", "onboarding_url": None}).data)
+            **selectors.payout_account_status(worker=self.worker), "onboarding_url": None}).data)
 
 
 # --- Admins --------------------------------------------------------------------------------

@@ -23,10 +23,8 @@ from ..models import (
     QualityAction,
     QualitySettings,
     Review,
-    WorkerProjectStats,
-    WorkerSkillStats,
 )
-from ..selectors import quality_settings_for
+from ..selectors import quality_settings_for, worker_dispute_list, worker_quality_stats
 from .serializers import (
     DisputeInput,
     DisputeOutput,
@@ -41,41 +39,16 @@ from .serializers import (
 )
 
 
-def _accuracy(row) -> float | None:
-    return round(row.gold_correct / row.gold_seen, 4) if row.gold_seen else None
-
-
 # --- Workers -------------------------------------------------------------------------------
 
 class WorkerStatsView(WorkerView):
     @extend_schema(responses=dict, tags=["worker"], description="Accuracy per project and "
                    "skill with counts, and every quality action taken, with its reason.")
     def get(self, request):
-        projects = (WorkerProjectStats.objects.filter(worker=self.worker)
-                    .select_related("project").order_by("project_id"))
-        actions = list(QualityAction.objects.filter(worker=self.worker))
-        by_project: dict[int, list] = {}
-        for action in actions:
-            by_project.setdefault(action.project_id, []).append(action)
-        skills = (WorkerSkillStats.objects.filter(worker=self.worker)
-                  .select_related("skill").order_by("skill__slug"))
-        return Response({
-            "projects": [{
-                "project_id": row.project_id, "project_name": row.project.name,
-                "gold_seen": row.gold_seen, "gold_correct": row.gold_correct,
-                "accuracy": _accuracy(row), "accuracy_lower_bound": row.accuracy_lower_bound,
-                "submitted": row.submitted, "returned": row.returned,
-                "items_compared": row.items_compared, "items_disagreed": row.items_disagreed,
-                "reviews_passed": row.reviews_passed, "reviews_failed": row.reviews_failed,
-                "suspended": any(a.kind == "suspended" and a.lifted_at is None
-                                 for a in by_project.get(row.project_id, [])),
-                "quality_actions": QualityActionOutput(by_project.get(row.project_id, []),
-                                                       many=True).data,
-            } for row in projects],
-            "skills": [{"skill": row.skill.slug, "gold_seen": row.gold_seen,
-                        "gold_correct": row.gold_correct, "accuracy": _accuracy(row),
-                        "accuracy_lower_bound": row.accuracy_lower_bound} for row in skills],
-        })
+        stats = worker_quality_stats(worker=self.worker)
+        for row in stats["projects"]:
+            row["quality_actions"] = QualityActionOutput(row["quality_actions"], many=True).data
+        return Response(stats)
 
 
 class WorkerDisputesView(WorkerView):
@@ -89,7 +62,7 @@ class WorkerDisputesView(WorkerView):
 
     @extend_schema(responses=paginated(DisputeOutput), tags=["worker"])
     def get(self, request):
-        disputes = Dispute.objects.filter(worker=self.worker).select_related("assignment")
+        disputes = worker_dispute_list(worker=self.worker)
         return paginated_response(request, disputes, DisputeOutput, view=self)
 
 

@@ -103,7 +103,6 @@ class QualificationListView(WorkerView):
 
 def _attempt_body(attempt) -> dict:
     project = attempt.exam.project
-    items = {item.pk: item for item in project.items.filter(pk__in=attempt.item_ids)}
     return {
         "attempt_id": attempt.pk,
         "exam_id": attempt.exam_id,
@@ -112,8 +111,7 @@ def _attempt_body(attempt) -> dict:
         "project": {"name": project.name, "instructions": project.instructions,
                     "task_type": project.task_type, "label_config": project.label_config},
         # Exam questions are gold items: only their id and data ever leave the server.
-        "items": [{"id": item_id, "data": items[item_id].data} for item_id in attempt.item_ids
-                  if item_id in items],
+        "items": selectors.exam_attempt_items(attempt=attempt),
     }
 
 

@@ -15,6 +15,8 @@ from marketplace.models import Project
 from marketplace.services import items_import, organization_create, project_create
 from marketplace.uploads import UploadRow
 from payments.services import organization_credit
+from web.demo import PROJECT_NAME as BBOX_PROJECT_NAME
+from web.demo import create_bbox_demo_project
 from workers.enums import SkillSource, WorkerStatus
 from workers.models import Skill
 from workers.services import worker_profile_create, worker_skill_set, worker_status_set
@@ -65,6 +67,8 @@ class Command(BaseCommand):
                 (f"worker {i + 1}", w) for i, w in enumerate(workers)]:
             self.stdout.write(f"  {label:<10} {user.email:<26} token: {demo_token_for(user)}")
         self.stdout.write("Use: Authorization: Bearer <token>   Docs: /api/docs/")
+        self.stdout.write(f"Worker app: http://127.0.0.1:8000/  sign in as {workers[0].email} "
+                          f"/ {DEMO_PASSWORD}")
 
     def _seed(self):
         admin = User.objects.filter(email=ADMIN_EMAIL).first()
@@ -99,6 +103,10 @@ class Command(BaseCommand):
         project = Project.objects.filter(organization=organization, name=PROJECT_NAME).first()
         if project is None:
             project = self._create_project(organization, requester)
+        # The worker web app's demo: pictures drawn locally for a bounding-box project.
+        if not Project.objects.filter(organization=organization,
+                                      name=BBOX_PROJECT_NAME).exists():
+            create_bbox_demo_project(organization=organization, requester=requester)
         return admin, requester, workers, project
 
     def _create_project(self, organization, requester) -> None:
