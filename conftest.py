@@ -1,5 +1,7 @@
 """Shared fixtures: personas (requester, another organization's requester, worker, staff)
 and API clients authenticated as each of them."""
+import os
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -19,6 +21,13 @@ def pytest_configure(config):
 
     # Hashing strength is not under test; PBKDF2's million rounds would dominate the run.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Under pytest-xdist each worker gets a Redis database of its own (db N, N-1, ...):
+    # every test clears the cache, which must not wipe another worker's throttle counters.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    location = settings.CACHES["default"].get("LOCATION", "")
+    if worker.startswith("gw") and str(location).startswith("redis://"):
+        base, _, db = location.rpartition("/")
+        settings.CACHES["default"]["LOCATION"] = f"{base}/{int(db or 0) - int(worker[2:])}"
 
 
 @pytest.fixture(autouse=True)
