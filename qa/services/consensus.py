@@ -86,13 +86,7 @@ class Consensus:
 
 def task_consensus(*, project: Project, task: Task, pending: list[Item],
                    answers: list[Answer]) -> Consensus:
-    worker_ids = sorted({answer.assignment.worker_id for answer in answers})
-    results = aggregate(
-        project.task_type, project.label_config,
-        [Annotation(item_key=a.item_id, worker_key=a.assignment.worker_id, value=a.value)
-         for a in answers],
-        worker_qualities(project, worker_ids),
-        item_data={item.pk: item.data for item in pending})
+    results = _aggregate(project, pending, answers)
     target = project.confidence_target
     # Only a project that can still route work gets one more slot: a cancelled one
     # would reserve escrow for a slot nobody is ever served and never finalise.
@@ -112,14 +106,19 @@ def task_consensus(*, project: Project, task: Task, pending: list[Item],
 def items_results(*, project: Project, items: list[Item], answers: list[Answer]
                   ) -> dict[int, tuple]:
     """Results of items from the labels they have now (a late decision's revision)."""
+    return {pk: (result.result, result.confidence)
+            for pk, result in _aggregate(project, items, answers).items()}
+
+
+def _aggregate(project: Project, items: list[Item], answers: list[Answer]) -> dict:
+    """Item id -> ItemResult from the items' labels, workers weighted by their record."""
     worker_ids = sorted({answer.assignment.worker_id for answer in answers})
-    results = aggregate(
+    return aggregate(
         project.task_type, project.label_config,
         [Annotation(item_key=a.item_id, worker_key=a.assignment.worker_id, value=a.value)
          for a in answers],
         worker_qualities(project, worker_ids),
         item_data={item.pk: item.data for item in items})
-    return {pk: (result.result, result.confidence) for pk, result in results.items()}
 
 
 def project_refined_results(*, project: Project, labels: list[tuple]) -> dict[int, tuple]:
