@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "qa",
     "payments",
     "flows",
+    "simulation",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("workers.api.urls")),
     path("", include("qa.api.urls")),
     path("", include("payments.api.urls")),
+    path("", include("simulation.api.urls")),
 ]
 
 urlpatterns = [
