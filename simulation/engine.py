@@ -36,7 +36,7 @@ from marketplace.uploads import UploadRow
 from payments import selectors as payment_selectors
 from payments.services import organization_credit
 from qa.models import QualitySettings
-from qa.selectors import quality_settings_for, suspended_from_project
+from qa.selectors import live_suspensions, quality_settings_for
 from qa.services import gold_judge
 from workers.enums import SkillSource, WorkerStatus
 from workers.models import Skill
@@ -247,7 +247,7 @@ class Run:
                         continue
                     assignment = assignment_claim(worker=profile, project_id=project.pk)
                     if assignment is None:
-                        if project.pk in set(suspended_from_project(worker=profile)):
+                        if live_suspensions(worker=profile).filter(project=project).exists():
                             stopped.add(index)
                             if index in records:
                                 records[index].stopped_after_hours = round(
