@@ -60,11 +60,13 @@ def _recommendation(project: Project, base: Outcome, variant: Outcome) -> str:
     base_accuracy, variant_accuracy = accuracy_of(base), accuracy_of(variant)
     if base_accuracy is not None and variant_accuracy is not None:
         parts.append(f"accuracy {base_accuracy:.1%} → {variant_accuracy:.1%}")
-    parts.append(f"for {_percent(variant.cost_cents, base.cost_cents)} cost")
-    if base.hours_to_finish and variant.hours_to_finish:
+    parts.append(f"{_percent(variant.cost_cents, base.cost_cents)} cost")
+    if variant.hours_to_finish is None:
+        parts.append(f"{variant.items_total - variant.items_final} items left unfinished")
+    elif base.hours_to_finish and variant.hours_to_finish != base.hours_to_finish:
         parts.append(f"finishes in {variant.hours_to_finish:g} h instead of "
                      f"{base.hours_to_finish:g} h")
-    return ", ".join(parts[:1]) + " " + ", ".join(parts[1:])
+    return parts[0] + ": " + ", ".join(parts[1:])
 
 
 def recommendations(project: Project, base: Outcome, variants: list[Outcome]) -> list[str]:

@@ -1,6 +1,9 @@
 """The sandbox leaves no trace: counts of every real table, the ledger check, the real
 project's progress and results are the same before and after; the API runs the job."""
+import threading
+
 import pytest
+from django.db import connections
 
 from accounts.models import User
 from conftest import client_for, fund_organization, make_requester
@@ -43,17 +46,39 @@ def _launched_project(requester) -> Project:
     return projects_flow.launch(project=project, actor=requester)
 
 
+# serialized_rollback: the skill taxonomy comes from a data migration the flush removes.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_simulation_leaves_no_trace():
+    # Real commits here (no test transaction around it): the sandbox is the outermost
+    # transaction, as in the Celery job, and other connections can look while it runs.
     requester = make_requester("real@acme.example", "Acme")
     project = _launched_project(requester)
     before = (_counts(), ledger_check(), organization_balance(
         organization=project.organization), project_progress(project=project))
-    report, detail = simulate(project=project, params=PARAMS)
+    seen_elsewhere = []
+
+    def look_from_another_connection(fraction):
+        def look():
+            try:
+                seen_elsewhere.append((
+                    Organization.objects.filter(name__startswith="Simulation ").count(),
+                    Organization.objects.filter(name="Acme").count()))
+            finally:
+                connections.close_all()
+        thread = threading.Thread(target=look)
+        thread.start()
+        thread.join()
+
+    report, detail = simulate(project=project, params=PARAMS,
+                              progress=look_from_another_connection)
     after = (_counts(), ledger_check(), organization_balance(
         organization=project.organization), project_progress(project=project))
     assert detail["submissions"] > 0 and report["cost_cents"] > 0
     assert after == before
     assert after[1]["ok"] is True
+    # While it ran, another connection saw the real organization and never the sandbox's.
+    assert len(seen_elsewhere) == detail["submissions"]
+    assert set(seen_elsewhere) == {(0, 1)}
     assert not Organization.objects.filter(name__startswith="Simulation ").exists()
     assert not User.objects.filter(email__endswith="@simulation.invalid").exists()
 

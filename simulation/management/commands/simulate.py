@@ -3,6 +3,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from marketplace.management.commands.seed_demo import PROJECT_NAME as DEMO_PROJECT_NAME
 from marketplace.models import Project
 from simulation.api.serializers import SimulationInput
 from simulation.services import simulate
@@ -12,7 +13,9 @@ class Command(BaseCommand):
     help = "Simulate a project's settings on a virtual crowd (no trace) and print the report."
 
     def add_arguments(self, parser):
-        parser.add_argument("project_id", type=int)
+        parser.add_argument("project_id", type=int, nargs="?")
+        parser.add_argument("--demo", action="store_true",
+                            help="simulate the project seed_demo creates (make demo)")
         parser.add_argument("--workers", type=int, default=20)
         parser.add_argument("--accuracy", type=float, default=0.8)
         parser.add_argument("--accuracy-sd", type=float, default=0.08)
@@ -28,9 +31,14 @@ class Command(BaseCommand):
                             help="also print per-spammer and per-variant figures")
 
     def handle(self, *args, **options):
-        project = Project.objects.filter(pk=options["project_id"]).first()
+        if options["demo"]:
+            project = Project.objects.filter(name=DEMO_PROJECT_NAME).order_by("pk").first()
+        elif options["project_id"] is not None:
+            project = Project.objects.filter(pk=options["project_id"]).first()
+        else:
+            raise CommandError("Name a PROJECT_ID (or --demo).")
         if project is None:
-            raise CommandError(f"No project {options['project_id']}.")
+            raise CommandError("No such project (for --demo, run seed_demo first).")
         payload = SimulationInput(data={
             "workers": options["workers"],
             "accuracy": {"mean": options["accuracy"], "sd": options["accuracy_sd"]},
