@@ -32,6 +32,15 @@ def _counts() -> dict:
     return {model.__name__: model.objects.count() for model in MODELS}
 
 
+def _snapshot(requester, project) -> tuple:
+    """Everything a real requester, admin or export could see."""
+    results = client_for(requester).get(f"/api/v1/projects/{project.pk}/results?format=json")
+    assert results.status_code == 200
+    return (_counts(), ledger_check(), organization_balance(organization=project.organization),
+            project_progress(project=project), b"".join(results.streaming_content)
+            if results.streaming else results.content)
+
+
 def _launched_project(requester) -> Project:
     fund_organization(requester)
     project = project_create(organization=requester.membership.organization, actor=requester,
@@ -53,8 +62,7 @@ def test_a_simulation_leaves_no_trace():
     # transaction, as in the Celery job, and other connections can look while it runs.
     requester = make_requester("real@acme.example", "Acme")
     project = _launched_project(requester)
-    before = (_counts(), ledger_check(), organization_balance(
-        organization=project.organization), project_progress(project=project))
+    before = _snapshot(requester, project)
     seen_elsewhere = []
 
     def look_from_another_connection(fraction):
@@ -71,8 +79,7 @@ def test_a_simulation_leaves_no_trace():
 
     report, detail = simulate(project=project, params=PARAMS,
                               progress=look_from_another_connection)
-    after = (_counts(), ledger_check(), organization_balance(
-        organization=project.organization), project_progress(project=project))
+    after = _snapshot(requester, project)
     assert detail["submissions"] > 0 and report["cost_cents"] > 0
     assert after == before
     assert after[1]["ok"] is True
