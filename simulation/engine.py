@@ -51,7 +51,9 @@ from workers.services import (
 from . import crowd
 from .sandbox import SimulatedClock, sandbox, wall_clock
 
-MAX_ITEMS = 5000
+# The sandbox holds its locks (among them the shared platform-fee and funding ledger
+# accounts) until it ends: a run is kept to a sample of at most this many items.
+MAX_ITEMS = 1000
 # Enough for any launch estimate: the sandbox's money is created by a sandbox credit and
 # vanishes with it; the project's own budget_cents still applies.
 SANDBOX_CREDIT_CENTS = 10 ** 12
@@ -172,7 +174,7 @@ class Run:
         copy.refresh_from_db()
         return requester, copy
 
-    def _workers(self, tag: str, project: Project, admin: User) -> list:
+    def _workers(self, tag: str, project: Project, actor: User) -> list:
         skills = [(r.skill, r.min_level) for r in project.skill_requirements.select_related("skill")]
         if project.domain_id and not any(s.domain_id == project.domain_id for s, _ in skills):
             skills.append((Skill.objects.filter(domain_id=project.domain_id).first(), 0))
@@ -186,7 +188,7 @@ class Run:
                     worker_skill_set(worker=profile, skill=skill, level=100,
                                      source=SkillSource.ADMIN)
             if project.sensitivity != "public":
-                worker_clearance_grant(worker=profile, actor=admin,
+                worker_clearance_grant(worker=profile, actor=actor,
                                        clearance=project.sensitivity, reason="Simulation")
             worker_terms_accept(worker=profile, version=settings.CONFIDENTIALITY_TERMS_VERSION)
             profiles.append(worker_status_set(worker=profile, status=WorkerStatus.ACTIVE))
