@@ -26,8 +26,8 @@ seed: migrate
 
 # The demo project on a simulated crowd (sandboxed: it leaves no trace), report printed.
 demo: seed
-	$(BIN)/python manage.py simulate --demo --workers 10 --accuracy 0.85 --spammer-share 0.2 \
-		--seconds 90 --seconds-sd 30 --items 100 --seed 17
+	$(BIN)/python manage.py simulate --demo --workers 8 --accuracy 0.85 --spammer-share 0.25 \
+		--seconds 90 --seconds-sd 30 --items 60 --seed 17
 
 # Embedded default: SQLite file in var/, Celery tasks run eagerly, no services needed.
 # The periodic jobs (what beat runs in production) run beside the server and stop with it.

@@ -209,108 +209,120 @@ class Run:
         return answers, sum(1 for slot in served if not slot.is_gold)
 
     def play(self) -> Outcome:
-        outcome = Outcome(overrides=self.overrides)
+        self.outcome = Outcome(overrides=self.overrides)
         tag = secrets.token_hex(6)
-        start = wall_clock().replace(microsecond=0)
-        clock = SimulatedClock(start)
-        with sandbox(), clock.installed(self.spec.seed):
-            requester, project = self._build(tag)
-            profiles = self._workers(tag, project, requester)
-            records = {w.index: SpammerRecord() for w in self.crowd if w.spammer}
-            queue = []  # (time, sequence, worker index, action, assignment id, due)
-            sequence = 0
-
-            def schedule(moment, index, action, assignment_id=None, due=None):
-                nonlocal sequence
-                sequence += 1
-                heapq.heappush(queue, (moment, sequence, index, action, assignment_id, due))
-
+        self.start = wall_clock().replace(microsecond=0)
+        self.clock = SimulatedClock(self.start)
+        with sandbox(), self.clock.installed(self.spec.seed):
+            requester, self.project = self._build(tag)
+            self.profiles = self._workers(tag, self.project, requester)
+            self.records = {w.index: SpammerRecord() for w in self.crowd if w.spammer}
+            self.queue = []  # (time, sequence, worker index, action, assignment id, due)
+            self.sequence = 0
+            self.claims = {w.index: 0 for w in self.crowd}
+            self.stopped: set[int] = set()
+            self.last_activity = self.start
+            self.finished_at = None
             for worker in self.crowd:
-                # Workers arrive over the first quarter hour, in an order fixed by the seed.
+                # Workers arrive over the first quarter hour, at times fixed by the seed.
                 offset = int(crowd.rng_for(self.spec.seed, "arrival", worker.index).integers(900))
-                schedule(start + timedelta(seconds=offset), worker.index, "claim")
-            claims = {w.index: 0 for w in self.crowd}
-            stopped: set[int] = set()
-            last_activity = start
-            next_sweep = start + timedelta(hours=1)
-            finished_at = None
-            total_items = len(self.items)
-            while queue:
-                moment, _, index, action, assignment_id, due = heapq.heappop(queue)
-                if moment - start > MAX_SIMULATED or moment - last_activity > MAX_IDLE:
-                    break
-                clock.set(moment)
-                worker, profile = self.crowd[index], profiles[index]
-                if moment >= next_sweep:
-                    decisions.auto_approve_due(now=moment)
-                    next_sweep = moment + timedelta(hours=1)
-                if action == "claim":
-                    if index in stopped:
-                        continue
-                    assignment = assignment_claim(worker=profile, project_id=project.pk)
-                    if assignment is None:
-                        if live_suspensions(worker=profile).filter(project=project).exists():
-                            stopped.add(index)
-                            if index in records:
-                                records[index].stopped_after_hours = round(
-                                    (moment - start).total_seconds() / 3600, 2)
-                            continue
-                        if Project.objects.filter(pk=project.pk,
-                                                  status=ProjectStatus.ACTIVE).exists():
-                            schedule(moment + IDLE_RETRY, index, "claim")
-                        continue
-                    last_activity = moment
-                    claims[index] += 1
-                    seconds = worker.seconds_for(self.spec.seed, claims[index])
-                    submit_at = moment + timedelta(seconds=seconds)
-                    beat = moment + timedelta(seconds=HEARTBEAT_SECONDS)
-                    if beat < submit_at:
-                        schedule(beat, index, "heartbeat", assignment.pk, submit_at)
-                    else:
-                        schedule(submit_at, index, "submit", assignment.pk)
-                elif action == "heartbeat":
-                    try:
-                        assignment_heartbeat(assignment_id=assignment_id, worker=profile)
-                    except Conflict:
-                        outcome.expired += 1
-                        schedule(moment, index, "claim")
-                        continue
-                    beat = moment + timedelta(seconds=HEARTBEAT_SECONDS)
-                    if beat < due:
-                        schedule(beat, index, "heartbeat", assignment_id, due)
-                    else:
-                        schedule(due, index, "submit", assignment_id)
-                else:
-                    last_activity = moment
-                    assignment = Assignment.objects.get(pk=assignment_id)
-                    answers, labels = self._answers(worker, assignment, project)
-                    try:
-                        work.submit(assignment_id=assignment_id, worker=profile, answers=answers)
-                    except Conflict:
-                        outcome.expired += 1
-                        schedule(moment, index, "claim")
-                        continue
-                    outcome.submissions += 1
-                    if index in records:
-                        records[index].labels_before_stop += labels
-                    results_flow.grade_submission(assignment_id=assignment_id)
-                    results_flow.aggregate_task(task_id=assignment.task_id)
-                    if finished_at is None and Project.objects.filter(
-                            pk=project.pk, status=ProjectStatus.COMPLETED).exists():
-                        finished_at = moment
-                    done = Item.objects.filter(project=project, is_gold=False,
-                                               finalized_at__isnull=False).count()
-                    self.progress(done / total_items if total_items else 1.0)
-                    schedule(moment, index, "claim")
+                self._schedule(self.start + timedelta(seconds=offset), worker.index, "claim")
+            self._work()
             # Work nobody reviewed is approved once its time has come.
-            clock.set(clock.now + timedelta(seconds=project.auto_approve_seconds + 1))
-            decisions.auto_approve_due(now=clock.now)
-            if finished_at is not None and task_types.is_categorical(project.task_type):
-                results_flow.refine_project(project_id=project.pk)
-            self._measure(outcome, project, profiles, records, start, finished_at)
-        return outcome
+            self.clock.set(self.clock.now + timedelta(
+                seconds=self.project.auto_approve_seconds + 1))
+            decisions.auto_approve_due(now=self.clock.now)
+            if self.finished_at is not None and task_types.is_categorical(self.project.task_type):
+                # Production enqueues this after the completing commit; the sandbox never
+                # commits, so it runs here.
+                results_flow.refine_project(project_id=self.project.pk)
+            self._measure()
+        return self.outcome
 
-    def _measure(self, outcome, project, profiles, records, start, finished_at) -> None:
+    def _schedule(self, moment, index, action, assignment_id=None, due=None) -> None:
+        self.sequence += 1
+        heapq.heappush(self.queue, (moment, self.sequence, index, action, assignment_id, due))
+
+    def _work(self) -> None:
+        next_sweep = self.start + timedelta(hours=1)
+        handlers = {"claim": self._claim, "heartbeat": self._heartbeat, "submit": self._submit}
+        while self.queue:
+            moment, _, index, action, assignment_id, due = heapq.heappop(self.queue)
+            if moment - self.start > MAX_SIMULATED or moment - self.last_activity > MAX_IDLE:
+                return
+            self.clock.set(moment)
+            if moment >= next_sweep:
+                decisions.auto_approve_due(now=moment)
+                next_sweep = moment + timedelta(hours=1)
+            handlers[action](moment, index, assignment_id, due)
+
+    def _claim(self, moment, index, _assignment_id, _due) -> None:
+        if index in self.stopped:
+            return
+        worker, profile = self.crowd[index], self.profiles[index]
+        assignment = assignment_claim(worker=profile, project_id=self.project.pk)
+        if assignment is None:
+            if live_suspensions(worker=profile).filter(project=self.project).exists():
+                self.stopped.add(index)
+                if index in self.records:
+                    self.records[index].stopped_after_hours = round(
+                        (moment - self.start).total_seconds() / 3600, 2)
+            elif Project.objects.filter(pk=self.project.pk,
+                                        status=ProjectStatus.ACTIVE).exists():
+                # Nothing free now; slots reopen as overlap rises or leases expire.
+                self._schedule(moment + IDLE_RETRY, index, "claim")
+            return
+        self.last_activity = moment
+        self.claims[index] += 1
+        submit_at = moment + timedelta(seconds=worker.seconds_for(self.spec.seed,
+                                                                  self.claims[index]))
+        self._next_step(moment, index, assignment.pk, submit_at)
+
+    def _next_step(self, moment, index, assignment_id, submit_at) -> None:
+        beat = moment + timedelta(seconds=HEARTBEAT_SECONDS)
+        if beat < submit_at:
+            self._schedule(beat, index, "heartbeat", assignment_id, submit_at)
+        else:
+            self._schedule(submit_at, index, "submit", assignment_id)
+
+    def _heartbeat(self, moment, index, assignment_id, submit_at) -> None:
+        try:
+            assignment_heartbeat(assignment_id=assignment_id, worker=self.profiles[index])
+        except Conflict:  # the lease ran out before the worker was done
+            self.outcome.expired += 1
+            self._schedule(moment, index, "claim")
+            return
+        self._next_step(moment, index, assignment_id, submit_at)
+
+    def _submit(self, moment, index, assignment_id, _due) -> None:
+        self.last_activity = moment
+        assignment = Assignment.objects.get(pk=assignment_id)
+        answers, labels = self._answers(self.crowd[index], assignment, self.project)
+        try:
+            work.submit(assignment_id=assignment_id, worker=self.profiles[index],
+                        answers=answers)
+        except Conflict:  # expired
+            self.outcome.expired += 1
+            self._schedule(moment, index, "claim")
+            return
+        self.outcome.submissions += 1
+        if index in self.records:
+            self.records[index].labels_before_stop += labels
+        # What the Celery job enqueued after the submit's commit does (flows.results).
+        results_flow.grade_submission(assignment_id=assignment_id)
+        results_flow.aggregate_task(task_id=assignment.task_id)
+        if self.finished_at is None and Project.objects.filter(
+                pk=self.project.pk, status=ProjectStatus.COMPLETED).exists():
+            self.finished_at = moment
+        done = Item.objects.filter(project=self.project, is_gold=False,
+                                   finalized_at__isnull=False).count()
+        self.progress(done / len(self.items) if self.items else 1.0)
+        self._schedule(moment, index, "claim")
+
+    def _measure(self) -> None:
+        """Read what the run produced, before the sandbox rolls it back."""
+        outcome, project, start, finished_at = (self.outcome, self.project, self.start,
+                                                self.finished_at)
         project.refresh_from_db()
         organization = project.organization
         outcome.cost_cents = payment_selectors.organization_balance(
@@ -332,10 +344,10 @@ class Run:
             (task.overlap - project.overlap) * task.items.count()
             for task in tasks.filter(overlap__gt=project.overlap))
         outcome.effective_hourly_cents = payment_selectors.effective_hourly_cents(project=project)
-        for index, record in records.items():
-            earnings = payment_selectors.worker_earnings(worker=profiles[index])
+        for index, record in self.records.items():
+            earnings = payment_selectors.worker_earnings(worker=self.profiles[index])
             record.paid_cents = earnings["pending_cents"] + earnings["available_cents"]
-        outcome.spammers = [records[i] for i in sorted(records)]
+        outcome.spammers = [self.records[i] for i in sorted(self.records)]
 
 
 def clamp_items(count: int | None) -> int | None:

@@ -124,3 +124,14 @@ def test_api_refuses_bad_input_and_other_organizations():
     assert hidden.status_code == 404
     assert Simulation.objects.count() == 0
     assert client_for(other).get("/api/v1/simulations/1").status_code == 404
+
+
+def test_api_refuses_a_project_without_items():
+    requester = make_requester("empty@acme.example", "Acme")
+    project = project_create(organization=requester.membership.organization, actor=requester,
+                             fields=project_fields())
+    response = client_for(requester).post(f"/api/v1/projects/{project.pk}/simulations",
+                                          PARAMS, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"items": ["The project has no items."]}
+    assert Simulation.objects.count() == 0
