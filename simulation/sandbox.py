@@ -16,6 +16,7 @@ transaction (``_from_testcase``), so the flows run nested in it as savepoints.
 """
 import contextlib
 import random
+import threading
 from datetime import datetime
 from unittest import mock
 
@@ -53,15 +54,34 @@ class SimulatedClock:
     def installed(self, seed: int):
         # The real services draw gold positions and spot-check samples from module-level
         # SystemRandom generators and gold items with ORDER BY random(); within the job
-        # they are seeded so that the same seed gives the same report.
-        seeded = random.Random(seed)
-        with mock.patch("django.utils.timezone.now", lambda: self.now), \
+        # they are seeded so that the same seed gives the same report. The patches are
+        # module-wide, so they answer for this thread only: a threaded server running the
+        # job inline (eager mode) keeps the real time and randomness for its other requests.
+        owner = threading.get_ident()
+        real_now = timezone.now
+
+        def now():
+            return self.now if threading.get_ident() == owner else real_now()
+
+        seeded = _ThisThread(owner, random.Random(seed), random.SystemRandom())
+        with mock.patch("django.utils.timezone.now", now), \
                 mock.patch("marketplace.services.routing._random", seeded), \
                 mock.patch("qa.services.reviews._random", seeded):
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT setseed(%s)", [(seed % 2000) / 1000.0 - 1.0])
             yield self
+
+
+class _ThisThread:
+    """A random generator that is ``mine`` in the owning thread and ``other`` elsewhere."""
+
+    def __init__(self, owner: int, mine: random.Random, other: random.Random):
+        self._owner, self._mine, self._other = owner, mine, other
+
+    def __getattr__(self, name):
+        chosen = self._mine if threading.get_ident() == self._owner else self._other
+        return getattr(chosen, name)
 
 
 def wall_clock() -> datetime:

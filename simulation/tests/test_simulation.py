@@ -1,8 +1,11 @@
 """The simulated crowd, end to end through the real flows (small crowds, few items)."""
 import math
+import threading
+from datetime import datetime, timezone as dt_timezone
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from conftest import make_requester
 from marketplace.models import Project
@@ -10,6 +13,7 @@ from marketplace.services import items_import, project_create
 from marketplace.uploads import UploadRow
 from qa.models import QualitySettings
 from simulation.engine import wilson_interval
+from simulation.sandbox import SimulatedClock
 from simulation.services import simulate
 from workers.tests.factories import project_fields
 
@@ -112,3 +116,15 @@ def test_every_task_type_runs_to_a_result(task_type, config):
     assert detail["items_final"] == 6
     assert detail["submissions"] == 6
     assert 0 <= report["accuracy"] <= 1
+
+
+def test_the_simulated_clock_belongs_to_the_simulating_thread_only():
+    clock = SimulatedClock(datetime(2020, 1, 1, tzinfo=dt_timezone.utc))
+    seen = {}
+    with clock.installed(seed=1):
+        thread = threading.Thread(target=lambda: seen.update(other=timezone.now()))
+        thread.start()
+        thread.join()
+        seen["mine"] = timezone.now()
+    assert seen["mine"] == datetime(2020, 1, 1, tzinfo=dt_timezone.utc)
+    assert seen["other"].year >= 2026
