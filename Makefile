@@ -7,7 +7,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/quorum
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: venv run test fuzz migrate seed bench clean
+.PHONY: venv run test fuzz migrate seed bench clean demo
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ migrate: venv
 
 seed: migrate
 	$(BIN)/python manage.py seed_demo
+
+# The demo project on a simulated crowd (sandboxed: it leaves no trace), report printed.
+demo: seed
+	$(BIN)/python manage.py simulate --demo --workers 8 --accuracy 0.85 --spammer-share 0.25 \
+		--seconds 90 --seconds-sd 30 --items 60 --seed 17
 
 # Embedded default: SQLite file in var/, Celery tasks run eagerly, no services needed.
 # The periodic jobs (what beat runs in production) run beside the server and stop with it.

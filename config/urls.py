@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("qa.api.urls")),
     path("", include("payments.api.urls")),
     path("", include("privacy.api.urls")),
+    path("", include("simulation.api.urls")),
 ]
 
 urlpatterns = [
