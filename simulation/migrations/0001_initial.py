@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('marketplace', '0009_item_revision'),
+        ('marketplace', '0010_item_revision'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
