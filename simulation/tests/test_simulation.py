@@ -27,8 +27,14 @@ HONEST = {"workers": 6, "accuracy": {"mean": 0.7, "sd": 0.0}, "spammer_share": 0
 def _project(requester, *, items: int, gold: int = 0, **overrides) -> Project:
     project = project_create(organization=requester.membership.organization, actor=requester,
                              fields=project_fields(**overrides))
+    def data(i: int) -> dict:
+        if project.task_type == "ranking":  # a ranking item carries its `size` options
+            return {"text": f"item {i}", "options": [f"option {n}" for n in
+                                                     range(project.label_config["size"])]}
+        return {"text": f"item {i}"}
+
     items_import(project=project, actor=requester, is_gold=False, rows=[
-        UploadRow(row=i + 1, external_id=f"i{i}", data={"text": f"item {i}"}, answer=None,
+        UploadRow(row=i + 1, external_id=f"i{i}", data=data(i), answer=None,
                   has_answer=False) for i in range(items)])
     if gold:
         choices = project.label_config["choices"]
