@@ -3,7 +3,8 @@ and ``launch`` to bring a project of any type to active through the services."""
 import base64
 
 from conftest import fund_organization
-from marketplace.services import items_import, project_create, project_launch
+from flows import projects as projects_flow
+from marketplace.services import items_import, project_create
 from marketplace.uploads import UploadRow
 from workers.tests.factories import project_fields
 
@@ -49,6 +50,6 @@ def launch(requester, task_type: str, *, items: int = 1, gold: list | None = Non
             UploadRow(row=n + 1, external_id=f"gold-{n}", data=gold_data, answer=answer,
                       has_answer=True) for n, (gold_data, answer) in enumerate(gold)])
     fund_organization(requester, 1_000_000)
-    project_launch(project=project, actor=requester)
+    projects_flow.launch(project=project, actor=requester)
     project.refresh_from_db()
     return project

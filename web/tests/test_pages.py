@@ -297,7 +297,7 @@ def test_admin_and_docs_static_files_are_served_by_whitenoise(client):
 
 def test_my_work_shows_gold_feedback_and_a_rejection_can_be_disputed(
         client, requester, ready_worker, django_capture_on_commit_callbacks):
-    from marketplace.services import assignment_reject
+    from flows.decisions import reject
     from qa.models import Dispute
 
     project = launch(requester, "single_choice", gold_per_task=1,
@@ -312,7 +312,7 @@ def test_my_work_shows_gold_feedback_and_a_rejection_can_be_disputed(
                                content_type="application/json")
     assert response.status_code == 200, response.content
     assignment.refresh_from_db()
-    assignment_reject(assignment=assignment, actor=requester, reason="Gold missed")
+    reject(assignment_id=assignment.pk, actor=requester, reason="Gold missed")
 
     page = client.get("/my-work/").content.decode()
     assert "you answered <code>negative</code>, expected <code>positive</code>" in page
