@@ -3,7 +3,7 @@ from django.http import Http404
 
 from accounts.models import User
 
-from .enums import LABELLED_STATUSES, AssignmentStatus, TaskStatus
+from .enums import LABELLED_STATUSES, AssignmentStatus, RejectionReason, TaskStatus
 from .models import (
     Answer,
     Assignment,
@@ -136,3 +136,20 @@ def assignments_ungraded(*, submitted_before, limit: int = 1000) -> list[int]:
 
 def assignment_task_id(*, assignment_id: int) -> int:
     return Assignment.objects.values_list("task_id", flat=True).get(pk=assignment_id)
+
+
+def rejection_evidence(*, assignment) -> dict | None:
+    """What a rejection stands on, for the worker, the requester and an admin: the reason
+    code and text, and for ``gold_failed`` the gold items this assignment missed - items
+    the worker has seen, by the ids it saw them under; other gold is never cited."""
+    if not assignment.review_reason:
+        return None
+    cited = []
+    if assignment.review_reason_code == RejectionReason.GOLD_FAILED:
+        cited = [{"item_id": answer.pk, "your_answer": answer.value,
+                  "expected": answer.item.gold_answer}
+                 for answer in Answer.objects.filter(assignment_id=assignment.pk, is_gold=True,
+                                                     is_correct=False)
+                 .select_related("item").order_by("position")]
+    return {"reason_code": assignment.review_reason_code or RejectionReason.OTHER,
+            "reason": assignment.review_reason, "missed_gold": cited}

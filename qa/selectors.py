@@ -9,7 +9,7 @@ from marketplace.models import Answer
 
 from .enums import QualityActionKind
 from .grading import GradingTolerances
-from .models import QualityAction, QualitySettings
+from .models import QualityAction, QualitySettings, Review
 
 
 def quality_settings_for(*, project) -> QualitySettings:
@@ -79,3 +79,10 @@ def project_agreement(*, project) -> float | None:
             alpha = None if np.isnan(alpha) else round(alpha, 4)
     cache.set(key, {"alpha": alpha}, AGREEMENT_CACHE_SECONDS)
     return alpha
+
+
+def review_request_reason_code(*, review_id: int) -> str:
+    """The reason code a requester gave when its rejection became this review request
+    ("" for a sampled spot check)."""
+    return (Review.objects.filter(pk=review_id).values_list("request_reason_code", flat=True)
+            .first()) or ""

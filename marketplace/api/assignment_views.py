@@ -11,7 +11,7 @@ from payments.selectors import effective_hourly_cents
 from workers.api.views import WorkerView
 
 from .. import selectors, services
-from ..enums import AssignmentStatus
+from ..enums import AssignmentStatus, RejectionReason
 from .views import RequesterView
 
 
@@ -79,6 +79,25 @@ def rejection_reason_shown(assignment) -> str:
     return assignment.review_reason if assignment.status == AssignmentStatus.REJECTED else ""
 
 
+class MissedGoldOutput(serializers.Serializer):
+    item_id = serializers.IntegerField()
+    your_answer = serializers.JSONField()
+    expected = serializers.JSONField()
+
+
+class RejectionEvidenceOutput(serializers.Serializer):
+    reason_code = serializers.ChoiceField(choices=RejectionReason.choices)
+    reason = serializers.CharField()
+    missed_gold = MissedGoldOutput(many=True, help_text="gold_failed only: the gold items "
+                                   "this work missed (never other gold)")
+
+
+def rejection_evidence_shown(assignment) -> dict | None:
+    if assignment.status != AssignmentStatus.REJECTED:
+        return None
+    return selectors.rejection_evidence(assignment=assignment)
+
+
 class WorkerAssignmentOutput(serializers.Serializer):
     id = serializers.IntegerField()
     project_id = serializers.IntegerField()
@@ -92,6 +111,11 @@ class WorkerAssignmentOutput(serializers.Serializer):
 
     def get_review_reason(self, assignment) -> str:
         return rejection_reason_shown(assignment)
+    rejection = serializers.SerializerMethodField(
+        help_text="While rejected: reason code, reason, and the missed gold it cites")
+
+    def get_rejection(self, assignment) -> RejectionEvidenceOutput(allow_null=True):
+        return rejection_evidence_shown(assignment)
     gold_feedback = serializers.SerializerMethodField()
 
     def get_graded(self, assignment) -> bool:
@@ -125,13 +149,29 @@ class RequesterAssignmentOutput(serializers.Serializer):
     review_reason = serializers.SerializerMethodField()
     active_seconds = serializers.IntegerField()
     answers = RequesterAnswer(many=True)
+    rejection = serializers.SerializerMethodField()
+    review_requested = serializers.SerializerMethodField(
+        help_text="A rejection past the rejection ceiling waits for a reviewer's verdict")
 
     def get_review_reason(self, assignment) -> str:
         return rejection_reason_shown(assignment)
 
+    def get_rejection(self, assignment) -> RejectionEvidenceOutput(allow_null=True):
+        return rejection_evidence_shown(assignment)
+
+    def get_review_requested(self, assignment) -> bool:
+        if assignment.status != AssignmentStatus.SUBMITTED:
+            return False
+        review = getattr(assignment, "review", None)  # the reverse one-to-one, if any
+        return review is not None and review.requested_by_id is not None
+
 
 class RejectInput(serializers.Serializer):
     reason = serializers.CharField(max_length=5000)
+    reason_code = serializers.ChoiceField(
+        choices=RejectionReason.choices, default=RejectionReason.OTHER,
+        help_text="gold_failed only when the work missed gold (the missed items are cited "
+        "to the worker)")
 
 
 def _next_task_body(assignment) -> dict:
@@ -240,5 +280,6 @@ class RejectView(RequesterView):
         payload = RejectInput(data=request.data)
         payload.is_valid(raise_exception=True)
         decisions.reject(assignment_id=assignment.pk, actor=request.user,
-                         reason=payload.validated_data["reason"])
+                         reason=payload.validated_data["reason"],
+                         reason_code=payload.validated_data["reason_code"])
         return Response(_requester_assignment_body(self.organization, assignment_id))

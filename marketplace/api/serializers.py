@@ -42,6 +42,16 @@ class ProjectInput(serializers.Serializer):
                                                     default=3 * 24 * 3600)
     budget_cents = serializers.IntegerField(min_value=0, required=False, allow_null=True)
     priority = serializers.IntegerField(min_value=-1000, max_value=1000, default=0)
+    estimated_seconds_per_task = serializers.IntegerField(
+        min_value=1, max_value=7 * 24 * 3600, required=False, allow_null=True,
+        help_text="Active seconds one assignment takes; checked against the pay floor at "
+        "launch")
+    min_effective_hourly_cents = serializers.IntegerField(
+        min_value=0, max_value=10_000_000, required=False, allow_null=True,
+        help_text="A higher pay floor than the platform's for this project")
+    rejection_ceiling_percent = serializers.IntegerField(
+        min_value=0, max_value=100, required=False,
+        help_text="Rejections of one worker beyond this share become review requests")
 
     def validate(self, attrs):
         unknown = set(self.initial_data) - set(self.fields) if isinstance(
@@ -75,6 +85,9 @@ class ProjectOutput(serializers.Serializer):
     auto_approve_seconds = serializers.IntegerField()
     budget_cents = serializers.IntegerField(allow_null=True)
     priority = serializers.IntegerField()
+    estimated_seconds_per_task = serializers.IntegerField(allow_null=True)
+    min_effective_hourly_cents = serializers.IntegerField(allow_null=True)
+    rejection_ceiling_percent = serializers.IntegerField()
     status = serializers.CharField()
     status_reason = serializers.CharField()
     created_at = serializers.DateTimeField()

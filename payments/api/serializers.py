@@ -84,8 +84,20 @@ class ProgressOutput(serializers.Serializer):
     agreement = serializers.FloatField(allow_null=True, help_text="Not computed yet (null)")
     effective_hourly_cents = serializers.IntegerField(
         allow_null=True, help_text="Per-task: reward per median active hour")
-    min_effective_hourly_cents = serializers.IntegerField()
+    min_effective_hourly_cents = serializers.IntegerField(
+        help_text="The project's pay floor per hour of active time (platform minimum or "
+        "the project's higher override)")
     pay_warning = PayWarningOutput(allow_null=True)
+    measured_hourly_cents = serializers.IntegerField(
+        allow_null=True, help_text="Per-task: reward over the median measured active time "
+        "(uncached)")
+    fair_pay_adjustments = serializers.IntegerField(
+        help_text="Approvals topped up to the floor so far")
+    fair_pay_adjusted_cents = serializers.IntegerField()
+    fair_pay_fees_cents = serializers.IntegerField()
+    suggested_reward_cents = serializers.IntegerField(
+        allow_null=True, help_text="The per-task reward that meets the floor at the median "
+        "measured time (the estimate before any)")
 
 
 class PayoutOutput(serializers.Serializer):
@@ -116,6 +128,15 @@ class EarningEntryOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class ProjectPayOutput(serializers.Serializer):
+    project_id = serializers.IntegerField()
+    approved_assignments = serializers.IntegerField()
+    active_seconds = serializers.IntegerField()
+    earned_cents = serializers.IntegerField()
+    fair_pay_adjusted_cents = serializers.IntegerField()
+    effective_hourly_cents = serializers.IntegerField(allow_null=True)
+
+
 class EarningsOutput(serializers.Serializer):
     pending_cents = serializers.IntegerField()
     available_cents = serializers.IntegerField()
@@ -125,6 +146,8 @@ class EarningsOutput(serializers.Serializer):
     min_payout_cents = serializers.IntegerField()
     entries = EarningEntryOutput(many=True)
     payouts = PayoutOutput(many=True)
+    projects = ProjectPayOutput(many=True, help_text="Per project: measured effective "
+                                "hourly, fair-pay adjustments included")
 
 
 class PayoutAccountOutput(serializers.Serializer):

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from marketplace.selectors import rejection_evidence
+
 from ..enums import DisputeOutcome, Verdict
 
 
@@ -58,6 +60,12 @@ class DisputeOutput(serializers.Serializer):
     outcome = serializers.CharField(allow_blank=True)
     note = serializers.CharField(allow_blank=True)
     rejection_reason = serializers.CharField(source="assignment.review_reason")
+    evidence = serializers.SerializerMethodField(
+        help_text="The rejection's reason code and reason, and for gold_failed the gold "
+        "items the work missed")
+
+    def get_evidence(self, dispute) -> dict | None:
+        return rejection_evidence(assignment=dispute.assignment)
     created_at = serializers.DateTimeField()
     resolved_at = serializers.DateTimeField(allow_null=True)
 
