@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 
 from config.errors import ApiError
+from flows import payouts as payouts_flow
 
 from . import selectors, services
 from .enums import PayoutStatus
@@ -79,7 +80,7 @@ class PayoutAdmin(ReadOnlyAdmin):
 
     def run_view(self, request):
         if request.method == "POST":
-            run = services.payout_run_start(actor=request.user)
+            run = payouts_flow.start_run(actor=request.user)
             self.message_user(request, f"Payout run {run.pk} started.")
             return redirect("admin:payments_payout_changelist")
         return render(request, "admin/payments/payout/run_confirm.html", {

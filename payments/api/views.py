@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from config.errors import InvalidInput
 from config.idempotency import idempotent
 from config.pagination import paginated_response
+from flows import payouts as payouts_flow
 from marketplace.api.views import RequesterView
 from marketplace.models import Organization
 from workers.api.views import AdminView, WorkerView
@@ -218,7 +219,7 @@ class WorkerPayoutAccountView(WorkerView):
 class AdminPayoutRunView(AdminView):
     @extend_schema(request=None, responses={202: PayoutRunOutput}, tags=["admin"])
     def post(self, request):
-        run = services.payout_run_start(actor=request.user)
+        run = payouts_flow.start_run(actor=request.user)
         run.refresh_from_db()
         return Response(PayoutRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
 

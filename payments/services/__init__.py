@@ -34,6 +34,7 @@ from .payouts import (
     payout_open,
     payout_reconcile,
     payout_retry,
+    payout_run_release_holds,
     payout_run_start,
     payout_settle,
     payouts_reconcile,
@@ -48,7 +49,7 @@ __all__ = [
     "measured_hourly_cents", "pay_floor_cents", "pay_floor_check",
     "organization_credit", "outstanding_liability_cents", "payout_account_setup",
     "payout_execute", "payout_fail", "payout_mark_failed", "payout_mark_paid", "payout_open",
-    "payout_reconcile", "payout_retry", "payout_run_start", "payout_settle",
+    "payout_reconcile", "payout_retry", "payout_run_release_holds", "payout_run_start", "payout_settle",
     "payouts_reconcile", "payouts_run", "stripe_event_receive", "topup_create",
     "topup_reconcile", "topups_reconcile",
 ]

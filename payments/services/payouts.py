@@ -39,6 +39,7 @@ from ..enums import (
 from ..errors import ProviderDeclinedError, ProviderUnavailableError
 from ..events import audit
 from ..models import LedgerAccount, Payout, PayoutAccount, PayoutRun
+from .earnings import earnings_release_due
 
 logger = logging.getLogger("quorum.payments")
 
@@ -261,14 +262,24 @@ def _due_accounts(after_worker_id: int, limit: int) -> list[PayoutAccount]:
 
 
 def payout_run_start(*, actor: User | None) -> PayoutRun:
-    """Queue a run (admin API / Django admin); the Celery job does the work after commit."""
-    from ..tasks import run_payouts
-
+    """Record a queued run (admin API / Django admin). flows.payouts.start_run enqueues its
+    job after commit (services never enqueue: .importlinter)."""
     with transaction.atomic():
         run = PayoutRun.objects.create(created_by=actor)
         audit("payout_run_started", actor=actor, run_id=run.pk)
-        transaction.on_commit(lambda: run_payouts.delay(run.pk))
     return run
+
+
+def payout_run_release_holds(*, run: PayoutRun) -> int:
+    """A run's first step: release every earning whose hold has ended, so a run started
+    right after approvals (say with EARNINGS_HOLD_SECONDS=0) pays them instead of waiting
+    for the periodic release job. Counted on the run; safe to repeat (each earning is
+    released once)."""
+    released = earnings_release_due()
+    if released:
+        PayoutRun.objects.filter(pk=run.pk).update(
+            earnings_released=F("earnings_released") + released)
+    return released
 
 
 def payouts_run(*, run_id: int | None = None) -> PayoutRun:
@@ -283,6 +294,7 @@ def payouts_run(*, run_id: int | None = None) -> PayoutRun:
         return run
     PayoutRun.objects.filter(pk=run.pk).update(status=PayoutRunStatus.RUNNING,
                                                started_at=run.started_at or timezone.now())
+    payout_run_release_holds(run=run)
     counts = {PayoutStatus.PAID: 0, PayoutStatus.FAILED: 0, "created": 0}
     last_worker_id = 0
     while True:
