@@ -17,7 +17,7 @@ from qa.selectors import project_agreement
 
 from . import ledger
 from .enums import EXTERNAL_KINDS, AccountKind, EarningKind, JournalKind, PayoutStatus
-from .models import Earning, Entry, Journal, LedgerAccount, Payout
+from .models import Earning, Entry, Journal, LedgerAccount, Payout, PayoutRun
 from .services.fair_pay import fair_pay_summary
 
 # Fair pay is measured on recent work only, and cached briefly: the task offer asks for it
@@ -243,6 +243,20 @@ def payout_list(*, status: str | None = None, provider: str | None = None):
     if provider:
         payouts = payouts.filter(provider=provider)
     return payouts
+
+
+def payout_run_get(*, run_id) -> dict:
+    """A run's status and counts (admin)."""
+    try:
+        run = PayoutRun.objects.get(pk=int(run_id))
+    except (PayoutRun.DoesNotExist, ValueError, TypeError):
+        raise Http404
+    in_flight = Payout.objects.filter(run=run, status=PayoutStatus.IN_FLIGHT).count()
+    return {"id": run.pk, "status": run.status, "earnings_released": run.earnings_released,
+            "payouts_created": run.payouts_created, "payouts_paid": run.payouts_paid,
+            "payouts_failed": run.payouts_failed, "payouts_in_flight": in_flight,
+            "created_at": run.created_at, "started_at": run.started_at,
+            "finished_at": run.finished_at}
 
 
 def payout_get(*, payout_id) -> Payout:

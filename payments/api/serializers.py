@@ -26,6 +26,10 @@ class TopUpOutput(serializers.Serializer):
     status = serializers.CharField(help_text="pending until Stripe reports the payment")
     client_secret = serializers.CharField(help_text="For Stripe.js to confirm the payment")
     created_at = serializers.DateTimeField()
+    credited_cents = serializers.IntegerField()
+    test_money = serializers.BooleanField(
+        source="sandbox", help_text="Sandbox top-up (zero-setup mode): test money, credited "
+        "at once; never real funds")
 
 
 class TopUpListOutput(serializers.Serializer):
@@ -36,6 +40,7 @@ class TopUpListOutput(serializers.Serializer):
     failure_reason = serializers.CharField()
     created_at = serializers.DateTimeField()
     succeeded_at = serializers.DateTimeField(allow_null=True)
+    test_money = serializers.BooleanField(source="sandbox")
 
 
 class BonusInput(serializers.Serializer):
@@ -159,6 +164,22 @@ class PayoutAccountOutput(serializers.Serializer):
 class PayoutRunOutput(serializers.Serializer):
     run_id = serializers.IntegerField(source="pk")
     status = serializers.CharField()
+
+
+class PayoutRunDetailOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    run_id = serializers.IntegerField(source="id")
+    status = serializers.CharField(help_text="queued, running or finished")
+    earnings_released = serializers.IntegerField(
+        help_text="Earnings whose hold ended, released by the run before paying")
+    payouts_created = serializers.IntegerField()
+    payouts_paid = serializers.IntegerField()
+    payouts_failed = serializers.IntegerField()
+    payouts_in_flight = serializers.IntegerField(
+        help_text="Of this run's payouts, those still waiting (manual, or outcome unknown)")
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
 
 
 class MarkPaidInput(serializers.Serializer):

@@ -36,7 +36,11 @@ from ..enums import (
     PayoutRunStatus,
     PayoutStatus,
 )
-from ..errors import ProviderDeclinedError, ProviderUnavailableError
+from ..errors import (
+    ProviderDeclinedError,
+    ProviderNotConfiguredError,
+    ProviderUnavailableError,
+)
 from ..events import audit
 from ..models import LedgerAccount, Payout, PayoutAccount, PayoutRun
 from .earnings import earnings_release_due
@@ -61,6 +65,8 @@ def payout_account_setup(*, worker: WorkerProfile) -> tuple[PayoutAccount, str |
     if account is not None and account.status == PayoutAccountStatus.DISABLED:
         raise Conflict("This payout account is disabled; contact support.",
                        code="payout_account_disabled")
+    if provider == PayoutProvider.SANDBOX:
+        return _sandbox_account(worker, account), None
     if provider == PayoutProvider.MANUAL:
         if account is None:
             account = _account_insert(worker, provider=PayoutProvider.MANUAL,
@@ -91,11 +97,25 @@ def payout_account_setup(*, worker: WorkerProfile) -> tuple[PayoutAccount, str |
         url = None
         if status != PayoutAccountStatus.ACTIVE:
             url = providers.connect_onboarding_link(account.stripe_account_id)
+    except providers.ProviderNotConfigured:
+        raise ProviderNotConfiguredError()
     except providers.ProviderUnavailable:
         raise ProviderUnavailableError()
     except providers.ProviderDeclined as exc:
         raise ProviderDeclinedError(f"Stripe refused: {exc}")
     return account, url
+
+
+def _sandbox_account(worker, account: PayoutAccount | None) -> PayoutAccount:
+    """Zero-setup mode: an account for test money, active at once."""
+    if not settings.PAYMENTS_SANDBOX:
+        raise ProviderNotConfiguredError(
+            "PAYOUT_PROVIDER is sandbox but PAYMENTS_SANDBOX is off: sandbox payouts pay "
+            "nothing real. Configure Stripe or manual payouts.")
+    if account is None:
+        account = _account_insert(worker, provider=PayoutProvider.SANDBOX,
+                                  status=PayoutAccountStatus.ACTIVE)
+    return account
 
 
 def _account_insert(worker, **fields) -> PayoutAccount:
