@@ -125,8 +125,9 @@ def overturn(*, assignment_id: int, actor: User, note: str = "") -> Assignment:
 def _pay(assignment: Assignment, *, actor: User | None) -> None:
     """Pay an approval once, plus the fair-pay adjustment when the project pays under the
     floor per measured hour (payments/services/fair_pay.py)."""
-    payments.approval_pay(assignment=assignment, actor=actor)
-    adjustment = payments.fair_pay_adjust(assignment=assignment, actor=actor)
+    earning = payments.approval_pay(assignment=assignment, actor=actor)
+    adjustment = payments.fair_pay_adjust(assignment=assignment, approval_earning=earning,
+                                          actor=actor)
     if adjustment is None:
         return
     project = assignment.project

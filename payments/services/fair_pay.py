@@ -127,16 +127,19 @@ class FairPayAdjustment:
     suggested_reward_cents: int
 
 
-def fair_pay_adjust(*, assignment: Assignment, actor: User | None = None
-                    ) -> FairPayAdjustment | None:
-    """Top an approved assignment's pay up to the floor when the project's median
-    effective hourly is under it. Idempotent; joins the approving transaction."""
+def fair_pay_adjust(*, assignment: Assignment, approval_earning: Earning | None,
+                    actor: User | None = None) -> FairPayAdjustment | None:
+    """Top an approval up to the floor when the project's median effective hourly is
+    under it. ``approval_earning`` is what ``approval_pay`` just returned in the same
+    transaction: the adjustment is decided with the approval and only then (None - paid
+    already, a replay - adjusts nothing, so work approved while the project paid fairly
+    is never topped up later). Idempotent; joins the approving transaction."""
     project = assignment.project
-    if project.pay_model != PayModel.PER_TASK:
+    if approval_earning is None or project.pay_model != PayModel.PER_TASK:
         return None
     if Earning.objects.filter(adjusted_assignment_id=assignment.pk).exists():
         return None  # adjusted already: a replayed or second approval path
-    base = Earning.objects.filter(assignment_id=assignment.pk).first()
+    base = approval_earning
     floor = pay_floor_cents(project=project)
     measured = measured_hourly_cents(project=project)
     if base is None or not floor or measured is None or measured >= floor:

@@ -11,7 +11,7 @@ from marketplace.webhooks.services import webhook_endpoint_create
 from payments import ledger, selectors
 from payments.enums import EarningKind, JournalKind
 from payments.models import Earning, Journal
-from payments.services import fair_pay_adjust
+from payments.services import approval_pay, fair_pay_adjust
 
 from .factories import (
     approved,
@@ -122,8 +122,12 @@ def test_adjustment_tops_an_approval_up_to_the_floor_once_from_escrow(settings):
     # Escrow: 24 - 12 (reward) - 12 (adjustment) + 12 reserved again from the balance.
     assert balance(ledger.project_escrow(project)) == 12
     assert org_available(requester) == 1000 - 24 - 12
-    # Exactly once: a second call (a replayed job, another approval path) adds nothing.
-    assert fair_pay_adjust(assignment=assignment) is None
+    # Exactly once: a replayed approval pays nothing, so it adjusts nothing; and even
+    # handed the original earning again, the adjustment exists already.
+    assert approval_pay(assignment=assignment) is None
+    assert fair_pay_adjust(assignment=assignment, approval_earning=None) is None
+    assert fair_pay_adjust(assignment=assignment,
+                           approval_earning=Earning.objects.get(assignment=assignment)) is None
     assert Earning.objects.filter(adjusted_assignment=assignment).count() == 1
     assert selectors.ledger_check()["sum_cents"] == 0
     assert selectors.ledger_check()["negative_balances"] == 0
