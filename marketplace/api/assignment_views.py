@@ -1,6 +1,6 @@
 """Worker task flow (next, heartbeat, submit, return, own assignments) and requester
 review (list, approve, reject)."""
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
@@ -114,7 +114,8 @@ class WorkerAssignmentOutput(serializers.Serializer):
     rejection = serializers.SerializerMethodField(
         help_text="While rejected: reason code, reason, and the missed gold it cites")
 
-    def get_rejection(self, assignment) -> RejectionEvidenceOutput(allow_null=True):
+    @extend_schema_field(RejectionEvidenceOutput(allow_null=True))
+    def get_rejection(self, assignment):
         return rejection_evidence_shown(assignment)
     gold_feedback = serializers.SerializerMethodField()
 
@@ -156,7 +157,8 @@ class RequesterAssignmentOutput(serializers.Serializer):
     def get_review_reason(self, assignment) -> str:
         return rejection_reason_shown(assignment)
 
-    def get_rejection(self, assignment) -> RejectionEvidenceOutput(allow_null=True):
+    @extend_schema_field(RejectionEvidenceOutput(allow_null=True))
+    def get_rejection(self, assignment):
         return rejection_evidence_shown(assignment)
 
     def get_review_requested(self, assignment) -> bool:

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from marketplace.selectors import rejection_evidence
@@ -64,7 +65,10 @@ class DisputeOutput(serializers.Serializer):
         help_text="The rejection's reason code and reason, and for gold_failed the gold "
         "items the work missed")
 
-    def get_evidence(self, dispute) -> dict | None:
+    @extend_schema_field({"type": "object", "nullable": True, "properties": {
+        "reason_code": {"type": "string"}, "reason": {"type": "string"},
+        "missed_gold": {"type": "array", "items": {"type": "object"}}}})
+    def get_evidence(self, dispute):
         return rejection_evidence(assignment=dispute.assignment)
     created_at = serializers.DateTimeField()
     resolved_at = serializers.DateTimeField(allow_null=True)
