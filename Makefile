@@ -31,9 +31,14 @@ demo: seed
 
 # Embedded default: SQLite file in var/, Celery tasks run eagerly, no services needed.
 # The periodic jobs (what beat runs in production) run beside the server and stop with it.
+# Without STRIPE_SECRET_KEY, money is the sandbox's test money (top-ups credited at once,
+# payouts marked paid); with it, Stripe as configured.
+run: export PAYMENTS_SANDBOX ?= $(if $(STRIPE_SECRET_KEY),false,true)
+run: export PAYOUT_PROVIDER ?= $(if $(STRIPE_SECRET_KEY),manual,sandbox)
 run: seed
 	@echo "Quorum API on http://$(HOST):$(PORT)/api/v1/  docs: http://$(HOST):$(PORT)/api/docs/"
 	@echo "Worker app: open http://$(HOST):$(PORT)/ and sign in as ana@workers.example / quorum-demo-pass"
+	@if [ "$$PAYMENTS_SANDBOX" = true ]; then echo "Payments: SANDBOX (test money; set STRIPE_SECRET_KEY for Stripe)"; fi
 	@$(BIN)/python manage.py run_periodic_jobs & periodic=$$!; \
 	trap 'kill $$periodic 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)

@@ -19,10 +19,13 @@ class ApiError(exceptions.APIException):
     default_detail = "Bad request."
 
     def __init__(self, message: str | None = None, *, code: str | None = None,
-                 fields: dict | None = None):
+                 fields: dict | None = None, details: dict | None = None):
         super().__init__(detail=message or self.default_detail, code=code or self.default_code)
         self.error_code = code or self.default_code
         self.fields = fields or {}
+        # Machine-readable numbers behind the message (e.g. the pay floor at launch),
+        # answered as error.details beside the contract's code, message and fields.
+        self.details = details
 
 
 class Conflict(ApiError):
@@ -109,6 +112,8 @@ def api_exception_handler(exc, context):
 
     if isinstance(exc, ApiError):
         body = error_body(exc.error_code, str(exc.detail), exc.fields)
+        if exc.details is not None:
+            body["error"]["details"] = exc.details
     elif isinstance(exc, exceptions.ValidationError):
         fields = _flatten_fields(exc.detail)
         first = next(iter(fields.items()), None)

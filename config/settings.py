@@ -316,6 +316,10 @@ STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
 PAYOUT_PROVIDER = env_str("PAYOUT_PROVIDER", "manual")
+# Zero-setup mode's test money (payments/sandbox.py): top-ups succeed at once through the
+# Stripe webhook's code path and PAYOUT_PROVIDER=sandbox payouts are marked paid. Off
+# unless asked for (`make run` asks when no STRIPE_SECRET_KEY is set).
+PAYMENTS_SANDBOX = env_bool("PAYMENTS_SANDBOX", False)
 PLATFORM_FEE_PERCENT = env_int("PLATFORM_FEE_PERCENT", 20, minimum=0)
 EARNINGS_HOLD_SECONDS = env_int("EARNINGS_HOLD_SECONDS", 7 * 24 * 3600, minimum=0)
 MIN_PAYOUT_CENTS = env_int("MIN_PAYOUT_CENTS", 1000, minimum=0)

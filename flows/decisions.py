@@ -11,6 +11,13 @@ dynamic overlap). When it lands on a task whose items were already final, the ta
 again; when the project no longer routes work, the results are revised from the labels
 that remain. An overturn brings a label back: final results are revised at once.
 Revised results are announced again with a growing revision (flows/results.py).
+
+Fair work (issue 13): every approval path pays through ``_pay``, which adds the fair-pay
+adjustment when the project's measured effective hourly is under the floor (announced
+once with ``project.pay_adjusted``; escrow it could not refill pauses the project). A
+requester's rejection must stand on its evidence and its deadline, and past the
+project's rejection ceiling it becomes a spot-check request (marketplace
+services/rejections.py).
 """
 from celery import shared_task
 from django.db import transaction
@@ -18,11 +25,14 @@ from django.db import transaction
 from accounts.models import User
 from config.errors import Conflict, PaymentRequired
 from marketplace import services as marketplace
-from marketplace.enums import TaskStatus
+from marketplace.enums import RejectionReason, TaskStatus
 from marketplace.models import Assignment, Project, Task
+from marketplace.webhooks.enums import WebhookEvent
+from marketplace.webhooks.services import webhook_emit
 from payments import services as payments
 from qa import services as qa
 from qa.enums import DisputeOutcome, Verdict
+from qa.selectors import review_request_reason_code
 from workers.models import WorkerProfile
 
 from .results import revise_task_results_job
@@ -37,14 +47,25 @@ def approve(*, assignment_id: int, actor: User | None, automatic: bool = False
         assignment = marketplace.assignment_approve(assignment_id=assignment_id,
                                                     actor=actor, automatic=automatic)
         qa.review_close_if_decided(assignment_id=assignment.pk)
-        payments.approval_pay(assignment=assignment, actor=actor)
+        _pay(assignment, actor=actor)
         return assignment
 
 
-def reject(*, assignment_id: int, actor: User, reason: str) -> Assignment:
+def reject(*, assignment_id: int, actor: User, reason: str,
+           reason_code: str = RejectionReason.OTHER) -> Assignment:
+    """Reject submitted work, or - past the project's rejection ceiling for this worker -
+    ask a vetted reviewer to decide: then the work comes back still submitted, with a
+    review requested."""
     with transaction.atomic():
+        assignment = marketplace.assignment_reject_check(
+            assignment_id=assignment_id, reason=reason, reason_code=reason_code)
+        if actor.is_requester and marketplace.rejection_ceiling_reached(assignment=assignment):
+            qa.review_request(assignment=assignment, requested_by=actor,
+                              reason=reason.strip(), reason_code=reason_code or "other")
+            return assignment
         assignment = marketplace.assignment_reject(assignment_id=assignment_id,
-                                                   actor=actor, reason=reason)
+                                                   actor=actor, reason=reason,
+                                                   reason_code=reason_code)
         reopened = marketplace.task_reopen_for_replacement(task_id=assignment.task_id)
         qa.review_close_if_decided(assignment_id=assignment.pk)
         _pay_for_replacement(assignment, reopened)
@@ -61,13 +82,16 @@ def review_verdict(*, review_id: int, reviewer: WorkerProfile, verdict: str,
             assignment = marketplace.assignment_approve(assignment_id=assignment_id,
                                                         actor=reviewer.user)
         else:
-            assignment = marketplace.assignment_reject(assignment_id=assignment_id,
-                                                       actor=reviewer.user, reason=reason)
+            # A review a requester asked for rejects with the requester's reason code.
+            assignment = marketplace.assignment_reject(
+                assignment_id=assignment_id, actor=reviewer.user, reason=reason,
+                reason_code=review_request_reason_code(review_id=review_id)
+                or RejectionReason.OTHER)
             reopened = marketplace.task_reopen_for_replacement(task_id=assignment.task_id)
         review = qa.review_conclude(review_id=review_id, reviewer=reviewer,
                                     verdict=verdict, reason=reason)
         if verdict == Verdict.APPROVE:
-            payments.approval_pay(assignment=assignment, actor=reviewer.user)
+            _pay(assignment, actor=reviewer.user)
         else:
             _pay_for_replacement(assignment, reopened)
         return review
@@ -98,8 +122,32 @@ def overturn(*, assignment_id: int, actor: User, note: str = "") -> Assignment:
         return assignment
 
 
+def _pay(assignment: Assignment, *, actor: User | None) -> None:
+    """Pay an approval once, plus the fair-pay adjustment when the project pays under the
+    floor per measured hour (payments/services/fair_pay.py)."""
+    earning = payments.approval_pay(assignment=assignment, actor=actor)
+    adjustment = payments.fair_pay_adjust(assignment=assignment, approval_earning=earning,
+                                          actor=actor)
+    if adjustment is None:
+        return
+    project = assignment.project
+    if adjustment.first_for_project:
+        webhook_emit(organization_id=project.organization_id,
+                     event=WebhookEvent.PROJECT_PAY_ADJUSTED, payload={
+                         "project_id": project.pk,
+                         "measured_hourly_cents": adjustment.measured_hourly_cents,
+                         "min_effective_hourly_cents": adjustment.floor_cents,
+                         "reward_cents": project.reward_cents,
+                         "suggested_reward_cents": adjustment.suggested_reward_cents,
+                     })
+    if not adjustment.escrow_refilled:
+        project_id = project.pk
+        transaction.on_commit(lambda: pause_for_fair_pay_funds.delay(project_id),
+                              robust=True)
+
+
 def _pay_overturned(assignment: Assignment, *, actor: User) -> None:
-    payments.approval_pay(assignment=assignment, actor=actor)
+    _pay(assignment, actor=actor)
     if Task.objects.filter(pk=assignment.task_id, status=TaskStatus.COMPLETE).exists():
         # The label is back: results that were final are revised with it.
         task_id = assignment.task_id
@@ -146,6 +194,16 @@ def auto_approve_due(*, now=None) -> int:
 @shared_task(acks_late=True)
 def auto_approve_submissions() -> int:
     return auto_approve_due()
+
+
+@shared_task(acks_late=True)
+def pause_for_fair_pay_funds(project_id: int) -> None:
+    with transaction.atomic():
+        marketplace.project_pause_for_funds(
+            project=Project.objects.get(pk=project_id),
+            reason="Paused: fair-pay adjustments (the reward pays under the minimum per "
+                   "measured hour) used escrow the remaining work needs. Top up or raise "
+                   "the reward, then resume.")
 
 
 @shared_task(acks_late=True)

@@ -1,6 +1,7 @@
-"""A payout run: the run row commits first, then the Celery job lists the workers due
-and fans them out to batch jobs (payments.tasks); each payout row is the outbox its
-transfer is made from, so a lost or repeated job pays nobody twice."""
+"""A payout run: the run row commits first, then the Celery job releases every earning
+whose hold has ended, lists the workers due and fans them out to batch jobs
+(payments.tasks); each payout row is the outbox its transfer is made from, so a lost or
+repeated job pays nobody twice."""
 from django.db import transaction
 
 from accounts.models import User
@@ -12,5 +13,6 @@ from payments.tasks import run_payouts
 def start_run(*, actor: User | None) -> PayoutRun:
     with transaction.atomic():
         run = payments.payout_run_start(actor=actor)
-        transaction.on_commit(lambda: run_payouts.delay(run.pk))
+        run_id = run.pk
+        transaction.on_commit(lambda: run_payouts.delay(run_id))
     return run

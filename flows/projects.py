@@ -18,6 +18,8 @@ from .results import reaggregate_project_job
 def launch(*, project: Project, actor: User) -> Project:
     with transaction.atomic():
         project = marketplace.project_launch(project=project, actor=actor)
+        # The pay floor before the money: a project that cannot pay fairly reserves nothing.
+        payments.pay_floor_check(project=project)
         payments.escrow_reserve_for_launch(project=project, actor=actor)
     return project
 

@@ -80,6 +80,14 @@ class AssignmentStatus(models.TextChoices):
     RETURNED = "returned", "Returned"
 
 
+class RejectionReason(models.TextChoices):
+    GOLD_FAILED = "gold_failed", "Missed gold items"
+    INSTRUCTIONS_IGNORED = "instructions_ignored", "Instructions ignored"
+    SPAM_OR_RANDOM = "spam_or_random", "Spam or random answers"
+    INCOMPLETE = "incomplete", "Incomplete"
+    OTHER = "other", "Other"
+
+
 # Statuses that hold one of the task's overlap slots.
 SLOT_HOLDING_STATUSES = (AssignmentStatus.ASSIGNED, AssignmentStatus.SUBMITTED,
                          AssignmentStatus.APPROVED, AssignmentStatus.REJECTED)

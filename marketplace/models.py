@@ -65,6 +65,19 @@ class Project(models.Model):
     auto_approve_seconds = models.PositiveIntegerField(default=3 * 24 * 3600)
     budget_cents = models.BigIntegerField(null=True, blank=True)
     priority = models.IntegerField(default=0, help_text="Higher is routed first")
+    # Fair work (issue 13): the launch floor check and the rejection ceiling.
+    estimated_seconds_per_task = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="The requester's estimate of active seconds per assignment; the launch "
+        "pay-floor check uses it until real timings exist")
+    min_effective_hourly_cents = models.BigIntegerField(
+        null=True, blank=True,
+        help_text="Raises the platform's MIN_EFFECTIVE_HOURLY_CENTS for this project "
+        "(never lowers it)")
+    rejection_ceiling_percent = models.PositiveSmallIntegerField(
+        default=10,
+        help_text="Share of one worker's submissions the requester may reject on its own "
+        "say; beyond it a rejection becomes a spot-check review request")
     status = models.CharField(max_length=16, choices=ProjectStatus.choices,
                               default=ProjectStatus.DRAFT, db_index=True)
     status_reason = models.CharField(max_length=300, blank=True,
@@ -276,6 +289,8 @@ class Assignment(models.Model):
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")
     review_reason = models.TextField(blank=True)
+    review_reason_code = models.CharField(max_length=32, blank=True,
+                                          help_text="Why it was rejected (RejectionReason)")
     reward_cents = models.BigIntegerField(null=True, blank=True,
                                           help_text="Per-task reward promised at claim time")
     graded_at = models.DateTimeField(null=True, blank=True)

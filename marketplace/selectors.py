@@ -9,7 +9,7 @@ from qa.selectors import live_suspensions, suspended_from_project
 from workers.enums import ApplicationStatus, WorkerStatus
 from workers.selectors import eligible_projects
 
-from .enums import LABELLED_STATUSES, AssignmentStatus, TaskStatus
+from .enums import LABELLED_STATUSES, AssignmentStatus, RejectionReason, TaskStatus
 from .models import (
     Answer,
     Assignment,
@@ -187,6 +187,8 @@ def instructions_versions(*, project: Project) -> list[dict]:
             "gold_accuracy": round(correct / graded_count, 4) if graded_count else None,
         })
     return versions
+
+
 # --- Routing rules, shared by the claim and by the availability explanation ---------------
 
 def routable_projects(*, worker) -> QuerySet[Project]:
@@ -264,3 +266,18 @@ def worker_availability(*, worker) -> dict:
             "no_matching_project", "No other active project matches your verified skills, "
                                    "domain and clearance right now."))
     return {"can_work": False, "reasons": reasons}
+def rejection_evidence(*, assignment) -> dict | None:
+    """What a rejection stands on, for the worker, the requester and an admin: the reason
+    code and text, and for ``gold_failed`` the gold items this assignment missed - items
+    the worker has seen, by the ids it saw them under; other gold is never cited."""
+    if not assignment.review_reason:
+        return None
+    cited = []
+    if assignment.review_reason_code == RejectionReason.GOLD_FAILED:
+        cited = [{"item_id": answer.pk, "your_answer": answer.value,
+                  "expected": answer.item.gold_answer}
+                 for answer in Answer.objects.filter(assignment_id=assignment.pk, is_gold=True,
+                                                     is_correct=False)
+                 .select_related("item").order_by("position")]
+    return {"reason_code": assignment.review_reason_code or RejectionReason.OTHER,
+            "reason": assignment.review_reason, "missed_gold": cited}

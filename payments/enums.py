@@ -29,6 +29,7 @@ class JournalKind(models.TextChoices):
     PAYOUT_START = "payout_start", "Payout started"
     PAYOUT_SETTLE = "payout_settle", "Payout settled"
     PAYOUT_RETURN = "payout_return", "Payout failed, money returned"
+    FAIR_PAY = "fair_pay", "Fair-pay adjustment"
 
 
 class TopUpStatus(models.TextChoices):
@@ -42,11 +43,13 @@ class EarningKind(models.TextChoices):
     TASK = "task", "Per-task reward"
     HOURLY = "hourly", "Hourly (measured active time)"
     BONUS = "bonus", "Bonus"
+    FAIR_PAY = "fair_pay", "Fair-pay adjustment (to the hourly floor)"
 
 
 class PayoutProvider(models.TextChoices):
     STRIPE = "stripe", "Stripe Connect"
     MANUAL = "manual", "Manual (CSV export)"
+    SANDBOX = "sandbox", "Sandbox (test money, zero-setup mode)"
 
 
 class PayoutAccountStatus(models.TextChoices):

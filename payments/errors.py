@@ -19,6 +19,16 @@ class ProviderUnavailableError(ApiError):
     default_detail = "The payment provider did not answer; try again shortly."
 
 
+class ProviderNotConfiguredError(ApiError):
+    """Not an outage: nobody configured a provider. Its own code and a 409 (the platform's
+    state forbids it), never a 503 that would invite retrying."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "payment_provider_not_configured"
+    default_detail = ("No payment provider is configured: set STRIPE_SECRET_KEY, or "
+                      "PAYMENTS_SANDBOX=true for test money.")
+
+
 class ProviderDeclinedError(ApiError):
     status_code = status.HTTP_502_BAD_GATEWAY
     default_code = "payment_provider_declined"

@@ -118,6 +118,8 @@ class TopUp(models.Model):
     client_secret = models.CharField(max_length=255, blank=True)
     # The client's Idempotency-Key, so a retried POST answers with the same top-up.
     request_key = models.CharField(max_length=255, null=True, blank=True)
+    sandbox = models.BooleanField(default=False,
+                                  help_text="Test money from the sandbox provider")
     credited_cents = models.BigIntegerField(default=0)
     failure_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -215,6 +217,11 @@ class Earning(models.Model):
                                       on_delete=models.PROTECT, related_name="earning")
     bonus = models.OneToOneField(Bonus, null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="earning")
+    # A fair-pay adjustment tops one approval up to the hourly floor: at most one per
+    # approved assignment, guarded by this unique column and the journal key.
+    adjusted_assignment = models.OneToOneField(
+        "marketplace.Assignment", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="fair_pay_earning")
     amount_cents = models.BigIntegerField(help_text="To the worker")
     fee_cents = models.BigIntegerField(default=0, help_text="To the platform, on top")
     active_seconds = models.PositiveIntegerField(null=True, blank=True,
@@ -261,6 +268,8 @@ class PayoutRun(models.Model):
     payouts_created = models.PositiveIntegerField(default=0)
     payouts_paid = models.PositiveIntegerField(default=0)
     payouts_failed = models.PositiveIntegerField(default=0)
+    earnings_released = models.PositiveIntegerField(
+        default=0, help_text="Earnings whose hold ended, released at the start of the run")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -37,6 +37,11 @@ class ProviderDeclined(ProviderError):
     """Definite refusal: nothing happened at the provider."""
 
 
+class ProviderNotConfigured(ProviderUnavailable):
+    """No provider is set up (no STRIPE_SECRET_KEY, sandbox off). Nothing reached any
+    provider; for money already in flight it behaves as "unknown" (stays put)."""
+
+
 class WebhookSignatureInvalid(Exception):
     pass
 
@@ -65,7 +70,9 @@ def stripe_client() -> stripe.StripeClient:
     """Built from settings on each call (cached per configuration), so tests can point
     STRIPE_API_BASE at a local server with the ``settings`` fixture."""
     if not settings.STRIPE_SECRET_KEY:
-        raise ProviderUnavailable("STRIPE_SECRET_KEY is not configured.")
+        raise ProviderNotConfigured(
+            "No payment provider is configured: set STRIPE_SECRET_KEY (and "
+            "STRIPE_WEBHOOK_SECRET), or PAYMENTS_SANDBOX=true for test money.")
     return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE,
                    float(settings.STRIPE_TIMEOUT_SECONDS), settings.STRIPE_MAX_NETWORK_RETRIES)
 
@@ -94,6 +101,9 @@ def _call(operation, *args, **kwargs) -> dict:
 
 
 def payment_intent_create(*, amount_cents: int, metadata: dict, idempotency_key: str) -> dict:
+    if settings.PAYMENTS_SANDBOX:
+        return sandbox_intent(amount_cents=amount_cents, metadata=metadata,
+                              topup_id=metadata["topup_id"])
     return _call(stripe_client().v1.payment_intents.create,
                  params={"amount": amount_cents, "currency": CURRENCY,
                          "payment_method_types": ["card"], "metadata": metadata},
@@ -101,6 +111,8 @@ def payment_intent_create(*, amount_cents: int, metadata: dict, idempotency_key:
 
 
 def payment_intent_retrieve(intent_id: str) -> dict:
+    if intent_id.startswith(SANDBOX_PREFIX):
+        return _sandbox_intent_by_id(intent_id)
     return _call(stripe_client().v1.payment_intents.retrieve, intent_id)
 
 
@@ -144,6 +156,36 @@ def _event_problem(event) -> str | None:
         path, problem = found
         return f"{path}: {problem}"
     return None
+# --- Sandbox (zero-setup mode: test money) ---------------------------------------------------
+
+SANDBOX_PREFIX = "sandbox_"
+
+
+def sandbox_intent(*, amount_cents: int, metadata: dict, topup_id) -> dict:
+    """What Stripe would answer for a PaymentIntent that succeeded at once."""
+    return {"id": f"{SANDBOX_PREFIX}pi_{topup_id}", "object": "payment_intent",
+            "amount": amount_cents, "amount_received": amount_cents, "currency": CURRENCY,
+            "status": "succeeded", "client_secret": f"{SANDBOX_PREFIX}pi_{topup_id}_secret",
+            "metadata": metadata, "livemode": False}
+
+
+def _sandbox_intent_by_id(intent_id: str) -> dict:
+    from .models import TopUp  # the sandbox keeps no server: the top-up row is its memory
+
+    topup = TopUp.objects.filter(stripe_payment_intent_id=intent_id, sandbox=True).first()
+    if topup is None:
+        raise ProviderDeclined(f"No sandbox PaymentIntent {intent_id}.")
+    return sandbox_intent(amount_cents=topup.amount_cents,
+                          metadata={"topup_id": str(topup.pk),
+                                    "organization_id": str(topup.organization_id)},
+                          topup_id=topup.pk)
+
+
+def sandbox_payment_succeeded_event(intent: dict) -> dict:
+    """The ``payment_intent.succeeded`` event Stripe would send, for the webhook's own
+    code path (funding.stripe_event_receive): credited once, like any event id."""
+    return {"id": f"{SANDBOX_PREFIX}evt_{intent['id']}", "type": "payment_intent.succeeded",
+            "livemode": False, "data": {"object": intent}}
 
 
 # --- Connect accounts ----------------------------------------------------------------------
@@ -223,9 +265,27 @@ class ManualPayouts:
         return None
 
 
+class SandboxPayouts:
+    """Zero-setup mode: a payout to a sandbox account is test money and is marked paid at
+    once. Refused (money returned) when the sandbox is off, so a sandbox account left
+    over in a real deployment can never be "paid" with nothing sent."""
+
+    name = PayoutProvider.SANDBOX
+
+    def transfer(self, payout) -> TransferOutcome:
+        if not settings.PAYMENTS_SANDBOX:
+            raise ProviderDeclined("Sandbox payouts are off (PAYMENTS_SANDBOX is false).")
+        return TransferOutcome(settled=True, reference=f"{SANDBOX_PREFIX}tr_{payout.pk}")
+
+    def find(self, payout) -> str | None:
+        return f"{SANDBOX_PREFIX}tr_{payout.pk}" if settings.PAYMENTS_SANDBOX else None
+
+
 def payout_provider(name: str):
     if name == PayoutProvider.STRIPE:
         return StripePayouts()
     if name == PayoutProvider.MANUAL:
         return ManualPayouts()
+    if name == PayoutProvider.SANDBOX:
+        return SandboxPayouts()
     raise ValueError(f"unknown payout provider {name!r}")

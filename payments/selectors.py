@@ -16,8 +16,9 @@ from marketplace.models import Answer, Assignment, Item, Organization, Project, 
 from qa.selectors import project_agreement
 
 from . import ledger
-from .enums import EXTERNAL_KINDS, AccountKind, JournalKind, PayoutStatus
-from .models import Earning, Entry, Journal, LedgerAccount, Payout, PayoutAccount
+from .enums import EXTERNAL_KINDS, AccountKind, EarningKind, JournalKind, PayoutStatus
+from .models import Earning, Entry, Journal, LedgerAccount, Payout, PayoutAccount, PayoutRun
+from .services.fair_pay import fair_pay_summary
 
 # Fair pay is measured on recent work only, and cached briefly: the task offer asks for it
 # on every claim.
@@ -120,6 +121,9 @@ def project_progress(*, project: Project) -> dict:
         "effective_hourly_cents": effective,
         "min_effective_hourly_cents": settings.MIN_EFFECTIVE_HOURLY_CENTS,
         "pay_warning": pay_warning(effective_hourly=effective),
+        # The project's own floor (its override included), adjustments so far and the
+        # reward that would meet the floor at the median measured time.
+        **fair_pay_summary(project=project),
     }
 
 
@@ -147,7 +151,8 @@ def worker_earnings(*, worker, limit: int = 50) -> dict:
         "min_payout_cents": settings.MIN_PAYOUT_CENTS,
         "entries": [{
             "id": earning.pk, "kind": earning.kind, "project_id": earning.project_id,
-            "assignment_id": earning.assignment_id, "amount_cents": earning.amount_cents,
+            "assignment_id": earning.assignment_id or earning.adjusted_assignment_id,
+            "amount_cents": earning.amount_cents,
             "active_seconds": earning.active_seconds,
             "hourly_rate_cents": earning.hourly_rate_cents,
             "reason": earning.bonus.reason if earning.bonus_id else "",
@@ -157,6 +162,7 @@ def worker_earnings(*, worker, limit: int = 50) -> dict:
         } for earning in earnings],
         "payouts": [payout_body(payout) for payout in
                     Payout.objects.filter(worker=worker).order_by("-created_at", "-id")[:20]],
+        "projects": worker_project_pay(worker=worker),
     }
 
 
@@ -167,11 +173,33 @@ def worker_money_export(*, worker) -> dict:
     earnings["payouts"] = [payout_body(payout) for payout in
                            Payout.objects.filter(worker=worker).order_by("created_at", "id")]
     return earnings
+
+
 def payout_account_status(*, worker) -> dict:
     """{provider, status}: the worker's payout account, or status "none" before setup."""
     account = PayoutAccount.objects.filter(worker=worker).first()
     return {"provider": account.provider if account else settings.PAYOUT_PROVIDER,
             "status": account.status if account else "none"}
+def worker_project_pay(*, worker, limit: int = 50) -> list[dict]:
+    """Per project, what this worker's approved work paid per hour of its measured active
+    time, fair-pay adjustments included (hourly work: the seconds paid)."""
+    paid_work = (EarningKind.TASK, EarningKind.HOURLY, EarningKind.FAIR_PAY)
+    rows = (Earning.objects.filter(worker=worker, kind__in=paid_work)
+            .values("project_id")
+            .annotate(earned=Sum("amount_cents"),
+                      adjusted=Coalesce(Sum("amount_cents",
+                                            filter=Q(kind=EarningKind.FAIR_PAY)), 0),
+                      approved=Count("id", filter=~Q(kind=EarningKind.FAIR_PAY)),
+                      seconds=Coalesce(Sum("assignment__active_seconds",
+                                           filter=Q(kind=EarningKind.TASK)), 0)
+                      + Coalesce(Sum("active_seconds", filter=Q(kind=EarningKind.HOURLY)), 0))
+            .order_by("-project_id")[:limit])
+    return [{"project_id": row["project_id"], "approved_assignments": row["approved"],
+             "active_seconds": row["seconds"], "earned_cents": row["earned"],
+             "fair_pay_adjusted_cents": row["adjusted"],
+             "effective_hourly_cents": (round(row["earned"] * 3600 / row["seconds"])
+                                        if row["seconds"] else None)}
+            for row in rows]
 
 
 def worker_statement(*, worker, start: datetime, end: datetime) -> dict:
@@ -229,6 +257,20 @@ def payout_list(*, status: str | None = None, provider: str | None = None):
     if provider:
         payouts = payouts.filter(provider=provider)
     return payouts
+
+
+def payout_run_get(*, run_id) -> dict:
+    """A run's status and counts (admin)."""
+    try:
+        run = PayoutRun.objects.get(pk=int(run_id))
+    except (PayoutRun.DoesNotExist, ValueError, TypeError):
+        raise Http404
+    in_flight = Payout.objects.filter(run=run, status=PayoutStatus.IN_FLIGHT).count()
+    return {"id": run.pk, "status": run.status, "earnings_released": run.earnings_released,
+            "payouts_created": run.payouts_created, "payouts_paid": run.payouts_paid,
+            "payouts_failed": run.payouts_failed, "payouts_in_flight": in_flight,
+            "created_at": run.created_at, "started_at": run.started_at,
+            "finished_at": run.finished_at}
 
 
 def payout_get(*, payout_id) -> Payout:

@@ -159,6 +159,12 @@ class Review(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
     reason = models.TextField(blank=True)
+    # Set when a requester's rejection went past its rejection ceiling and became a
+    # request for this spot check (flows.decisions.reject).
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    request_reason_code = models.CharField(max_length=32, blank=True)
+    request_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 

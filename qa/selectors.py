@@ -13,6 +13,7 @@ from .models import (
     Dispute,
     QualityAction,
     QualitySettings,
+    Review,
     WorkerProjectStats,
     WorkerSkillStats,
 )
@@ -94,6 +95,8 @@ def worker_disputes_export(*, worker) -> list[dict]:
              "note": dispute.note, "created_at": dispute.created_at,
              "resolved_at": dispute.resolved_at}
             for dispute in Dispute.objects.filter(worker=worker).order_by("id")]
+
+
 # --- A worker's own quality record ---------------------------------------------------------
 
 def _accuracy(row) -> float | None:
@@ -132,3 +135,8 @@ def worker_quality_stats(*, worker) -> dict:
 
 def worker_dispute_list(*, worker) -> QuerySet[Dispute]:
     return Dispute.objects.filter(worker=worker).select_related("assignment")
+def review_request_reason_code(*, review_id: int) -> str:
+    """The reason code a requester gave when its rejection became this review request
+    ("" for a sampled spot check)."""
+    return (Review.objects.filter(pk=review_id).values_list("request_reason_code", flat=True)
+            .first()) or ""

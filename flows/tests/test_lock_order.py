@@ -15,6 +15,9 @@ from config.lock_order import (
     recorded_row_locks,
 )
 from flows import decisions, projects, results, work
+from marketplace.models import Assignment
+from payments.models import Earning, Payout
+from payments.services import payout_account_setup, payout_run_start, payouts_run
 from marketplace.services import assignment_claim, assignment_heartbeat, project_pause
 from payments.services import bonus_grant
 from qa.models import Dispute, Review, ReviewerGrant
@@ -176,3 +179,48 @@ def test_project_launch_resume_cancel_and_a_bonus(requester):
     committed(project_pause, project=project, actor=requester)
     assert_lock_order(locks_of(projects.resume, project=project, actor=requester))
     assert_lock_order(locks_of(projects.cancel, project=project, actor=requester))
+
+
+# --- fair work (issue 13) -----------------------------------------------------------------
+
+def test_an_approval_with_a_fair_pay_adjustment(requester, settings):
+    settings.MIN_EFFECTIVE_HOURLY_CENTS = 1_000_000  # every approval is topped up
+    project = launched_project(requester, tasks=2, items_per_task=1, overlap=1)
+    assignment = label(eligible_worker("dana@workers.example"), project, "positive")
+    Assignment.objects.filter(pk=assignment.pk).update(active_seconds=60)
+
+    locks = locks_of(decisions.approve, assignment_id=assignment.pk, actor=requester)
+
+    assert_lock_order(locks)
+    assert Earning.objects.filter(adjusted_assignment=assignment).count() == 1
+
+
+def test_a_rejection_past_the_ceiling_requests_a_review(requester):
+    project = launched_project(requester, tasks=2, items_per_task=1, overlap=1,
+                               rejection_ceiling_percent=0)
+    assignment = label(eligible_worker("dana@workers.example"), project, "positive")
+
+    locks = locks_of(decisions.reject, assignment_id=assignment.pk, actor=requester,
+                     reason="Careless.", reason_code="incomplete")
+
+    assert_lock_order(locks)
+    assert Review.objects.get(assignment=assignment).requested_by_id == requester.pk
+
+
+def test_a_payout_run_releasing_holds_then_paying(requester, staff, settings):
+    settings.EARNINGS_HOLD_SECONDS = 0
+    settings.MIN_PAYOUT_CENTS = 1
+    settings.PAYOUT_PROVIDER = "manual"
+    project = launched_project(requester, tasks=2, items_per_task=1, overlap=1)
+    worker = eligible_worker("dana@workers.example")
+    assignment = label(worker, project, "positive")
+    committed(decisions.approve, assignment_id=assignment.pk, actor=requester)
+    payout_account_setup(worker=worker)
+    run = payout_run_start(actor=staff)  # queued; its job is what we record
+
+    locks = locks_of(payouts_run, run_id=run.pk)
+
+    assert_lock_order(locks)
+    run.refresh_from_db()
+    assert (run.earnings_released, run.payouts_created) == (1, 1)
+    assert Payout.objects.get(run=run).worker_id == worker.pk

@@ -1,6 +1,6 @@
 """Worker task flow (next, heartbeat, submit, return, own assignments) and requester
 review (list, approve, reject)."""
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
@@ -14,7 +14,7 @@ from privacy.selectors import answers_from_masked, gold_feedback_for_worker, ite
 from workers.api.views import WorkerView
 
 from .. import selectors, services
-from ..enums import AssignmentStatus
+from ..enums import AssignmentStatus, RejectionReason
 from .views import RequesterView
 
 
@@ -94,6 +94,25 @@ def rejection_reason_shown(assignment) -> str:
     return assignment.review_reason if assignment.status == AssignmentStatus.REJECTED else ""
 
 
+class MissedGoldOutput(serializers.Serializer):
+    item_id = serializers.IntegerField()
+    your_answer = serializers.JSONField()
+    expected = serializers.JSONField()
+
+
+class RejectionEvidenceOutput(serializers.Serializer):
+    reason_code = serializers.ChoiceField(choices=RejectionReason.choices)
+    reason = serializers.CharField()
+    missed_gold = MissedGoldOutput(many=True, help_text="gold_failed only: the gold items "
+                                   "this work missed (never other gold)")
+
+
+def rejection_evidence_shown(assignment) -> dict | None:
+    if assignment.status != AssignmentStatus.REJECTED:
+        return None
+    return selectors.rejection_evidence(assignment=assignment)
+
+
 class WorkerAssignmentOutput(serializers.Serializer):
     id = serializers.IntegerField()
     project_id = serializers.IntegerField()
@@ -107,8 +126,15 @@ class WorkerAssignmentOutput(serializers.Serializer):
     graded = serializers.SerializerMethodField()
     gold_feedback = serializers.SerializerMethodField()
 
+    rejection = serializers.SerializerMethodField(
+        help_text="While rejected: reason code, reason, and the missed gold it cites")
+
     def get_review_reason(self, assignment) -> str:
         return rejection_reason_shown(assignment)
+
+    @extend_schema_field(RejectionEvidenceOutput(allow_null=True))
+    def get_rejection(self, assignment):
+        return rejection_evidence_shown(assignment)
 
     def get_graded(self, assignment) -> bool:
         return assignment.graded_at is not None
@@ -144,13 +170,30 @@ class RequesterAssignmentOutput(serializers.Serializer):
     active_seconds = serializers.IntegerField()
     instructions_version = serializers.IntegerField()
     answers = RequesterAnswer(many=True)
+    rejection = serializers.SerializerMethodField()
+    review_requested = serializers.SerializerMethodField(
+        help_text="A rejection past the rejection ceiling waits for a reviewer's verdict")
 
     def get_review_reason(self, assignment) -> str:
         return rejection_reason_shown(assignment)
 
+    @extend_schema_field(RejectionEvidenceOutput(allow_null=True))
+    def get_rejection(self, assignment):
+        return rejection_evidence_shown(assignment)
+
+    def get_review_requested(self, assignment) -> bool:
+        if assignment.status != AssignmentStatus.SUBMITTED:
+            return False
+        review = getattr(assignment, "review", None)  # the reverse one-to-one, if any
+        return review is not None and review.requested_by_id is not None
+
 
 class RejectInput(serializers.Serializer):
     reason = serializers.CharField(max_length=5000)
+    reason_code = serializers.ChoiceField(
+        choices=RejectionReason.choices, default=RejectionReason.OTHER,
+        help_text="gold_failed only when the work missed gold (the missed items are cited "
+        "to the worker)")
 
 
 def _worker_items(assignment) -> list[dict]:
@@ -271,7 +314,8 @@ class RejectView(RequesterView):
         payload = RejectInput(data=request.data)
         payload.is_valid(raise_exception=True)
         decisions.reject(assignment_id=assignment.pk, actor=request.user,
-                         reason=payload.validated_data["reason"])
+                         reason=payload.validated_data["reason"],
+                         reason_code=payload.validated_data["reason_code"])
         return Response(_requester_assignment_body(self.organization, assignment_id))
 
 

@@ -56,6 +56,16 @@ class ProjectInput(serializers.Serializer):
         help_text="Delete item data and free-text answers this many days after completion")
     retention_keep_results = serializers.BooleanField(
         default=False, help_text="Keep aggregated results when retention deletes the data")
+    estimated_seconds_per_task = serializers.IntegerField(
+        min_value=1, max_value=7 * 24 * 3600, required=False, allow_null=True,
+        help_text="Active seconds one assignment takes; checked against the pay floor at "
+        "launch")
+    min_effective_hourly_cents = serializers.IntegerField(
+        min_value=0, max_value=10_000_000, required=False, allow_null=True,
+        help_text="A higher pay floor than the platform's for this project")
+    rejection_ceiling_percent = serializers.IntegerField(
+        min_value=0, max_value=100, required=False,
+        help_text="Rejections of one worker beyond this share become review requests")
 
     def validate(self, attrs):
         unknown = set(self.initial_data) - set(self.fields) if isinstance(
@@ -89,6 +99,9 @@ class ProjectOutput(serializers.Serializer):
     auto_approve_seconds = serializers.IntegerField()
     budget_cents = serializers.IntegerField(allow_null=True)
     priority = serializers.IntegerField()
+    estimated_seconds_per_task = serializers.IntegerField(allow_null=True)
+    min_effective_hourly_cents = serializers.IntegerField(allow_null=True)
+    rejection_ceiling_percent = serializers.IntegerField()
     status = serializers.CharField()
     status_reason = serializers.CharField()
     created_at = serializers.DateTimeField()

@@ -46,6 +46,7 @@ from .results import (
     task_raise_overlap,
     task_reopen_for_replacement,
 )
+from .rejections import assignment_reject_check, missed_gold, rejection_ceiling_reached
 from .routing import assignment_claim
 
 __all__ = [
@@ -60,5 +61,6 @@ __all__ = [
     "Graded", "TaskWork", "assignment_record_grades", "items_record_results",
     "project_items_revise", "project_items_unfinished", "project_labels",
     "task_lock_finalized", "task_lock_for_aggregation", "task_raise_overlap",
-    "task_reopen_for_replacement",
+    "task_reopen_for_replacement", "assignment_reject_check", "missed_gold",
+    "rejection_ceiling_reached",
 ]

@@ -20,7 +20,7 @@ from config.errors import Conflict, required_text
 from workers.models import WorkerProfile
 
 from .. import events
-from ..enums import AssignmentStatus
+from ..enums import AssignmentStatus, RejectionReason
 from ..locks import assignment_for_update, task_for_update
 from ..models import Answer, Assignment, Task
 from ..submissions import validate_answers
@@ -28,6 +28,7 @@ from ..webhooks.enums import WebhookEvent
 from ..webhooks.selectors import webhook_endpoints_subscribed
 from ..webhooks.services import webhook_emit
 from .pseudonyms import worker_pseudonym_for
+from .rejections import rejection_reason_code_clean
 
 SWEEP_BATCH = 500
 
@@ -162,8 +163,8 @@ def assignment_return(*, assignment_id: int, worker: WorkerProfile) -> Assignmen
 
 
 def _decide(assignment_id: int, *, approve: bool, actor: User | None, reason: str,
-            automatic: bool = False, from_status: str = AssignmentStatus.SUBMITTED
-            ) -> Assignment:
+            automatic: bool = False, from_status: str = AssignmentStatus.SUBMITTED,
+            reason_code: str = "") -> Assignment:
     """Lock Task then Assignment (config/lock_order.py), check the source status, decide.
     Joins the caller's transaction: the flow adds what follows (review, payment, slots)."""
     try:
@@ -184,9 +185,12 @@ def _decide(assignment_id: int, *, approve: bool, actor: User | None, reason: st
         # assignment views show a reason only while the work stands rejected); the
         # admin's note travels in the event.
         assignment.review_reason = reason
-    assignment.save(update_fields=["status", "reviewed_at", "reviewed_by", "review_reason"])
+        assignment.review_reason_code = reason_code
+    assignment.save(update_fields=["status", "reviewed_at", "reviewed_by", "review_reason",
+                                   "review_reason_code"])
     events.record(events.APPROVED if approve else events.REJECTED, assignment=assignment,
-                  actor=actor, reason=reason, automatic=automatic, overturned=overturned)
+                  actor=actor, reason=reason, automatic=automatic, overturned=overturned,
+                  **({"reason_code": reason_code} if reason_code else {}))
     return assignment
 
 
@@ -195,9 +199,11 @@ def assignment_approve(*, assignment_id: int, actor: User | None,
     return _decide(assignment_id, approve=True, actor=actor, reason="", automatic=automatic)
 
 
-def assignment_reject(*, assignment_id: int, actor: User, reason: str) -> Assignment:
+def assignment_reject(*, assignment_id: int, actor: User, reason: str,
+                      reason_code: str = RejectionReason.OTHER) -> Assignment:
     reason = required_text(reason, message="A rejection needs a reason the worker can read.")
-    return _decide(assignment_id, approve=False, actor=actor, reason=reason)
+    return _decide(assignment_id, approve=False, actor=actor, reason=reason,
+                   reason_code=rejection_reason_code_clean(reason_code))
 
 
 def assignment_overturn(*, assignment_id: int, actor: User, note: str = "") -> Assignment:

@@ -37,6 +37,7 @@ from ..webhooks.services import webhook_emit
 PAY_AND_OVERLAP_FIELDS = frozenset({
     "pay_model", "reward_cents", "hourly_rate_cents", "max_seconds_per_assignment",
     "overlap", "max_overlap", "confidence_target", "gold_per_task", "budget_cents",
+    "min_effective_hourly_cents",
 })
 # Changing these would invalidate items, gold answers or tasks already cut.
 STRUCTURE_FIELDS = frozenset({"task_type", "label_config", "items_per_task"})
@@ -56,6 +57,9 @@ def _field_problems(project: Project) -> dict[str, list[str]]:
     if project.pay_model == PayModel.PER_TASK:
         if project.reward_cents is None:
             add("reward_cents", "Required when pay_model is per_task.")
+        elif project.reward_cents < 1:
+            # A per-task project paying nothing would be served at 0 cents.
+            add("reward_cents", "Must be at least 1 cent when pay_model is per_task.")
     elif project.pay_model == PayModel.HOURLY:
         if project.hourly_rate_cents is None:
             add("hourly_rate_cents", "Required when pay_model is hourly.")
@@ -264,16 +268,19 @@ def project_resume(*, project: Project, actor: User) -> Project:
     return project
 
 
-def project_pause_for_funds(*, project: Project) -> Project:
+FUNDS_PAUSE_REASON = "Paused: not enough funds to collect more labels. Top up, then resume."
+
+
+def project_pause_for_funds(*, project: Project, reason: str = FUNDS_PAUSE_REASON) -> Project:
     """System pause: the project needs more escrow than its organization has (dynamic
-    overlap could not reserve another label). Resuming reserves it or answers 402."""
+    overlap could not reserve another label, or fair-pay adjustments used escrow the
+    remaining work needs). Resuming reserves it or answers 402."""
     with transaction.atomic():
         project = project_for_update(project_id=project.pk)
         if project.status != ProjectStatus.ACTIVE:
             return project
         _transition(project, ProjectStatus.PAUSED, action="pause")
-        project.status_reason = "Paused: not enough funds to collect more labels. Top up, " \
-                                "then resume."
+        project.status_reason = reason[:300]
         project.save(update_fields=["status", "status_reason", "updated_at"])
         return project
 

@@ -127,7 +127,7 @@ def test_create_returns_a_draft_echoing_every_named_field(requester_client, requ
 
 def test_create_fills_in_defaults(requester_client):
     body = {"name": "Minimal", "task_type": "rating", "label_config": {"min": 1, "max": 3},
-            "pay_model": "per_task", "reward_cents": 0}
+            "pay_model": "per_task", "reward_cents": 1}
 
     response = requester_client.post(PROJECTS, body, format="json")
 
@@ -140,11 +140,28 @@ def test_create_fills_in_defaults(requester_client):
         "assignment_duration_seconds", "auto_approve_seconds", "budget_cents", "priority",
         "status")} == {
         "instructions": "", "required_skills": [], "domain": None, "sensitivity": "public",
-        "reward_cents": 0, "hourly_rate_cents": None, "max_seconds_per_assignment": None,
+        "reward_cents": 1, "hourly_rate_cents": None, "max_seconds_per_assignment": None,
         "items_per_task": 1, "gold_per_task": 0, "overlap": 1, "max_overlap": 1,
         "confidence_target": None, "min_gold_accuracy": None,
         "assignment_duration_seconds": 3600, "auto_approve_seconds": 3 * 24 * 3600,
         "budget_cents": None, "priority": 0, "status": "draft"}
+    assert {name: created[name] for name in (
+        "estimated_seconds_per_task", "min_effective_hourly_cents",
+        "rejection_ceiling_percent")} == {
+        "estimated_seconds_per_task": None, "min_effective_hourly_cents": None,
+        "rejection_ceiling_percent": 10}
+
+
+def test_create_refuses_zero_reward_per_task(requester_client):
+    body = {"name": "Free labour", "task_type": "rating", "label_config": {"min": 1, "max": 3},
+            "pay_model": "per_task", "reward_cents": 0}
+
+    response = requester_client.post(PROJECTS, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {
+        "reward_cents": ["Must be at least 1 cent when pay_model is per_task."]}
+    assert not Project.objects.filter(name="Free labour").exists()
 
 
 def test_create_defaults_max_overlap_to_overlap(requester_client):

@@ -5,6 +5,7 @@ class WebhookEvent(models.TextChoices):
     ASSIGNMENT_SUBMITTED = "assignment.submitted", "Assignment submitted"
     ITEM_FINALIZED = "item.finalized", "Items finalized (batched)"
     PROJECT_COMPLETED = "project.completed", "Project completed"
+    PROJECT_PAY_ADJUSTED = "project.pay_adjusted", "Fair-pay adjustments started"
 
 
 class DeliveryStatus(models.TextChoices):

@@ -26,6 +26,10 @@ class TopUpOutput(serializers.Serializer):
     status = serializers.CharField(help_text="pending until Stripe reports the payment")
     client_secret = serializers.CharField(help_text="For Stripe.js to confirm the payment")
     created_at = serializers.DateTimeField()
+    credited_cents = serializers.IntegerField()
+    test_money = serializers.BooleanField(
+        source="sandbox", help_text="Sandbox top-up (zero-setup mode): test money, credited "
+        "at once; never real funds")
 
 
 class TopUpListOutput(serializers.Serializer):
@@ -36,6 +40,7 @@ class TopUpListOutput(serializers.Serializer):
     failure_reason = serializers.CharField()
     created_at = serializers.DateTimeField()
     succeeded_at = serializers.DateTimeField(allow_null=True)
+    test_money = serializers.BooleanField(source="sandbox")
 
 
 class BonusInput(serializers.Serializer):
@@ -84,8 +89,20 @@ class ProgressOutput(serializers.Serializer):
     agreement = serializers.FloatField(allow_null=True, help_text="Not computed yet (null)")
     effective_hourly_cents = serializers.IntegerField(
         allow_null=True, help_text="Per-task: reward per median active hour")
-    min_effective_hourly_cents = serializers.IntegerField()
+    min_effective_hourly_cents = serializers.IntegerField(
+        help_text="The project's pay floor per hour of active time (platform minimum or "
+        "the project's higher override)")
     pay_warning = PayWarningOutput(allow_null=True)
+    measured_hourly_cents = serializers.IntegerField(
+        allow_null=True, help_text="Per-task: reward over the median measured active time "
+        "(uncached)")
+    fair_pay_adjustments = serializers.IntegerField(
+        help_text="Approvals topped up to the floor so far")
+    fair_pay_adjusted_cents = serializers.IntegerField()
+    fair_pay_fees_cents = serializers.IntegerField()
+    suggested_reward_cents = serializers.IntegerField(
+        allow_null=True, help_text="The per-task reward that meets the floor at the median "
+        "measured time (the estimate before any)")
 
 
 class PayoutOutput(serializers.Serializer):
@@ -116,6 +133,15 @@ class EarningEntryOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class ProjectPayOutput(serializers.Serializer):
+    project_id = serializers.IntegerField()
+    approved_assignments = serializers.IntegerField()
+    active_seconds = serializers.IntegerField()
+    earned_cents = serializers.IntegerField()
+    fair_pay_adjusted_cents = serializers.IntegerField()
+    effective_hourly_cents = serializers.IntegerField(allow_null=True)
+
+
 class EarningsOutput(serializers.Serializer):
     pending_cents = serializers.IntegerField()
     available_cents = serializers.IntegerField()
@@ -125,6 +151,8 @@ class EarningsOutput(serializers.Serializer):
     min_payout_cents = serializers.IntegerField()
     entries = EarningEntryOutput(many=True)
     payouts = PayoutOutput(many=True)
+    projects = ProjectPayOutput(many=True, help_text="Per project: measured effective "
+                                "hourly, fair-pay adjustments included")
 
 
 class PayoutAccountOutput(serializers.Serializer):
@@ -136,6 +164,22 @@ class PayoutAccountOutput(serializers.Serializer):
 class PayoutRunOutput(serializers.Serializer):
     run_id = serializers.IntegerField(source="pk")
     status = serializers.CharField()
+
+
+class PayoutRunDetailOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    run_id = serializers.IntegerField(source="id")
+    status = serializers.CharField(help_text="queued, running or finished")
+    earnings_released = serializers.IntegerField(
+        help_text="Earnings whose hold ended, released by the run before paying")
+    payouts_created = serializers.IntegerField()
+    payouts_paid = serializers.IntegerField()
+    payouts_failed = serializers.IntegerField()
+    payouts_in_flight = serializers.IntegerField(
+        help_text="Of this run's payouts, those still waiting (manual, or outcome unknown)")
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
 
 
 class MarkPaidInput(serializers.Serializer):

@@ -20,6 +20,8 @@ urlpatterns = [
     # Admins
     path("admin/payouts", views.AdminPayoutListView.as_view(), name="admin-payouts"),
     path("admin/payouts/run", views.AdminPayoutRunView.as_view(), name="admin-payouts-run"),
+    path("admin/payouts/runs/<int:run_id>", views.AdminPayoutRunDetailView.as_view(),
+         name="admin-payout-run"),
     path("admin/payouts/export.csv", views.AdminPayoutExportView.as_view(),
          name="admin-payouts-export"),
     path("admin/payouts/<int:payout_id>/mark-paid", views.AdminPayoutMarkPaidView.as_view()),

@@ -34,6 +34,7 @@ from .serializers import (
     MarkPaidInput,
     PayoutAccountOutput,
     PayoutOutput,
+    PayoutRunDetailOutput,
     PayoutRunOutput,
     ProgressOutput,
     PayoutFailureInput,
@@ -223,6 +224,12 @@ class AdminPayoutRunView(AdminView):
         run = payouts_flow.start_run(actor=request.user)
         run.refresh_from_db()
         return Response(PayoutRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class AdminPayoutRunDetailView(AdminView):
+    @extend_schema(responses=PayoutRunDetailOutput, tags=["admin"])
+    def get(self, request, run_id):
+        return Response(PayoutRunDetailOutput(selectors.payout_run_get(run_id=run_id)).data)
 
 
 class _PayoutBody(PayoutOutput):

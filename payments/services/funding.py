@@ -23,7 +23,11 @@ from marketplace.models import Organization
 
 from .. import ledger, providers
 from ..enums import JournalKind, PayoutAccountStatus, TopUpStatus
-from ..errors import ProviderDeclinedError, ProviderUnavailableError
+from ..errors import (
+    ProviderDeclinedError,
+    ProviderNotConfiguredError,
+    ProviderUnavailableError,
+)
 from ..events import audit
 from ..locks import topup_for_update
 from ..models import ManualCredit, PayoutAccount, StripeEvent, TopUp
@@ -52,12 +56,19 @@ def topup_create(*, organization: Organization, actor: User, amount_cents: int,
                 with transaction.atomic():
                     topup = TopUp.objects.create(organization=organization, created_by=actor,
                                                  amount_cents=amount_cents,
-                                                 request_key=request_key)
+                                                 request_key=request_key,
+                                                 sandbox=settings.PAYMENTS_SANDBOX)
             except IntegrityError:
                 # A concurrent twin with the same key committed first.
                 topup = _existing_request(actor, request_key, amount_cents)
     if not topup.stripe_payment_intent_id and topup.status == TopUpStatus.PENDING:
         _attach_intent(topup)
+        topup.refresh_from_db()
+    if topup.sandbox and topup.status == TopUpStatus.PENDING:
+        # Test money: the payment "succeeds" at once and is credited by the very code
+        # that credits Stripe's webhook (one event id, applied once).
+        intent = providers.payment_intent_retrieve(topup.stripe_payment_intent_id)
+        stripe_event_receive(event=providers.sandbox_payment_succeeded_event(intent))
         topup.refresh_from_db()
     return topup
 
@@ -83,6 +94,12 @@ def _attach_intent(topup: TopUp) -> None:
         TopUp.objects.filter(pk=topup.pk, status=TopUpStatus.PENDING).update(
             status=TopUpStatus.FAILED, failure_reason=str(exc)[:1000])
         raise ProviderDeclinedError(f"Stripe refused the payment: {exc}")
+    except providers.ProviderNotConfigured as exc:
+        # Nothing reached any provider and nothing will: the top-up is closed, not left
+        # for the reconcile job.
+        TopUp.objects.filter(pk=topup.pk, status=TopUpStatus.PENDING).update(
+            status=TopUpStatus.FAILED, failure_reason=str(exc)[:1000])
+        raise ProviderNotConfiguredError()
     except providers.ProviderUnavailable:
         # The row stays pending; a retry with the same Idempotency-Key or the reconcile
         # job asks Stripe again with the same key and gets the same intent.
@@ -130,7 +147,8 @@ def _credit(topup: TopUp, intent: dict) -> str:
         key=f"topup:{topup.pk}", kind=JournalKind.TOPUP,
         lines=[(ledger.EXTERNAL_FUNDING, -amount),
                (ledger.organization_available(topup.organization_id), amount)],
-        memo=f"Stripe PaymentIntent {intent['id']}",
+        memo=(f"TEST MONEY (sandbox) {intent['id']}" if topup.sandbox
+              else f"Stripe PaymentIntent {intent['id']}"),
         organization_id=topup.organization_id, topup=topup)
     topup.status = TopUpStatus.SUCCEEDED
     topup.credited_cents = amount

@@ -39,9 +39,14 @@ from ..enums import (
     PayoutRunStatus,
     PayoutStatus,
 )
-from ..errors import ProviderDeclinedError, ProviderUnavailableError
+from ..errors import (
+    ProviderDeclinedError,
+    ProviderNotConfiguredError,
+    ProviderUnavailableError,
+)
 from ..events import audit
 from ..models import LedgerAccount, Payout, PayoutAccount, PayoutRun
+from .earnings import earnings_release_due
 
 logger = logging.getLogger("quorum.payments")
 
@@ -63,6 +68,8 @@ def payout_account_setup(*, worker: WorkerProfile) -> tuple[PayoutAccount, str |
     if account is not None and account.status == PayoutAccountStatus.DISABLED:
         raise Conflict("This payout account is disabled; contact support.",
                        code="payout_account_disabled")
+    if provider == PayoutProvider.SANDBOX:
+        return _sandbox_account(worker, account), None
     if provider == PayoutProvider.MANUAL:
         if account is None:
             account = _account_insert(worker, provider=PayoutProvider.MANUAL,
@@ -93,11 +100,25 @@ def payout_account_setup(*, worker: WorkerProfile) -> tuple[PayoutAccount, str |
         url = None
         if status != PayoutAccountStatus.ACTIVE:
             url = providers.connect_onboarding_link(account.stripe_account_id)
+    except providers.ProviderNotConfigured:
+        raise ProviderNotConfiguredError()
     except providers.ProviderUnavailable:
         raise ProviderUnavailableError()
     except providers.ProviderDeclined as exc:
         raise ProviderDeclinedError(f"Stripe refused: {exc}")
     return account, url
+
+
+def _sandbox_account(worker, account: PayoutAccount | None) -> PayoutAccount:
+    """Zero-setup mode: an account for test money, active at once."""
+    if not settings.PAYMENTS_SANDBOX:
+        raise ProviderNotConfiguredError(
+            "PAYOUT_PROVIDER is sandbox but PAYMENTS_SANDBOX is off: sandbox payouts pay "
+            "nothing real. Configure Stripe or manual payouts.")
+    if account is None:
+        account = _account_insert(worker, provider=PayoutProvider.SANDBOX,
+                                  status=PayoutAccountStatus.ACTIVE)
+    return account
 
 
 def _account_insert(worker, **fields) -> PayoutAccount:
@@ -321,10 +342,22 @@ def _due_worker_ids(after_worker_id: int, limit: int) -> list[int]:
 
 def payout_run_start(*, actor: User | None) -> PayoutRun:
     """Record a run (in the caller's transaction); flows.payouts.start_run has the Celery
-    job do the work after commit."""
+    job do the work after commit (services never enqueue: .importlinter)."""
     run = PayoutRun.objects.create(created_by=actor)
     audit("payout_run_started", actor=actor, run_id=run.pk)
     return run
+
+
+def payout_run_release_holds(*, run: PayoutRun) -> int:
+    """A run's first step: release every earning whose hold has ended, so a run started
+    right after approvals (say with EARNINGS_HOLD_SECONDS=0) pays them instead of waiting
+    for the periodic release job. Counted on the run; safe to repeat (each earning is
+    released once)."""
+    released = earnings_release_due()
+    if released:
+        PayoutRun.objects.filter(pk=run.pk).update(
+            earnings_released=F("earnings_released") + released)
+    return released
 
 
 def payouts_run(*, run_id: int | None = None,
@@ -348,6 +381,7 @@ def payouts_run(*, run_id: int | None = None,
         return run
     PayoutRun.objects.filter(pk=run.pk).update(status=PayoutRunStatus.RUNNING,
                                                started_at=run.started_at or timezone.now())
+    payout_run_release_holds(run=run)
     batch_size = settings.PAYOUT_BATCH_SIZE
     last_worker_id = 0
     while True:

@@ -36,12 +36,16 @@ def test_progress_reports_counts_money_quality_and_fair_pay():
     body = response.json()
     assert body["eta_seconds"] is None or body["eta_seconds"] >= 0
     del body["eta_seconds"]
-    # Median of 60 s and 120 s is 90 s: 10 cents per 90 s is 400 cents an hour.
+    # Median of 60 s and 120 s is 90 s: 10 cents per 90 s is 400 cents an hour. The
+    # approval (at 60 s measured, 600 an hour) was topped up to 1200 an hour: 20 cents, so
+    # a 10-cent adjustment plus a 2-cent fee, taken from escrow and reserved again.
     assert body == {
         "status": "active", "items_total": 6, "items_done": 2, "tasks_open": 3,
         "assignments": {"assigned": 1, "submitted": 1, "approved": 1, "rejected": 0,
                         "expired": 0, "returned": 0},
-        "spent_cents": 12, "escrow_cents": 60, "gold_accuracy_mean": 0.5,
+        "spent_cents": 24, "escrow_cents": 60,
+        "measured_hourly_cents": 400, "fair_pay_adjustments": 1,
+        "fair_pay_adjusted_cents": 10, "fair_pay_fees_cents": 2, "suggested_reward_cents": 30, "gold_accuracy_mean": 0.5,
         "agreement": None, "effective_hourly_cents": 400, "min_effective_hourly_cents": 1200,
         "pay_warning": {
             "code": "below_min_effective_hourly",
@@ -67,10 +71,13 @@ def test_no_warning_for_fair_pay_or_before_anything_is_measured():
     assert unmeasured_body["gold_accuracy_mean"] is None
 
 
-def test_hourly_projects_show_their_rate_and_warn_under_the_minimum():
+def test_hourly_projects_show_their_rate_and_warn_under_the_minimum(settings):
+    # Launched before the platform raised its minimum (launch refuses a rate under it).
+    settings.MIN_EFFECTIVE_HOURLY_CENTS = 0
     requester = make_requester(funds_cents=10_000)
     project = make_project(requester, items=2, pay_model="hourly", reward_cents=None,
                            hourly_rate_cents=900, max_seconds_per_assignment=600)
+    settings.MIN_EFFECTIVE_HOURLY_CENTS = 1200
 
     body = client_for(requester).get(f"/api/v1/projects/{project.pk}/progress").json()
 

@@ -1,7 +1,9 @@
 """Random sequences of everything that moves money - credits, Stripe top-ups (replayed),
-launches, claims, approvals, rejections, overturns, auto-approval, bonuses, hold
-releases, payout runs settled or failed, cancels, escrow sweeps - and after every step the
-books prove themselves and the money is where the model says it is.
+launches (some refused by the pay floor), claims, approvals with fair-pay adjustments,
+rejections (some turned into review requests by the ceiling), overturns, auto-approval,
+replayed adjustments, bonuses, hold releases, payout runs settled or failed, cancels,
+escrow sweeps - and after every step the books prove themselves and the money is where
+the model says it is.
 
 Examples share the test's transaction (each builds its own organization and workers), so
 the global checks also cover everything earlier examples left behind.
@@ -22,19 +24,21 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from config.errors import PaymentRequired
+from config.errors import Conflict, PaymentRequired
 from marketplace.enums import AssignmentStatus, ProjectStatus
 from marketplace.models import Assignment, Project
 from marketplace.services.pseudonyms import worker_pseudonym_for
 from payments import ledger
-from payments.enums import PayoutStatus
+from payments.enums import EarningKind, PayoutStatus
 from payments.models import Earning, Payout, TopUp
 from payments.selectors import ledger_check
 from payments.services import (
+    approval_pay,
     assignment_pay,
     bonus_grant,
     earnings_release_due,
     escrow_release_closed_projects,
+    fair_pay_adjust,
     organization_credit,
     payout_account_setup,
     payout_fail,
@@ -50,6 +54,7 @@ from flows import projects as projects_flow
 pytestmark = pytest.mark.django_db
 
 _event_ids = itertools.count(1)
+FLOOR = 1200
 FAR_FUTURE = timedelta(days=365)
 
 
@@ -92,22 +97,26 @@ class MoneyMachine(RuleBasedStateMachine):
     # --- projects ---------------------------------------------------------------------
 
     @initialize(items=st.integers(1, 4), overlap=st.integers(1, 2),
-                reward=st.integers(0, 300), hourly=st.booleans())
-    def first_launch(self, items, overlap, reward, hourly):
-        self.launch(items, overlap, reward, hourly)
+                reward=st.integers(1, 300), hourly=st.booleans(),
+                estimate=st.one_of(st.none(), st.integers(1, 900)))
+    def first_launch(self, items, overlap, reward, hourly, estimate):
+        self.launch(items, overlap, reward, hourly, estimate)
 
-    @rule(items=st.integers(1, 4), overlap=st.integers(1, 2), reward=st.integers(0, 300),
-          hourly=st.booleans())
-    def launch(self, items, overlap, reward, hourly):
+    @rule(items=st.integers(1, 4), overlap=st.integers(1, 2), reward=st.integers(1, 300),
+          hourly=st.booleans(), estimate=st.one_of(st.none(), st.integers(1, 900)))
+    def launch(self, items, overlap, reward, hourly, estimate):
         pay = ({"pay_model": "hourly", "reward_cents": None, "hourly_rate_cents": reward * 10,
-                "max_seconds_per_assignment": 600} if hourly else {"reward_cents": reward})
+                "max_seconds_per_assignment": 600} if hourly
+               else {"reward_cents": reward, "estimated_seconds_per_task": estimate})
         project = make_project(self.requester, items=items, overlap=overlap, launch=False,
                                **pay)
         before = self._available()
         try:
             projects_flow.launch(project=project, actor=self.requester)
-        except PaymentRequired:
-            event("launch refused: 402")
+        except (PaymentRequired, Conflict) as refused:
+            event(f"launch refused: {refused.status_code}")
+            if isinstance(refused, Conflict):
+                assert refused.error_code == "below_pay_floor"
             assert self._available() == before
             assert Project.objects.get(pk=project.pk).status == ProjectStatus.DRAFT
             return
@@ -157,6 +166,21 @@ class MoneyMachine(RuleBasedStateMachine):
                                                       actor=self.requester))
         else:
             self._approve(lambda: decision_flows.auto_approve_due(now=timezone.now() + FAR_FUTURE))
+
+    @rule(data=st.data())
+    def replayed_adjustment(self, data):
+        """A retried job or a second approval path asks for the adjustment again."""
+        approved = list(Assignment.objects.filter(project__organization=self.organization,
+                                                  status=AssignmentStatus.APPROVED)
+                        .select_related("project")[:20])
+        if not approved:
+            return
+        assignment = data.draw(st.sampled_from(approved))
+        before = (self._available(), Earning.objects.count())
+        replayed = approval_pay(assignment=assignment)
+        assert replayed is None
+        assert fair_pay_adjust(assignment=assignment, approval_earning=replayed) is None
+        assert (self._available(), Earning.objects.count()) == before
 
     def _approve(self, action):
         before = (self._available(), Earning.objects.count())
@@ -234,6 +258,23 @@ class MoneyMachine(RuleBasedStateMachine):
             assert assignment_pay(assignment=assignment, project=assignment.project)[0] == 0
 
     @invariant()
+    def fair_pay_is_once_per_approval_and_tops_up_to_the_floor(self):
+        adjustments = list(Earning.objects.filter(
+            organization=self.organization, kind=EarningKind.FAIR_PAY)
+            .select_related("adjusted_assignment__project"))
+        adjusted = [earning.adjusted_assignment_id for earning in adjustments]
+        assert len(adjusted) == len(set(adjusted))
+        for earning in adjustments:
+            assignment = earning.adjusted_assignment
+            assert assignment.status == AssignmentStatus.APPROVED
+            base = Earning.objects.get(assignment=assignment).amount_cents
+            seconds = min(assignment.active_seconds,
+                          assignment.project.assignment_duration_seconds)
+            # Reward plus adjustment is exactly the floor's pay for the measured time.
+            assert base + earning.amount_cents == -(-FLOOR * seconds // 3600)
+            assert earning.amount_cents > 0
+
+    @invariant()
     def worker_money_is_conserved(self):
         for worker in self.workers:
             earned = Earning.objects.filter(worker=worker).aggregate(
@@ -250,6 +291,7 @@ def test_random_money_movements_keep_every_invariant(settings):
     settings.MIN_PAYOUT_CENTS = 100
     settings.PLATFORM_FEE_PERCENT = 20
     settings.EARNINGS_HOLD_SECONDS = 3600
+    settings.MIN_EFFECTIVE_HOURLY_CENTS = FLOOR
     run_state_machine_as_test(MoneyMachine, settings=hypothesis_settings(
         max_examples=15, stateful_step_count=30, deadline=None, database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))

@@ -1,6 +1,8 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.input_rules import MAX_BIGINT
+from marketplace.selectors import rejection_evidence
 
 from ..enums import DisputeOutcome, Verdict
 
@@ -60,6 +62,15 @@ class DisputeOutput(serializers.Serializer):
     outcome = serializers.CharField(allow_blank=True)
     note = serializers.CharField(allow_blank=True)
     rejection_reason = serializers.CharField(source="assignment.review_reason")
+    evidence = serializers.SerializerMethodField(
+        help_text="The rejection's reason code and reason, and for gold_failed the gold "
+        "items the work missed")
+
+    @extend_schema_field({"type": "object", "nullable": True, "properties": {
+        "reason_code": {"type": "string"}, "reason": {"type": "string"},
+        "missed_gold": {"type": "array", "items": {"type": "object"}}}})
+    def get_evidence(self, dispute):
+        return rejection_evidence(assignment=dispute.assignment)
     created_at = serializers.DateTimeField()
     resolved_at = serializers.DateTimeField(allow_null=True)
 

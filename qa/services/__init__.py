@@ -15,6 +15,7 @@ from .reviews import (
     review_close_if_decided,
     review_conclude,
     review_maybe_request,
+    review_request,
     review_verdict_check,
     reviewer_grant,
 )
@@ -24,6 +25,6 @@ __all__ = [
     "Consensus", "agreement_record", "assignment_returned_record", "dispute_conclude",
     "dispute_open", "dispute_resolve_check", "gold_judge", "gold_record", "items_results",
     "project_refined_results", "review_claim", "review_close_if_decided",
-    "review_conclude", "review_maybe_request", "review_verdict_check", "reviewer_grant",
+    "review_conclude", "review_maybe_request", "review_request", "review_verdict_check", "reviewer_grant",
     "suspension_lift", "task_consensus",
 ]

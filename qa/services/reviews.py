@@ -36,6 +36,26 @@ def review_maybe_request(*, assignment: Assignment) -> Review | None:
     return Review.objects.create(assignment=assignment, project_id=assignment.project_id)
 
 
+def review_request(*, assignment: Assignment, requested_by: User, reason: str,
+                   reason_code: str) -> Review:
+    """A requester's rejection past its rejection ceiling becomes a spot-check request:
+    a vetted reviewer's verdict decides (flows.decisions.reject). Called under the
+    assignment's lock, so the submission is still waiting; a review sampled at submit is
+    reused (one review per assignment), keeping its place in the queue."""
+    review = Review.objects.filter(assignment=assignment).first()
+    if review is None:
+        review = Review.objects.create(assignment=assignment, project_id=assignment.project_id)
+    if review.requested_by_id is not None:
+        raise Conflict("A review of this work was already requested; a reviewer decides.",
+                       code="review_already_requested")
+    review = review_for_update(review_id=review.pk)
+    review.requested_by = requested_by
+    review.request_reason = reason
+    review.request_reason_code = reason_code
+    review.save(update_fields=["requested_by", "request_reason", "request_reason_code"])
+    return review
+
+
 def reviewer_grant(*, worker: WorkerProfile, skill: Skill, actor: User) -> ReviewerGrant:
     grant, _ = ReviewerGrant.objects.get_or_create(worker=worker, skill=skill,
                                                    defaults={"granted_by": actor})
