@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "payments",
     "flows",
     "privacy",
+    "automation",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("qa.api.urls")),
     path("", include("payments.api.urls")),
     path("", include("privacy.api.urls")),
+    path("", include("automation.api.urls")),
 ]
 
 urlpatterns = [

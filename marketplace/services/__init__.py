@@ -32,6 +32,11 @@ from .projects import (
     project_resume,
     project_update,
 )
+from .automation_results import (
+    items_reopen,
+    project_items_unfinished_in_task,
+    task_lock_pending_items,
+)
 from .pseudonyms import worker_pseudonym_for
 from .results import (
     Graded,
@@ -60,5 +65,6 @@ __all__ = [
     "Graded", "TaskWork", "assignment_record_grades", "items_record_results",
     "project_items_revise", "project_items_unfinished", "project_labels",
     "task_lock_finalized", "task_lock_for_aggregation", "task_raise_overlap",
-    "task_reopen_for_replacement",
+    "task_reopen_for_replacement", "items_reopen", "task_lock_pending_items",
+    "project_items_unfinished_in_task",
 ]

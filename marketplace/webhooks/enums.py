@@ -5,6 +5,8 @@ class WebhookEvent(models.TextChoices):
     ASSIGNMENT_SUBMITTED = "assignment.submitted", "Assignment submitted"
     ITEM_FINALIZED = "item.finalized", "Items finalized (batched)"
     PROJECT_COMPLETED = "project.completed", "Project completed"
+    # automation/: the model's spot-checked accuracy fell under the target.
+    PROJECT_AUTOMATION_PAUSED = "project.automation_paused", "Auto-accept paused"
 
 
 class DeliveryStatus(models.TextChoices):

@@ -4,6 +4,7 @@ from .escrow import (
     assignment_cost_cents,
     escrow_estimate_cents,
     escrow_release_closed_projects,
+    escrow_release_slots,
     escrow_release_unspent,
     escrow_reserve_for_launch,
     escrow_reserve_more,
@@ -38,7 +39,7 @@ from .payouts import (
 
 __all__ = [
     "approval_pay", "assignment_cost_cents", "assignment_pay", "bonus_grant",
-    "earnings_release_due", "escrow_estimate_cents", "escrow_release_closed_projects",
+    "earnings_release_due", "escrow_estimate_cents", "escrow_release_closed_projects", "escrow_release_slots",
     "escrow_release_unspent", "escrow_reserve_for_launch", "escrow_reserve_more",
     "escrow_reserve_shortfall",
     "organization_credit", "outstanding_liability_cents", "payout_account_setup",
