@@ -16,6 +16,7 @@ from marketplace.models import Item, Task, WebhookDelivery, WebhookEndpoint
 from marketplace.webhooks.services import webhook_endpoint_create
 from payments import ledger
 from payments.services import assignment_cost_cents
+from qa.exports import result_rows
 from qa.tests.conftest import (
     claim,
     eligible_worker,
@@ -72,6 +73,9 @@ def test_confident_predictions_are_final_without_workers_and_cost_nothing(reques
     sources = result_sources(item_ids=list(Item.objects.filter(project=project)
                                            .values_list("pk", flat=True)))
     assert sorted(set(sources.values())) == ["crowd", "model", "model_checked"]
+    exported = {row["item_id"]: row["source"] for row in result_rows(project)}
+    assert exported == sources
+    assert list(sources.values()).count("model") == accepted
     report = client_for(requester).get(f"/api/v1/projects/{project.pk}/automation").json()
     (version,) = report["model_versions"]
     assert (version["model_version"], version["items"], version["auto_accepted"],
