@@ -5,7 +5,7 @@ different orders. Every transaction that locks or updates more than one kind of 
 takes them in the order of ``LOCK_ORDER`` below (rows of one table by primary key):
 
     WorkerProfile  (a claim serialises one worker's requests first)
-    Project -> Task -> Assignment -> Answer -> Item
+    Project -> AutomationSettings -> Task -> Assignment -> Answer -> Item -> Prediction
     Review -> Dispute
     quality records (WorkerProjectStats -> WorkerSkillStats -> QualityAction)
     worker skills
@@ -35,10 +35,12 @@ from django.db import connections
 LOCK_ORDER: tuple[tuple[str, ...], ...] = (
     ("workers_workerprofile",),
     ("marketplace_project",),
+    ("automation_automationsettings",),
     ("marketplace_task",),
     ("marketplace_assignment",),
     ("marketplace_answer",),
     ("marketplace_item",),
+    ("automation_prediction", "automation_builtinmodelrun"),
     ("qa_review",),
     ("qa_dispute",),
     ("qa_workerprojectstats",),

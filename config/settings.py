@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "privacy",
     "web",
     "simulation",
+    "automation",
 ]
 
 MIDDLEWARE = [

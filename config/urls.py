@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("payments.api.urls")),
     path("", include("privacy.api.urls")),
     path("", include("simulation.api.urls")),
+    path("", include("automation.api.urls")),
 ]
 
 urlpatterns = [

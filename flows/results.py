@@ -29,6 +29,8 @@ from marketplace.models import Project
 from payments import services as payments
 from qa import services as qa
 
+from . import automation as automation_flow
+
 # Submissions older than this and still ungraded lost their grading job.
 UNGRADED_GRACE = timedelta(minutes=2)
 
@@ -75,6 +77,8 @@ def aggregate_task(*, task_id: int) -> list[int]:
         with transaction.atomic():
             marketplace.project_pause_for_funds(project=work.project)
     if consensus.final:
+        # The gate may send auto-accepted items back before the project could complete.
+        automation_flow.after_results(project_id=work.project.pk)
         complete_project_if_done(project_id=work.project.pk)
     return list(consensus.final)
 

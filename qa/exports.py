@@ -4,17 +4,19 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 
+from automation.selectors import source_of
 from config.csv_export import csv_lines
 from marketplace.enums import LABELLED_STATUSES
 from marketplace.models import Answer, Item, Project, WorkerPseudonym
 
 CHUNK = 1000
 CSV_COLUMNS = ["item_id", "external_id", "result", "confidence", "revision", "annotations",
-               "instructions_version"]
+               "instructions_version", "source"]
 
 
 def _chunks(project: Project, final_only: bool) -> Iterator[list[tuple]]:
-    """(pk, external_id, result, confidence, revision) of the project's items, CHUNK at a time by
+    """(pk, external_id, result, confidence, revision, automation state) of the project's
+    items, CHUNK at a time by
     id (keyset pagination): tuples, not model instances, which cost more to build than
     the rest of the export."""
     items = Item.objects.filter(project=project, is_gold=False).order_by("pk")
@@ -23,7 +25,8 @@ def _chunks(project: Project, final_only: bool) -> Iterator[list[tuple]]:
     last_pk = 0
     while True:
         chunk = list(items.filter(pk__gt=last_pk).values_list(
-            "pk", "external_id", "result", "confidence", "revision")[:CHUNK])
+            "pk", "external_id", "result", "confidence", "revision",
+            "prediction__state")[:CHUNK])
         if not chunk:
             return
         yield chunk
@@ -49,12 +52,13 @@ def result_rows(project: Project, *, final_only: bool = False) -> Iterator[dict]
             annotations[item_id].append({"worker_id": pseudonyms.get(worker_id),
                                          "value": value})
             versions[item_id] = max(versions.get(item_id, 0), version)
-        for pk, external_id, result, confidence, revision in chunk:
-            # The newest instructions any of the item's labels were given under.
+        for pk, external_id, result, confidence, revision, state in chunk:
+            # The newest instructions any of the item's labels were given under; where the
+            # result came from: crowd, model (auto-accepted) or model_checked.
             yield {"item_id": pk, "external_id": external_id, "result": result,
                    "confidence": confidence, "revision": revision,
                    "annotations": annotations.get(pk, []),
-                   "instructions_version": versions.get(pk)}
+                   "instructions_version": versions.get(pk), "source": source_of(state)}
 
 
 def stream_json(rows: Iterator[dict]) -> Iterator[str]:

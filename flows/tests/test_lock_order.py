@@ -224,3 +224,28 @@ def test_a_payout_run_releasing_holds_then_paying(requester, staff, settings):
     run.refresh_from_db()
     assert (run.earnings_released, run.payouts_created) == (1, 1)
     assert Payout.objects.get(run=run).worker_id == worker.pk
+
+
+# --- automation (flows/automation.py) --------------------------------------------------------
+
+def test_auto_accept_and_its_pause(requester):
+    from automation.enums import PredictionState
+    from automation.models import Prediction
+    from flows import automation
+
+    # One item without a prediction keeps the project open: completion is a transaction
+    # of its own, recorded by the completion test above.
+    project = launched_project(requester, tasks=7, items_per_task=1,
+                               external_ids=[f"e{i}" for i in range(7)])
+    committed(automation.update_settings, project=project, fields={
+        "mode": "auto_accept", "auto_accept_threshold": 0.5, "spot_check_rate": 0.0})
+    automation.store_predictions(project=project, predictions=[
+        {"external_id": f"e{i}", "value": "negative", "score": 0.9, "model_version": "m"}
+        for i in range(6)])
+
+    assert_lock_order(locks_of(automation.auto_accept, project_id=project.pk))
+    assert Prediction.objects.filter(state=PredictionState.AUTO_ACCEPTED).count() == 6
+    assert_lock_order(locks_of(automation.pause_auto_accept, project_id=project.pk,
+                               model_version="m", reason="test", accuracy=0.0,
+                               lower_bound=0.0))
+    assert Prediction.objects.filter(state=PredictionState.RETURNED).count() == 6

@@ -5,6 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
+from automation.selectors import prelabels_for
 from config.input_rules import MAX_BIGINT
 from config.pagination import paginated, paginated_response
 from config.query import choice_param
@@ -50,9 +51,14 @@ class ServedProject(serializers.Serializer):
         return effective_hourly_cents(project=project)
 
 
+class ServedPrediction(serializers.Serializer):
+    value = serializers.JSONField(help_text="A pre-label to check and correct")
+
+
 class ServedItem(serializers.Serializer):
     id = serializers.IntegerField(help_text="Opaque; answer with it as item_id")
     data = serializers.JSONField()
+    prediction = ServedPrediction(required=False, help_text="Only in prelabel mode")
 
 
 class InstructionsChange(serializers.Serializer):
@@ -198,8 +204,9 @@ class RejectInput(serializers.Serializer):
 
 def _worker_items(assignment) -> list[dict]:
     # Masked here, where the payload is built for the worker: stored data stays whole.
-    return items_for_worker(project=assignment.project,
-                            items=selectors.served_items(assignment=assignment))
+    items = items_for_worker(project=assignment.project,
+                             items=selectors.served_items(assignment=assignment))
+    return prelabels_for(project=assignment.project, items=items)
 
 
 def _next_task_body(assignment) -> dict:

@@ -32,6 +32,11 @@ from .projects import (
     project_resume,
     project_update,
 )
+from .automation_results import (
+    items_reopen,
+    project_items_unfinished_in_task,
+    task_lock_pending_items,
+)
 from .pseudonyms import worker_pseudonym_for
 from .results import (
     Graded,
@@ -63,4 +68,6 @@ __all__ = [
     "task_lock_finalized", "task_lock_for_aggregation", "task_raise_overlap",
     "task_reopen_for_replacement", "assignment_reject_check", "missed_gold",
     "rejection_ceiling_reached",
+    "task_reopen_for_replacement", "items_reopen", "task_lock_pending_items",
+    "project_items_unfinished_in_task",
 ]

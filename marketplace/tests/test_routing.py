@@ -549,7 +549,8 @@ def test_next_task_query_count_is_small(requester, django_assert_max_num_queries
 # adds SAVEPOINT + RELEASE. New lease: token (with the worker profile joined), [savepoint],
 # worker lock, live lease, eligible projects, next task, filled + 1, insert assignment,
 # unseen gold, task items, insert answers, insert pseudonym, [release], served items,
-# effective hourly rate (cached after).
-QUERIES_NEW_LEASE = 15
-# Live lease: token, [savepoint], worker lock, live lease, [release], served items.
-QUERIES_LIVE_LEASE = 6
+# effective hourly rate (cached after), the project's automation mode (prelabels).
+QUERIES_NEW_LEASE = 16
+# Live lease: token, [savepoint], worker lock, live lease, [release], served items,
+# automation mode.
+QUERIES_LIVE_LEASE = 7

@@ -6,6 +6,8 @@ class WebhookEvent(models.TextChoices):
     ITEM_FINALIZED = "item.finalized", "Items finalized (batched)"
     PROJECT_COMPLETED = "project.completed", "Project completed"
     PROJECT_PAY_ADJUSTED = "project.pay_adjusted", "Fair-pay adjustments started"
+    # automation/: the model's spot-checked accuracy fell under the target.
+    PROJECT_AUTOMATION_PAUSED = "project.automation_paused", "Auto-accept paused"
 
 
 class DeliveryStatus(models.TextChoices):

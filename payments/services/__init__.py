@@ -4,6 +4,7 @@ from .escrow import (
     assignment_cost_cents,
     escrow_estimate_cents,
     escrow_release_closed_projects,
+    escrow_release_slots,
     escrow_release_unspent,
     escrow_reserve_for_launch,
     escrow_reserve_more,
@@ -47,7 +48,7 @@ from .payouts import (
 
 __all__ = [
     "approval_pay", "assignment_cost_cents", "assignment_pay", "bonus_grant",
-    "earnings_release_due", "escrow_estimate_cents", "escrow_release_closed_projects",
+    "earnings_release_due", "escrow_estimate_cents", "escrow_release_closed_projects", "escrow_release_slots",
     "escrow_release_unspent", "escrow_reserve_for_launch", "escrow_reserve_more",
     "escrow_reserve_shortfall", "FairPayAdjustment", "fair_pay_adjust", "fair_pay_summary",
     "measured_hourly_cents", "pay_floor_cents", "pay_floor_check",

@@ -16,7 +16,7 @@ from django.db.models import Count, Q, Sum
 
 from accounts.models import User
 from config.errors import Conflict, PaymentRequired
-from marketplace.enums import AssignmentStatus, PayModel, ProjectStatus
+from marketplace.enums import AssignmentStatus, PayModel, ProjectStatus, TaskStatus
 from marketplace.models import Assignment, Project, Task
 
 from .. import ledger
@@ -50,8 +50,12 @@ def assignment_cost_cents(*, project: Project, reward_cents: int | None = None) 
 
 
 def escrow_estimate_cents(*, project: Project) -> int:
-    """tasks x overlap x (pay + fee): every slot of every task, at its maximum."""
-    slots = Task.objects.filter(project=project).aggregate(slots=Sum("overlap"))["slots"] or 0
+    """tasks x overlap x (pay + fee): every slot of every task, at its maximum. A task
+    finished before anyone claimed it (its items auto-accepted from a model's
+    predictions, automation/) needs no slot."""
+    slots = (Task.objects.filter(project=project)
+             .exclude(status=TaskStatus.COMPLETE, filled=0)
+             .aggregate(slots=Sum("overlap"))["slots"] or 0)
     return slots * assignment_cost_cents(project=project)
 
 
@@ -170,6 +174,28 @@ def escrow_release_unspent(*, project: Project) -> int:
             kind=JournalKind.ESCROW_RELEASE,
             lines=[(escrow, -release), (available, release)],
             memo=f"Project {project.status}: unspent escrow released",
+            organization_id=project.organization_id, project=project)
+        return release
+
+
+def escrow_release_slots(*, project: Project, amount_cents: int, memo: str) -> int:
+    """Give back escrow reserved for slots no longer needed on a running project (tasks
+    whose items were all auto-accepted before anyone claimed them), never more than the
+    escrow holds beyond what work in progress may still cost. Returns cents released."""
+    if amount_cents <= 0:
+        return 0
+    with transaction.atomic():
+        escrow = ledger.project_escrow(project)
+        available = ledger.organization_available(project.organization_id)
+        locked = ledger.lock_accounts([escrow, available])
+        free = locked[escrow.key].balance_cents - outstanding_liability_cents(project=project)
+        release = min(amount_cents, free)
+        if release <= 0:
+            return 0
+        ledger.post_journal(
+            key=_sequence_key(project, JournalKind.ESCROW_RELEASE),
+            kind=JournalKind.ESCROW_RELEASE,
+            lines=[(escrow, -release), (available, release)], memo=memo,
             organization_id=project.organization_id, project=project)
         return release
 

@@ -70,7 +70,7 @@ def expected_rows(project, items, workers) -> list[dict]:
                      "revision": item.revision,
                      "annotations": [{"worker_id": name, "value": item.result}
                                      for name in names],
-                     "instructions_version": 1})
+                     "instructions_version": 1, "source": "crowd"})
     return rows
 
 
@@ -117,7 +117,8 @@ def test_csv_parses_back_with_formula_cells_escaped(labelled, requester_client):
     assert response["Content-Type"] == "text/csv"
     header, *rows = list(csv.reader(io.StringIO(text)))
     assert header == CSV_COLUMNS == ["item_id", "external_id", "result", "confidence",
-                                     "revision", "annotations", "instructions_version"]
+                                     "revision", "annotations", "instructions_version",
+                                     "source"]
     expected = expected_rows(project, items, workers)
     assert [row[:3] for row in rows] == [
         [str(items[0].pk), "'=HYPERLINK(\"http://evil.example\")", "'=1+1"],
@@ -130,6 +131,7 @@ def test_csv_parses_back_with_formula_cells_escaped(labelled, requester_client):
     assert [int(row[4]) for row in rows] == [1, 1, 1, 1]
     assert [json.loads(row[5]) for row in rows] == [row["annotations"] for row in expected]
     assert [row[6] for row in rows] == ["1", "1", "1", "1"]
+    assert [row[7] for row in rows] == ["crowd", "crowd", "crowd", "crowd"]
 
 
 def test_a_client_accepting_only_csv_gets_the_csv(labelled, requester_client):

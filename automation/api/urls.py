@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("projects/<int:project_id>/predictions", views.PredictionsView.as_view(),
+         name="project-predictions"),
+    path("projects/<int:project_id>/automation", views.AutomationView.as_view(),
+         name="project-automation"),
+]

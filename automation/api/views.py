@@ -1,0 +1,62 @@
+"""Requester endpoints of automated labelling: bulk predictions, settings and report."""
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+
+from flows import automation as automation_flow
+from marketplace.api.views import RequesterView
+from payments.services import assignment_cost_cents
+from qa.services import gold_judge
+
+from .. import selectors
+from .serializers import AutomationOutput, PredictionsInput, PredictionsOutput, SettingsInput
+
+
+def _report(project) -> dict:
+    settings = selectors.settings_get(project=project)
+    # What the crowd spends on one item: every slot of its task, shared by its items.
+    per_item = (project.overlap * assignment_cost_cents(project=project)
+                / project.items_per_task)
+    report = selectors.automation_report(project=project, judge=gold_judge(project=project),
+                                         crowd_cost_per_item_cents=per_item)
+    return {"automation": settings.mode,
+            "auto_accept_threshold": settings.auto_accept_threshold,
+            "spot_check_rate": settings.spot_check_rate,
+            "accuracy_target": settings.accuracy_target,
+            "min_spot_checks": settings.min_spot_checks,
+            "builtin_model": settings.builtin_model,
+            "paused": settings.paused_at is not None,
+            "paused_model_version": settings.paused_model_version,
+            "paused_reason": settings.paused_reason, "paused_at": settings.paused_at,
+            **report}
+
+
+class PredictionsView(RequesterView):
+    @extend_schema(request=PredictionsInput, responses=PredictionsOutput,
+                   tags=["automation"], description="Store model predictions by "
+                   "external_id, validated like worker answers (score 0..1); all or nothing.")
+    def post(self, request, project_id):
+        project = self.get_project(project_id)
+        payload = PredictionsInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        updated = automation_flow.store_predictions(
+            project=project, predictions=payload.validated_data["predictions"])
+        return Response({"updated": updated})
+
+
+class AutomationView(RequesterView):
+    @extend_schema(responses=AutomationOutput, tags=["automation"],
+                   description="Automation settings and, per model version: items, "
+                   "agreement, accuracy and its lower bound, confusion, calibration, "
+                   "auto-accepted items and the money they saved.")
+    def get(self, request, project_id):
+        return Response(AutomationOutput(_report(self.get_project(project_id))).data)
+
+    @extend_schema(request=SettingsInput, responses=AutomationOutput, tags=["automation"],
+                   description="Set the mode (off, prelabel, auto_accept, active) and its "
+                   "thresholds; choosing auto_accept again lifts a pause.")
+    def patch(self, request, project_id):
+        project = self.get_project(project_id)
+        payload = SettingsInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        automation_flow.update_settings(project=project, fields=payload.validated_data)
+        return Response(AutomationOutput(_report(project)).data)

@@ -1,0 +1,186 @@
+"""Writes of the automation app: predictions, settings, what auto-accept did. Every
+function joins the caller's transaction (a flow's, or the view's for a single write) and
+writes only this app's rows; the marketplace stores the item results themselves.
+
+Lock order (config/lock_order.py): AutomationSettings sits after Project and before Task;
+Prediction after Item. A flow that pauses auto-accept locks the settings row, then the
+tasks and items it reopens, then the predictions.
+"""
+import math
+import random
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from config.errors import InvalidInput
+from marketplace import task_types
+from marketplace.models import Item, Project
+
+from .enums import AutomationMode, PredictionState
+from .models import MODEL_VERSION_MAX, AutomationSettings, BuiltinModelRun, Prediction
+
+MAX_PREDICTIONS_PER_REQUEST = 10_000
+SETTINGS_FIELDS = ("mode", "auto_accept_threshold", "spot_check_rate", "accuracy_target",
+                   "min_spot_checks", "builtin_model")
+
+
+def prediction_problems(*, project: Project, value: Any, score: Any, model_version: Any,
+                        data: dict) -> dict[str, list[str]]:
+    """Problems of one prediction, by field: the value is checked exactly like a worker's
+    answer to that item, the score is a number in 0..1."""
+    problems: dict[str, list[str]] = {}
+    value_problems = task_types.answer_problems(project.task_type, project.label_config,
+                                                value, data)
+    if value_problems:
+        problems["value"] = value_problems
+    if (isinstance(score, bool) or not isinstance(score, (int, float))
+            or not math.isfinite(score) or not 0 <= score <= 1):
+        problems["score"] = ["Must be a number from 0 to 1."]
+    if (not isinstance(model_version, str) or not model_version.strip()
+            or len(model_version) > MODEL_VERSION_MAX):
+        problems["model_version"] = [
+            f"Must be a non-empty string of at most {MODEL_VERSION_MAX} characters."]
+    return problems
+
+
+def predictions_store(*, project: Project, predictions: list[dict],
+                      by_item_id: bool = False) -> int:
+    """Store predictions ``[{external_id, value, score, model_version}]`` (or ``item_id``
+    instead of ``external_id`` when ``by_item_id``, for the built-in model and the
+    prediction endpoint), replacing each item's earlier one. All or nothing: any bad entry
+    is a 400 naming ``predictions.<index>.<field>`` and nothing is stored.
+
+    A prediction that auto-accept already turned into the item's result is kept (its
+    item's result came from it); the replacement is reported as not updated.
+    Returns how many predictions were stored."""
+    if not isinstance(predictions, list) or not predictions:
+        raise InvalidInput("Send a non-empty list of predictions.",
+                           fields={"predictions": ["A non-empty list is required."]})
+    if len(predictions) > MAX_PREDICTIONS_PER_REQUEST:
+        raise InvalidInput(f"At most {MAX_PREDICTIONS_PER_REQUEST} predictions per request.",
+                           fields={"predictions": ["Too many entries."]})
+    key = "item_id" if by_item_id else "external_id"
+    keys = [entry.get(key) if isinstance(entry, dict) else None for entry in predictions]
+    lookup = Q(pk__in=[k for k in keys if isinstance(k, int) and not isinstance(k, bool)]) \
+        if by_item_id else Q(external_id__in=[k for k in keys if isinstance(k, str)])
+    items = {(item.pk if by_item_id else item.external_id): item
+             for item in Item.objects.filter(lookup, project=project, is_gold=False,
+                                             erased_at__isnull=True)
+             .only("pk", "external_id", "data")}
+    errors: dict[str, list[str]] = {}
+    seen: set = set()
+    rows: list[Prediction] = []
+    for index, entry in enumerate(predictions):
+        where = f"predictions.{index}"
+        if not isinstance(entry, dict):
+            errors[where] = ["Must be an object."]
+            continue
+        unknown = set(entry) - {key, "value", "score", "model_version"}
+        if unknown:
+            errors[where] = [f"Unknown field(s): {', '.join(sorted(map(str, unknown)))}."]
+            continue
+        item = items.get(entry.get(key)) if isinstance(entry.get(key), (str, int)) else None
+        if item is None:
+            errors[f"{where}.{key}"] = ["No item of this project (gold excluded) has it."]
+            continue
+        if item.pk in seen:
+            errors[f"{where}.{key}"] = ["Given twice in this request."]
+            continue
+        seen.add(item.pk)
+        problems = prediction_problems(project=project, value=entry.get("value"),
+                                       score=entry.get("score"),
+                                       model_version=entry.get("model_version"),
+                                       data=item.data)
+        for field, messages in problems.items():
+            errors[f"{where}.{field}"] = messages
+        if not problems:
+            rows.append(Prediction(project=project, item=item, value=entry["value"],
+                                   score=float(entry["score"]),
+                                   model_version=entry["model_version"].strip(),
+                                   state=PredictionState.NONE))
+    if errors:
+        raise InvalidInput("Some predictions are invalid; nothing was stored.", fields=errors)
+    kept = set(Prediction.objects.filter(item__in=[row.item for row in rows],
+                                         state=PredictionState.AUTO_ACCEPTED)
+               .values_list("item_id", flat=True))
+    rows = [row for row in rows if row.item.pk not in kept]
+    Prediction.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["item"],
+        update_fields=["value", "score", "model_version", "state", "updated_at"])
+    return len(rows)
+
+
+def settings_for(*, project: Project) -> AutomationSettings:
+    """The project's settings row (unsaved defaults when it has none)."""
+    try:
+        return AutomationSettings.objects.get(project=project)
+    except AutomationSettings.DoesNotExist:
+        return AutomationSettings(project=project)
+
+
+def settings_for_update(*, project: Project) -> AutomationSettings:
+    settings, _ = AutomationSettings.objects.get_or_create(project=project)
+    return AutomationSettings.objects.select_for_update(no_key=True).get(pk=settings.pk)
+
+
+def settings_update(*, project: Project, fields: dict) -> AutomationSettings:
+    """Change the settings. Choosing auto-accept again (or a new threshold) clears a pause
+    the gate set: the requester decided to trust the model again."""
+    settings = settings_for_update(project=project)
+    if (project.task_type not in ("single_choice", "multi_choice")
+            and fields.get("builtin_model")):
+        raise InvalidInput("The built-in model labels single and multi-choice text "
+                           "projects only.", fields={"builtin_model": ["Not for this "
+                                                                       "task type."]})
+    for field in SETTINGS_FIELDS:
+        if field in fields:
+            setattr(settings, field, fields[field])
+    if "mode" in fields and fields["mode"] == AutomationMode.AUTO_ACCEPT:
+        settings.paused_model_version, settings.paused_reason = "", ""
+        settings.paused_at = None
+    settings.save()
+    return settings
+
+
+def auto_accept_candidates(*, project: Project, settings: AutomationSettings
+                           ) -> list[Prediction]:
+    """Undecided predictions at or above the threshold on items that wait for a result,
+    of model versions the gate has not stopped."""
+    candidates = (Prediction.objects
+                  .filter(project=project, state=PredictionState.NONE,
+                          score__gte=settings.auto_accept_threshold,
+                          item__finalized_at__isnull=True, item__task__isnull=False)
+                  .select_related("item").order_by("item_id"))
+    if settings.paused_model_version:
+        candidates = candidates.exclude(model_version=settings.paused_model_version)
+    return list(candidates)
+
+
+def is_spot_check(prediction: Prediction, rate: float) -> bool:
+    """The random sample, drawn once per item and model version and reproducible: the
+    same prediction is always in or out of the sample, whichever job looks at it."""
+    draw = random.Random(f"{prediction.item_id}:{prediction.model_version}").random()
+    return draw < rate
+
+
+def predictions_set_state(*, prediction_ids: Iterable[int], state: str) -> int:
+    return Prediction.objects.filter(pk__in=list(prediction_ids)).update(
+        state=state, updated_at=timezone.now())
+
+
+def settings_pause(*, settings: AutomationSettings, model_version: str, reason: str) -> None:
+    settings.paused_model_version = model_version
+    settings.paused_reason = reason[:300]
+    settings.paused_at = timezone.now()
+    settings.save(update_fields=["paused_model_version", "paused_reason", "paused_at",
+                                 "updated_at"])
+
+
+def builtin_run_record(*, project: Project, model_version: str, trained_on: int,
+                       holdout_accuracy: float | None, predicted: int) -> BuiltinModelRun:
+    return BuiltinModelRun.objects.create(project=project, model_version=model_version,
+                                          trained_on=trained_on,
+                                          holdout_accuracy=holdout_accuracy,
+                                          predicted=predicted)
