@@ -22,6 +22,15 @@ def announce_eager_mode() -> None:
         )
 
 
+def enqueue_long_job(task, *args) -> None:
+    """Queue a job that can run for minutes (a simulation). With a broker it goes to the
+    workers; without one, eager mode would run it inside the request that asked for it,
+    so it is left queued for the in-process periodic runner (``run_periodic_jobs``),
+    whose sweep of queued jobs picks it up."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        task.delay(*args)
+
+
 @worker_init.connect
 def refuse_eager_worker(**_kwargs) -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:

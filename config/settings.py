@@ -287,6 +287,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "deliver-webhooks": {"task": "marketplace.webhooks.tasks.deliver_due_webhooks",
                          "schedule": 30.0},
     "grading-sweep": {"task": "flows.results.sweep_ungraded", "schedule": 120.0},
+    # Simulations run here when there is no broker (never inside the request), and
+    # otherwise when their job message was lost.
+    "run-queued-simulations": {"task": "simulation.tasks.run_queued_simulations",
+                               "schedule": 15.0},
     "resume-stale-imports": {"task": "marketplace.tasks.resume_stale_imports",
                              "schedule": 300.0},
     # Retention: hourly is plenty for a limit counted in days; each run is idempotent.

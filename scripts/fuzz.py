@@ -65,6 +65,16 @@ def _wait_for(url: str, seconds: float) -> None:
             time.sleep(0.5)
 
 
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL: a worker stuck in a request must not hang the run."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
+
+
 def _tokens(env: dict) -> dict[str, str]:
     """The seeded accounts' demo tokens (what `seed_demo` prints), read in-process."""
     os.environ.update(env)
@@ -138,10 +148,8 @@ def main() -> int:
             if result.returncode:
                 failed.append(name)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        stripe.terminate()
-        stripe.wait(timeout=30)
+        for process in (server, stripe):
+            _stop(process)
     if failed:
         print(f"fuzz: failures for {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -1,5 +1,7 @@
 """Simulations: request one (validated, queued) and run one (the Celery job's body)."""
+import logging
 import secrets
+from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import transaction
@@ -15,7 +17,12 @@ from .engine import Run, clamp_items, sample_items
 from .models import Simulation, SimulationStatus
 from .selectors import progress_key
 
+logger = logging.getLogger(__name__)
+
 PROGRESS_TTL_SECONDS = 24 * 3600
+# A simulation still queued this long after it was asked for lost its job message (a
+# broker restart); the periodic sweep runs it.
+LOST_JOB_SECONDS = 300
 
 
 def simulation_request(*, project: Project, actor: User | None, params: dict) -> Simulation:
@@ -86,3 +93,18 @@ def simulation_run(*, simulation_id: int) -> Simulation | None:
     cache.delete(progress_key(simulation_id))
     simulation.refresh_from_db()
     return simulation
+
+
+def simulations_run_queued(*, older_than_seconds: int, limit: int = 1) -> int:
+    """Run the oldest queued simulations (at most ``limit``, one run can take minutes);
+    the compare-and-swap in simulation_run keeps a concurrent job from running one twice."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    queued = list(Simulation.objects.filter(status=SimulationStatus.QUEUED,
+                                            created_at__lte=cutoff)
+                  .order_by("created_at").values_list("pk", flat=True)[:limit])
+    for simulation_id in queued:
+        try:
+            simulation_run(simulation_id=simulation_id)
+        except Exception:  # recorded as failed by simulation_run; the sweep goes on
+            logger.exception("simulation %s failed", simulation_id)
+    return len(queued)

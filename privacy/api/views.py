@@ -1,12 +1,13 @@
 """Requester and admin endpoints for sensitive data: item sensitivity, access records,
 erasure requests and the privacy audit log."""
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
 from config.errors import Conflict
 from config.idempotency import idempotent
-from config.pagination import paginated_response
+from config.pagination import paginated, paginated_response
+from config.schema import ErrorEnvelope
 from marketplace.api.views import RequesterView
 from marketplace.services.sensitive_data import item_sensitivity_set, items_erase
 from workers.api.views import AdminView
@@ -20,6 +21,10 @@ from .serializers import (
     PrivacyEventOutput,
     SensitivityInput,
 )
+
+
+# No access record is kept for a public item: a 409 (not_sensitive), not an empty list.
+_PUBLIC_ITEM = OpenApiResponse(ErrorEnvelope, description="The item is public (not_sensitive)")
 
 
 def _item_of(project, item_id):
@@ -58,7 +63,7 @@ class ItemSensitivityView(RequesterView):
 
 
 class ItemAccessView(RequesterView):
-    @extend_schema(responses=AccessRecordOutput, tags=["privacy"],
+    @extend_schema(responses={200: AccessRecordOutput, 409: _PUBLIC_ITEM}, tags=["privacy"],
                    description="Which workers (pseudonyms) were served this sensitive item, "
                    "when, and what became of the assignment.")
     def get(self, request, project_id, item_id):
@@ -67,7 +72,7 @@ class ItemAccessView(RequesterView):
 
 
 class AdminItemAccessView(AdminView):
-    @extend_schema(responses=AccessRecordOutput, tags=["admin"])
+    @extend_schema(responses={200: AccessRecordOutput, 409: _PUBLIC_ITEM}, tags=["admin"])
     def get(self, request, item_id):
         item = selectors.item_get_for_admin(item_id=item_id)
         return Response(AccessRecordOutput(_access_body(item, pseudonymous=False)).data)
@@ -96,7 +101,7 @@ class ErasureDetailView(RequesterView):
 
 
 class PrivacyEventListView(RequesterView):
-    @extend_schema(responses=PrivacyEventOutput(many=True), tags=["privacy"])
+    @extend_schema(responses=paginated(PrivacyEventOutput), tags=["privacy"])
     def get(self, request, project_id):
         events = selectors.privacy_event_list(project=self.get_project(project_id))
         return paginated_response(request, events, PrivacyEventOutput, view=self)

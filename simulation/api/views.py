@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from config.celery import enqueue_long_job
 from config.idempotency import idempotent
 from marketplace.api.views import RequesterView
 
@@ -32,7 +33,7 @@ class ProjectSimulationsView(RequesterView):
         payload.is_valid(raise_exception=True)
         simulation = services.simulation_request(project=project, actor=request.user,
                                                  params=payload.validated_data)
-        transaction.on_commit(lambda: run_simulation.delay(simulation.pk))
+        transaction.on_commit(lambda: enqueue_long_job(run_simulation, simulation.pk))
         return Response({"id": simulation.pk}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -1,6 +1,7 @@
 """The sandbox leaves no trace: counts of every real table, the ledger check, the real
 project's progress and results are the same before and after; the API runs the job."""
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connections
@@ -14,7 +15,8 @@ from payments.models import Earning, Journal, LedgerAccount, Payout
 from payments.selectors import ledger_check, organization_balance, project_progress
 from qa.models import QualityAction, WorkerProjectStats
 from simulation.models import Simulation
-from simulation.services import simulate
+from simulation.services import simulate, simulations_run_queued
+from simulation.tasks import run_queued_simulations
 from workers.models import WorkerProfile
 from workers.tests.factories import project_fields
 from flows import projects as projects_flow
@@ -99,6 +101,10 @@ def test_api_queues_a_simulation_and_reports_it(django_capture_on_commit_callbac
                                format="json")
     assert response.status_code == 202
     simulation_id = response.json()["id"]
+    # Without a broker the request only queues it (it can run for minutes); the periodic
+    # runner's sweep runs it.
+    assert client.get(f"/api/v1/simulations/{simulation_id}").json()["status"] == "queued"
+    assert run_queued_simulations() == 1
     body = client.get(f"/api/v1/simulations/{simulation_id}").json()
     assert body["status"] == "done" and body["progress"] == 1.0
     assert set(body["report"]) == {
@@ -107,6 +113,19 @@ def test_api_queues_a_simulation_and_reports_it(django_capture_on_commit_callbac
         "effective_hourly_cents", "recommendations"}
     # Same seed, same settings: the job's report is the one simulate() gives.
     assert body["report"] == simulate(project=project, params=PARAMS)[0]
+
+
+def test_with_a_broker_the_sweep_runs_only_simulations_whose_message_was_lost():
+    requester = make_requester("lost@acme.example", "Acme")
+    project = _launched_project(requester)
+    simulation = Simulation.objects.create(organization=project.organization,
+                                           project=project, params=PARAMS)
+    assert simulations_run_queued(older_than_seconds=300) == 0
+    Simulation.objects.filter(pk=simulation.pk).update(
+        created_at=simulation.created_at - timedelta(seconds=301))
+    assert simulations_run_queued(older_than_seconds=300) == 1
+    simulation.refresh_from_db()
+    assert simulation.status == "done"
 
 
 def test_api_refuses_bad_input_and_other_organizations():
