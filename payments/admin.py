@@ -108,46 +108,43 @@ class PayoutAdmin(ReadOnlyAdmin):
               lambda payout: services.payout_retry(payout=payout, actor=request.user),
               title="Retried")
 
-    @admin.action(description="Mark paid (manual payouts)")
-    def mark_paid(self, request, queryset):
+    def _with_text(self, request, queryset, form_class, field: str, apply, *, title: str,
+                   explanation: str):
+        """An action that first asks for a text (a reference, a reason), then applies
+        ``apply(payout, text)`` to each selected payout through the service."""
         if "apply" in request.POST:
-            form = ReferenceForm(request.POST)
+            form = form_class(request.POST)
             if form.is_valid():
-                reference = form.cleaned_data["reference"]
-                _each(self, request, queryset,
-                      lambda payout: services.payout_mark_paid(payout=payout,
-                                                               actor=request.user,
-                                                               reference=reference),
-                      title="Marked paid")
+                text = form.cleaned_data[field]
+                _each(self, request, queryset, lambda payout: apply(payout, text),
+                      title=title)
                 return None
         else:
-            form = ReferenceForm(initial={"_selected_action": request.POST.getlist(
+            form = form_class(initial={"_selected_action": request.POST.getlist(
                 admin.helpers.ACTION_CHECKBOX_NAME)})
         return render(request, "admin/quorum_reason.html", {
-            "title": "Mark paid", "objects": queryset, "form": form,
+            "title": title, "objects": queryset, "form": form,
             "action": request.POST.get("action"), "opts": self.model._meta,
-            "explanation": "The reference is stored on the payout and in the audit log."})
+            "explanation": explanation})
+
+    @admin.action(description="Mark paid (manual payouts)")
+    def mark_paid(self, request, queryset):
+        return self._with_text(
+            request, queryset, ReferenceForm, "reference",
+            lambda payout, reference: services.payout_mark_paid(
+                payout=payout, actor=request.user, reference=reference),
+            title="Mark paid",
+            explanation="The reference is stored on the payout and in the audit log.")
 
     @admin.action(description="Mark failed, returning the money (manual payouts)")
     def mark_failed(self, request, queryset):
-        if "apply" in request.POST:
-            form = ReasonForm(request.POST)
-            if form.is_valid():
-                reason = form.cleaned_data["reason"]
-                _each(self, request, queryset,
-                      lambda payout: services.payout_mark_failed(payout=payout,
-                                                                 actor=request.user,
-                                                                 reason=reason),
-                      title="Marked failed")
-                return None
-        else:
-            form = ReasonForm(initial={"_selected_action": request.POST.getlist(
-                admin.helpers.ACTION_CHECKBOX_NAME)})
-        return render(request, "admin/quorum_reason.html", {
-            "title": "Mark failed", "objects": queryset, "form": form,
-            "action": request.POST.get("action"), "opts": self.model._meta,
-            "explanation": "The reason is stored on the payout and in the audit log; the "
-                           "money returns to the worker's available balance."})
+        return self._with_text(
+            request, queryset, ReasonForm, "reason",
+            lambda payout, reason: services.payout_mark_failed(
+                payout=payout, actor=request.user, reason=reason),
+            title="Mark failed",
+            explanation="The reason is stored on the payout and in the audit log; the "
+                        "money returns to the worker's available balance.")
 
     @admin.action(description="Export as CSV")
     def export_csv(self, request, queryset):

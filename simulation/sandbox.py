@@ -10,9 +10,12 @@ job, webhook delivery) ever fires. The cost: the sandbox holds the row locks it 
 (among them the shared platform-fee ledger account) until it ends, so a simulation is
 bounded in size (MAX_ITEMS) and real approvals can wait for it for its duration.
 
-The flows open ``transaction.atomic(durable=True)``, which refuses to nest; the sandbox is
-the one deliberate exception, marked as Django's TestCase marks its own wrapping
-transaction (``_from_testcase``), so the flows run nested in it as savepoints.
+The flows nest in any transaction, but a few services open
+``transaction.atomic(durable=True)`` so that their money movement commits before a
+payment provider hears of it (payments' top-up, payout and Stripe event steps), and
+durable blocks refuse to nest. The sandbox is the one deliberate exception, marked as
+Django's TestCase marks its own wrapping transaction (``_from_testcase``), so anything the
+run reaches nests in it as a savepoint.
 """
 import contextlib
 import random
