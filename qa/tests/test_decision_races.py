@@ -19,7 +19,7 @@ from flows import results
 from marketplace.models import Assignment, Item, WorkerPseudonym
 from payments.models import Bonus, Earning
 from qa.models import Review, ReviewerGrant
-from qa.tests.conftest import eligible_worker, label, launched_project
+from qa.tests.conftest import claim, eligible_worker, label, launched_project
 from workers.models import Skill
 
 pytestmark = [
@@ -131,3 +131,46 @@ def test_a_bonus_and_the_projects_completion_never_deadlock():
     project.refresh_from_db()
     assert project.status == "completed"
     assert Bonus.objects.filter(project=project).count() == 1
+
+
+def test_a_rejection_reopening_a_slot_and_concurrent_claims_fill_it_once():
+    """A rejection after finalisation reopens the task (filled - 1, status open) while
+    other workers ask for work: exactly one of them gets the reopened slot, the task
+    never holds more than its overlap, and the rejected worker never gets it back."""
+    requester = make_requester("alice@acme.example", "Acme AI")
+    # Two tasks, so finishing one leaves the project active; eve holds the other's slot.
+    project = launched_project(requester, tasks=2, items_per_task=1, overlap=1)
+    dana = eligible_worker("dana@workers.example")
+    rejected = label(dana, project, "positive")
+    claim(eligible_worker("eve@workers.example"), project)
+    task = rejected.task
+    task.refresh_from_db()
+    assert (task.status, task.filled) == ("complete", 1)
+    claimants = [client_for(eligible_worker(f"w{n}@workers.example").user) for n in range(4)]
+    requester_client = client_for(requester)
+
+    outcomes = race(
+        lambda: requester_client.post(f"/api/v1/assignments/{rejected.pk}/reject",
+                                      {"reason_code": "other", "reason": "Wrong sense."},
+                                      format="json"),
+        *[lambda client=client: client.post("/api/v1/worker/tasks/next",
+                                            {"project_id": project.pk}, format="json")
+          for client in claimants],
+    )
+
+    assert outcomes[0] == 200, outcomes
+    assert all(code in (200, 204) for code in outcomes[1:]), outcomes
+    task.refresh_from_db()
+    live = Assignment.objects.filter(task=task, status=AssignmentStatus.ASSIGNED)
+    assert task.filled <= task.overlap
+    assert live.count() == outcomes[1:].count(200) <= 1
+    assert not live.filter(worker=dana).exists()
+    # Whoever lost the race can still get the slot once it is open.
+    if live.count() == 0:
+        takers = [client.post("/api/v1/worker/tasks/next", {"project_id": project.pk},
+                              format="json").status_code for client in claimants]
+        assert takers.count(200) == 1, takers
+    # The rejected label keeps its slot (an overturn may restore it): one slot was added.
+    task.refresh_from_db()
+    assert (task.overlap, task.filled) == (2, 2)
+    assert Assignment.objects.filter(task=task, status=AssignmentStatus.ASSIGNED).count() == 1
