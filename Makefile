@@ -6,6 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/quorum
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# Two processes: the suite is mostly database-bound, and CI machines have two cores
+# (each xdist worker gets its own test database and Redis db, see conftest.py).
+PYTEST_ARGS ?= -n 2
 
 .PHONY: venv run test fuzz migrate seed bench clean demo
 
