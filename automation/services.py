@@ -11,7 +11,7 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from config.errors import InvalidInput
@@ -156,6 +156,13 @@ def auto_accept_candidates(*, project: Project, settings: AutomationSettings
     if settings.paused_model_version:
         candidates = candidates.exclude(model_version=settings.paused_model_version)
     return list(candidates)
+
+
+def spot_check_counts(*, project) -> dict[str, int]:
+    """Predictions sampled for the crowd so far, per model version."""
+    rows = (Prediction.objects.filter(project=project, state=PredictionState.SPOT_CHECK)
+            .values("model_version").annotate(count=Count("pk")))
+    return {row["model_version"]: row["count"] for row in rows}
 
 
 def is_spot_check(prediction: Prediction, rate: float) -> bool:

@@ -80,8 +80,14 @@ def auto_accept(*, project_id: int) -> int:
         return 0
     by_task: dict[int, list] = defaultdict(list)
     spot_checks = []
+    sampled = automation.spot_check_counts(project=project)
     for prediction in automation.auto_accept_candidates(project=project, settings=settings):
-        if automation.is_spot_check(prediction, settings.spot_check_rate):
+        version = prediction.model_version
+        # The gate judges a version only after min_spot_checks crowd checks: a version's
+        # first confident predictions are all checked, the random sample comes after.
+        if (sampled.get(version, 0) < settings.min_spot_checks
+                or automation.is_spot_check(prediction, settings.spot_check_rate)):
+            sampled[version] = sampled.get(version, 0) + 1
             spot_checks.append(prediction.pk)
         else:
             by_task[prediction.item.task_id].append(prediction)

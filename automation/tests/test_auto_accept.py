@@ -33,8 +33,9 @@ ITEMS = 20
 def project_with_auto_accept(requester, **settings):
     project = launched_project(requester, tasks=ITEMS, items_per_task=1,
                                external_ids=external_ids(ITEMS))
-    configure(project, mode="auto_accept", auto_accept_threshold=0.8, spot_check_rate=0.25,
-              accuracy_target=0.8, min_spot_checks=3, **settings)
+    configure(project, **{"mode": "auto_accept", "auto_accept_threshold": 0.8,
+                          "spot_check_rate": 0.25, "accuracy_target": 0.8,
+                          "min_spot_checks": 3, **settings})
     return project
 
 
@@ -62,7 +63,8 @@ def test_confident_predictions_are_final_without_workers_and_cost_nothing(reques
     spot = counts[PredictionState.SPOT_CHECK]
     accepted = counts[PredictionState.AUTO_ACCEPTED]
     assert accepted + spot == ITEMS - 2 and counts[PredictionState.NONE] == 2
-    assert 0 < spot < 10  # a 25 % sample of 18
+    # The first min_spot_checks (3) confident predictions, then a 25 % sample of the rest.
+    assert 3 <= spot < ITEMS - 2 and accepted > 0
     final = Item.objects.filter(project=project, finalized_at__isnull=False)
     assert final.count() == accepted
     assert set(final.values_list("result", "confidence", "revision")) == {
@@ -156,3 +158,15 @@ def test_a_bad_model_version_switches_auto_accept_off_and_its_items_go_back(requ
     item.refresh_from_db()
     assert (item.result, item.revision) == ("positive", revision + 1)
     assert WebhookEndpoint.objects.count() == 1
+
+
+def test_a_versions_first_confident_predictions_are_always_checked(requester):
+    """With no random sample at all, the gate still gets min_spot_checks crowd checks
+    per model version before it has to trust the model."""
+    project = project_with_auto_accept(requester, spot_check_rate=0.0)
+    predict(project, [(f"e{i}", "positive", 0.95) for i in range(10)], version="v1")
+    predict(project, [(f"e{i}", "positive", 0.95) for i in range(10, ITEMS)], version="v2")
+    checked = Prediction.objects.filter(project=project, state=PredictionState.SPOT_CHECK)
+    assert sorted(checked.values_list("model_version", flat=True)) == ["v1"] * 3 + ["v2"] * 3
+    assert Prediction.objects.filter(project=project,
+                                     state=PredictionState.AUTO_ACCEPTED).count() == ITEMS - 6
