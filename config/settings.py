@@ -343,6 +343,12 @@ PAYOUT_ONBOARDING_REFRESH_URL = env_str("PAYOUT_ONBOARDING_REFRESH_URL",
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
 # Attempts per webhook delivery before giving up (backoff 30 s, 1 min, 2 min ... 1 h).
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
+# Prediction endpoints (a requester's model server, automation app): attempts per batch on
+# network errors, 429 and 5xx, waiting BACKOFF x 1, 2, 4 ... seconds in between. Behind the
+# same SSRF guard as webhooks (WEBHOOK_ALLOW_PRIVATE_URLS).
+PREDICTION_ENDPOINT_MAX_ATTEMPTS = env_int("PREDICTION_ENDPOINT_MAX_ATTEMPTS", 3, minimum=1)
+PREDICTION_ENDPOINT_BACKOFF_SECONDS = env_int("PREDICTION_ENDPOINT_BACKOFF_SECONDS", 2,
+                                              minimum=0)
 
 # --- Logging: one JSON line per request (config/logging.py) ------------------------------
 LOGGING = {
