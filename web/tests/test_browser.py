@@ -304,6 +304,45 @@ def test_browser_and_server_validation_messages_appear_next_to_the_item(web, req
     assert Assignment.objects.get(project__name="Translations").status == "assigned"
 
 
+def test_prelabelled_choice_and_boxes_show_the_prediction(web, requester):
+    from automation.services import predictions_store, settings_update
+
+    worker = ready_worker()
+    choice = launch(requester, "single_choice", name="Prelabelled reviews")
+    shapes = launch(requester, "bbox", name="Prelabelled shapes")
+    predicted_box = {"x": 0.5, "y": 0.25, "w": 0.25, "h": 0.5, "label": "circle"}
+    for project, value in ((choice, "negative"), (shapes, [predicted_box])):
+        settings_update(project=project, fields={"mode": "prelabel"})
+        predictions_store(project=project, predictions=[{
+            "external_id": f"{project.task_type}-0", "value": value, "score": 0.6,
+            "model_version": "m1"}])
+    page = web.page
+    sign_in(web, "dana@workers.example")
+
+    start(web, "Prelabelled reviews")
+    page.get_by_text("Pre-filled by a model: check it and correct what is wrong.").wait_for()
+    assert page.get_by_role("radio", name="negative").is_checked()
+    assert not page.get_by_role("radio", name="positive").is_checked()
+    web.axe()
+    page.get_by_role("button", name="Submit").click()  # the worker agrees with the model
+    expect_done(web)
+    assert stored(worker, choice) == ["negative"]
+
+    start(web, "Prelabelled shapes")
+    page.locator(".box").wait_for()
+    assert page.locator(".box").count() == 1
+    assert page.locator(".box-tag").inner_text() == "1 circle"
+    assert page.get_by_label("Label of box 1").input_value() == "circle"
+    drawn = page.locator(".box").evaluate(
+        "node => [node.style.left, node.style.top, node.style.width, node.style.height]")
+    assert drawn == ["50%", "25%", "25%", "50%"]
+    web.axe()
+    page.get_by_label("Label of box 1").select_option("square")  # the worker corrects it
+    page.get_by_role("button", name="Submit").click()
+    expect_done(web)
+    assert stored(worker, shapes) == [[{**predicted_box, "label": "square"}]]
+
+
 def test_lease_expiry_is_shown_and_submit_disabled(web, requester):
     ready_worker()
     project = launch(requester, "single_choice", name="Reviews")
