@@ -251,6 +251,11 @@ def prediction_endpoint_set(*, project: Project, actor: User | None, url, batch_
     endpoint, _ = PredictionEndpoint.objects.update_or_create(project=project, defaults={
         "url": url, "batch_size": batch_size, "created_by": actor,
         "secret_nonce": new_secret_nonce()})
+    # A run in flight would go on calling the old URL with the old secret: stop it (its
+    # job stops at its next batch); the next import or /run starts afresh.
+    PredictionRun.objects.filter(endpoint=endpoint, status__in=LIVE_RUN_STATUSES).update(
+        status=PredictionRunStatus.FAILED, finished_at=timezone.now(), errors=[
+            {"item_id": None, "field": None, "message": "Stopped: the endpoint was replaced."}])
     return endpoint, prediction_endpoint_secret(endpoint)
 
 

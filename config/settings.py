@@ -264,7 +264,8 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 # The flows define their jobs beside the flow they run (flows/*.py), not in a tasks module.
-CELERY_IMPORTS = ("flows.decisions", "flows.projects", "flows.results", "flows.work")
+CELERY_IMPORTS = ("flows.automation", "flows.decisions", "flows.imports",
+                  "flows.prediction_endpoints", "flows.projects", "flows.results", "flows.work")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -287,7 +288,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "deliver-webhooks": {"task": "marketplace.webhooks.tasks.deliver_due_webhooks",
                          "schedule": 30.0},
     "grading-sweep": {"task": "flows.results.sweep_ungraded", "schedule": 120.0},
-    "resume-stale-imports": {"task": "marketplace.tasks.resume_stale_imports",
+    "resume-stale-imports": {"task": "flows.imports.resume_stale_imports",
                              "schedule": 300.0},
     # Retention: hourly is plenty for a limit counted in days; each run is idempotent.
     "apply-retention": {"task": "marketplace.tasks.apply_retention", "schedule": 3600.0},

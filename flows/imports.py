@@ -6,7 +6,7 @@
     import_in_background  large uploads: the import row and its payload commit first, then
                           the Celery job (``import_job``) parses and stores the rows and
                           runs ``after_items_added``; a job lost between the two is picked
-                          up again by the stale-import sweep (marketplace.tasks).
+                          up again by the stale-import sweep (``resume_stale_imports``).
     after_items_added     the new items' automation: auto-accept the imported predictions
                           (auto-accept mode) and send the items to the project's
                           prediction endpoint, if it has one.
@@ -66,3 +66,12 @@ def run_import(*, import_id: int) -> None:
 @shared_task(acks_late=True)
 def import_job(import_id: int) -> None:
     run_import(import_id=import_id)
+
+
+@shared_task(acks_late=True)
+def resume_stale_imports() -> int:
+    """Beat: imports whose job was lost run again, followed by their automation."""
+    stale = marketplace.imports_resume_stale()
+    for import_id in stale:
+        import_job.delay(import_id)
+    return len(stale)

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from ..enums import AutomationMode
+from ..services import MAX_ENDPOINT_BATCH_SIZE
 
 
 class PredictionsInput(serializers.Serializer):
@@ -87,7 +88,8 @@ class AutomationOutput(serializers.Serializer):
 class PredictionEndpointInput(serializers.Serializer):
     url = serializers.CharField(max_length=2000, help_text="http(s) URL of the model server; "
                                 "public addresses only (SSRF guard, as for webhooks)")
-    batch_size = serializers.IntegerField(min_value=1, max_value=500, default=50,
+    batch_size = serializers.IntegerField(min_value=1, max_value=MAX_ENDPOINT_BATCH_SIZE,
+                                          default=50,
                                           help_text="Items per request")
 
 

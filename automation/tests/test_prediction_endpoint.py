@@ -292,3 +292,19 @@ def test_other_organization_sees_nothing_and_delete_removes_it(
     assert requester_client.get(endpoint_url(project_id)).status_code == 404
     assert requester_client.post(endpoint_url(project_id) + "/run").status_code == 404
     assert PredictionEndpoint.objects.count() == 0
+
+
+@pytest.mark.usefixtures("allow_private_urls")
+def test_replacing_the_endpoint_stops_the_live_run(requester_client, model_server):
+    project_id = new_project(requester_client)
+    register(requester_client, project_id, model_server)
+    live = requester_client.post(endpoint_url(project_id) + "/run").json()  # not committed
+    # (no commit hooks ran: the run is still queued)
+
+    register(requester_client, project_id, model_server)
+
+    run = PredictionRun.objects.get(pk=live["id"])
+    assert run.status == "failed"
+    assert run.errors == [{"item_id": None, "field": None,
+                           "message": "Stopped: the endpoint was replaced."}]
+    assert model_server.requests == []
