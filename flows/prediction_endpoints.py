@@ -64,15 +64,20 @@ def _answered(payload, sent_ids: set[int]) -> tuple[list, list[dict]]:
     if not isinstance(payload, dict) or not isinstance(payload.get("predictions"), list):
         return [], [{"item_id": None, "field": None,
                      "message": 'The answer must be {"predictions": [...]}.'}]
-    entries, problems = [], []
+    entries, problems, answered = [], [], set()
     for entry in payload["predictions"]:
         item_id = entry.get("item_id") if isinstance(entry, dict) else None
-        if isinstance(entry, dict) and item_id in sent_ids and not isinstance(item_id, bool):
-            entries.append(entry)
+        if (not isinstance(item_id, int) or isinstance(item_id, bool)
+                or item_id not in sent_ids):
+            problem = "Not an item of the batch that was sent."
+        elif item_id in answered:
+            problem = "Answered twice; the first answer counts."
         else:
-            problems.append({"item_id": item_id if isinstance(item_id, int) else None,
-                             "field": "item_id",
-                             "message": "Not an item of the batch that was sent."})
+            answered.add(item_id)
+            entries.append(entry)
+            continue
+        problems.append({"item_id": item_id if isinstance(item_id, int) else None,
+                         "field": "item_id", "message": problem})
     return entries, problems
 
 

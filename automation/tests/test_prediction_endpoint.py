@@ -159,19 +159,29 @@ def test_bad_answers_are_recorded_per_item_and_the_rest_is_stored(
         {"item_id": ids["e0"], "value": "positive", "score": 0.9, "model_version": "s"},
         {"item_id": ids["e1"], "value": "sideways", "score": 0.9, "model_version": "s"},
         {"item_id": ids["e2"], "value": "negative", "score": 7, "model_version": "s"},
-        {"item_id": 999_999, "value": "negative", "score": 0.5, "model_version": "s"},
+        {"item_id": 10**12, "value": "negative", "score": 0.5, "model_version": "s"},
+        {"item_id": ids["e0"], "value": "negative", "score": 0.5, "model_version": "s"},
+        {"item_id": [ids["e1"]], "value": "negative", "score": 0.5, "model_version": "s"},
+        "not an object",
     ]}
 
     run = run_now(requester_client, project_id, django_capture_on_commit_callbacks)
 
     assert run.status == "succeeded" and run.predictions_stored == 1
     assert predictions(project_id) == {"e0": "positive"}
-    assert sorted(run.errors, key=lambda e: (e["item_id"], e["field"])) == [
+    by_content = lambda error: json.dumps(error, sort_keys=True)  # noqa: E731
+    assert sorted(run.errors, key=by_content) == sorted([
+        {"item_id": None, "field": "item_id",
+         "message": "Not an item of the batch that was sent."},
+        {"item_id": None, "field": "item_id",
+         "message": "Not an item of the batch that was sent."},
+        {"item_id": ids["e0"], "field": "item_id",
+         "message": "Answered twice; the first answer counts."},
         {"item_id": ids["e1"], "field": "value",
          "message": "Must be one of: positive, negative, neutral."},
         {"item_id": ids["e2"], "field": "score", "message": "Must be a number from 0 to 1."},
-        {"item_id": 999_999, "field": "item_id",
-         "message": "Not an item of the batch that was sent."}]
+        {"item_id": 10**12, "field": "item_id",
+         "message": "Not an item of the batch that was sent."}], key=by_content)
 
 
 @pytest.mark.usefixtures("allow_private_urls")

@@ -356,7 +356,9 @@ def _insert_items(project: Project, items: list[NewItem], *, is_gold: bool) -> N
 def _store(project: Project, items: list[NewItem], *, is_gold: bool) -> ImportResult:
     """Insert validated items under the project lock. Caller holds a transaction."""
     tasks_created = 0 if is_gold else _cut_into_tasks(project, items)
-    last_pk = Item.objects.filter(project=project).aggregate(last=Max("pk"))["last"] or 0
+    predicted = any(item.prediction is not None for item in items)
+    last_pk = (Item.objects.filter(project=project).aggregate(last=Max("pk"))["last"] or 0
+               if predicted else 0)
     try:
         with transaction.atomic():
             _insert_items(project, items, is_gold=is_gold)
@@ -365,7 +367,7 @@ def _store(project: Project, items: list[NewItem], *, is_gold: bool) -> ImportRe
         raise Conflict("Another upload added some of these external_ids; nothing was "
                        "stored. Retry to see which rows clash.", code="duplicate_external_id")
     # Before the escrow: lock order Item -> Prediction -> ledger accounts.
-    predictions = _store_predictions(project, items, after_pk=last_pk)
+    predictions = _store_predictions(project, items, after_pk=last_pk) if predicted else 0
     # A launched project's new tasks need escrow now; a draft reserves it all at launch.
     if tasks_created and project.status != ProjectStatus.DRAFT \
             and not escrow_reserve_shortfall(project=project):
@@ -381,19 +383,16 @@ def _store_predictions(project: Project, items: list[NewItem], *, after_pk: int)
     endpoint's), now that the items have ids. COPY returns no ids; but the project is
     locked, so this project's items above ``after_pk`` are exactly the rows just inserted,
     and a sequence hands out ids in insertion order."""
-    if not any(item.prediction is not None for item in items):
-        return 0
     new_pks = list(Item.objects.filter(project=project, pk__gt=after_pk)
                    .order_by("pk").values_list("pk", flat=True))
     if len(new_pks) != len(items):
         raise RuntimeError(f"Expected {len(items)} new items, found {len(new_pks)}.")
     entries = [{"item_id": pk, **item.prediction}
                for pk, item in zip(new_pks, items) if item.prediction is not None]
-    stored = 0
-    for start in range(0, len(entries), MAX_PREDICTIONS_PER_REQUEST):
-        stored += predictions_store(project=project, by_item_id=True,
-                                    predictions=entries[start:start + MAX_PREDICTIONS_PER_REQUEST])
-    return stored
+    chunk = MAX_PREDICTIONS_PER_REQUEST
+    return sum(predictions_store(project=project, by_item_id=True,
+                                 predictions=entries[start:start + chunk])
+               for start in range(0, len(entries), chunk))
 
 
 def items_import(*, project: Project, actor: User, rows: list[UploadRow],
