@@ -191,10 +191,10 @@ def _task_context(assignment) -> dict:
     project = assignment.project
     return {"assignment": assignment, "project": project,
             "config": widgets.config_for(project),
-            # Masked as in the API payload when the project hides personal data, and
-            # pre-labelled as in the API payload in prelabel mode.
-            "items": widgets.items_for(project=project, served=prelabels_for(
-                project=project, items=items_for_worker(
+            # Pre-labelled (prelabel mode) and masked (when the project hides personal
+            # data) as in the API payload.
+            "items": widgets.items_for(project=project, served=items_for_worker(
+                project=project, items=prelabels_for(
                     project=project,
                     items=marketplace_selectors.served_items(assignment=assignment)))),
             "submit_url": reverse("web:work-submit", args=[assignment.pk]),
