@@ -113,16 +113,16 @@ class PredictionRunOutput(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
 
-class PredictionEndpointOutput(serializers.Serializer):
+class PredictionEndpointRegistered(serializers.Serializer):
     url = serializers.CharField()
     batch_size = serializers.IntegerField()
     created_at = serializers.DateTimeField()
+
+
+class PredictionEndpointOutput(PredictionEndpointRegistered):
     runs = PredictionRunOutput(many=True, help_text="The latest runs, newest first")
 
 
-class PredictionEndpointCreated(serializers.Serializer):
-    url = serializers.CharField()
-    batch_size = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
+class PredictionEndpointCreated(PredictionEndpointRegistered):
     secret = serializers.CharField(help_text="Shown once: verify the Quorum-Signature "
                                    "header of Quorum's requests with it")

@@ -4,9 +4,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from config.idempotency import idempotent
 from flows import automation as automation_flow
 from flows import prediction_endpoints as prediction_endpoints_flow
 from marketplace.api.views import RequesterView
+from marketplace.webhooks.api import SecretOnceResponse
 from payments.services import assignment_cost_cents
 from qa.services import gold_judge
 
@@ -16,6 +18,7 @@ from .serializers import (
     PredictionEndpointCreated,
     PredictionEndpointInput,
     PredictionEndpointOutput,
+    PredictionEndpointRegistered,
     PredictionRunOutput,
     PredictionsInput,
     PredictionsOutput,
@@ -95,17 +98,18 @@ class PredictionEndpointView(RequesterView):
                    tags=["automation"], description="Register (or replace) the project's "
                    "model server. Quorum POSTs it signed batches of items waiting for a "
                    "prediction (after imports, and on /run) and stores its answers. The "
-                   "signing secret is in this answer only.")
+                   "signing secret is in this answer only (a replay with the same "
+                   "Idempotency-Key answers without it).")
+    @idempotent
     def post(self, request, project_id):
         project = self.get_project(project_id)
         payload = PredictionEndpointInput(data=request.data)
         payload.is_valid(raise_exception=True)
         endpoint, secret = services.prediction_endpoint_set(
             project=project, actor=request.user, **payload.validated_data)
-        return Response(PredictionEndpointCreated({
-            "url": endpoint.url, "batch_size": endpoint.batch_size,
-            "created_at": endpoint.created_at, "secret": secret}).data,
-            status=status.HTTP_201_CREATED)
+        # The secret joins the body only when rendered: never stored with the response.
+        return SecretOnceResponse(PredictionEndpointRegistered(endpoint).data, secret=secret,
+                                  status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: None}, tags=["automation"])
     def delete(self, request, project_id):

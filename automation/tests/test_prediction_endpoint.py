@@ -318,3 +318,21 @@ def test_replacing_the_endpoint_stops_the_live_run(requester_client, model_serve
     assert run.errors == [{"item_id": None, "field": None,
                            "message": "Stopped: the endpoint was replaced."}]
     assert model_server.requests == []
+
+
+@pytest.mark.usefixtures("allow_private_urls")
+def test_a_replayed_registration_changes_nothing_and_shows_no_secret(requester_client):
+    project_id = new_project(requester_client)
+    body = {"url": "http://127.0.0.1:9/quorum", "batch_size": 10}
+
+    first = requester_client.post(endpoint_url(project_id), body, format="json",
+                                  HTTP_IDEMPOTENCY_KEY="reg-1")
+    nonce = PredictionEndpoint.objects.get().secret_nonce
+    again = requester_client.post(endpoint_url(project_id), body, format="json",
+                                  HTTP_IDEMPOTENCY_KEY="reg-1")
+
+    assert first.status_code == again.status_code == 201
+    assert first.json()["secret"].startswith("whsec_")
+    assert again.json() == {key: value for key, value in first.json().items()
+                            if key != "secret"}
+    assert PredictionEndpoint.objects.get().secret_nonce == nonce
