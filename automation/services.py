@@ -1,6 +1,11 @@
-"""Writes of the automation app: predictions, settings, what auto-accept did. Every
-function joins the caller's transaction (a flow's, or the view's for a single write) and
-writes only this app's rows; the marketplace stores the item results themselves.
+"""Writes of the automation app: predictions, settings, what auto-accept did, the
+prediction endpoint and its runs. Every function joins the caller's transaction (a
+flow's, or the view's for a single write) and writes only this app's rows; the
+marketplace stores the item results themselves.
+
+One way in for predictions: the bulk endpoint, item imports (marketplace.services.imports),
+the prediction endpoint and the built-in model all store through ``_checked_predictions``
+and ``_write_predictions``.
 
 Lock order (config/lock_order.py): AutomationSettings sits after Project and before Task;
 Prediction after Item. A flow that pauses auto-accept locks the settings row, then the

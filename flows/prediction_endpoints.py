@@ -84,7 +84,10 @@ def _answered(payload, sent_ids: set[int]) -> tuple[list, list[dict]]:
 def run(*, run_id: int) -> PredictionRun | None:
     if not automation.prediction_run_claim(run_id=run_id):
         return None  # done already, or another job runs it
-    prediction_run = PredictionRun.objects.select_related("endpoint__project").get(pk=run_id)
+    prediction_run = (PredictionRun.objects.select_related("endpoint__project")
+                      .filter(pk=run_id).first())
+    if prediction_run is None:
+        return None  # its endpoint was deleted a moment ago
     endpoint = prediction_run.endpoint
     project = endpoint.project
     secret = automation.prediction_endpoint_secret(endpoint)
