@@ -20,3 +20,13 @@ class ResultSource(models.TextChoices):
     CROWD = "crowd", "Aggregated crowd labels"
     MODEL = "model", "The model's prediction, auto-accepted"
     MODEL_CHECKED = "model_checked", "A spot-checked prediction: the crowd's result"
+
+
+class PredictionRunStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting for the job"
+    RUNNING = "running", "Sending batches"
+    SUCCEEDED = "succeeded", "Every waiting item was sent"
+    FAILED = "failed", "Stopped: the endpoint failed after its retries, or was refused"
+
+
+LIVE_RUN_STATUSES = (PredictionRunStatus.QUEUED, PredictionRunStatus.RUNNING)

@@ -3,10 +3,11 @@
 Kept beside the marketplace rather than on its Item and Project rows: the marketplace owns
 the labelling loop, this app owns what a model proposed and what auto-accept did with it.
 """
+from django.conf import settings as django_settings
 from django.db import models
 from django.db.models import Q
 
-from .enums import AutomationMode, PredictionState
+from .enums import LIVE_RUN_STATUSES, AutomationMode, PredictionRunStatus, PredictionState
 
 MODEL_VERSION_MAX = 100
 
@@ -87,3 +88,56 @@ class BuiltinModelRun(models.Model):
 
     class Meta:
         ordering = ["project", "-created_at", "-id"]
+
+
+class PredictionEndpoint(models.Model):
+    """A requester's model server: Quorum POSTs it batches of items waiting for a
+    prediction and stores what it answers.
+
+    Like a webhook endpoint it keeps no secret, only a nonce: requests are signed with the
+    secret derived from it (marketplace/webhooks/signing.py), shown once when registered.
+    """
+
+    project = models.OneToOneField("marketplace.Project", on_delete=models.CASCADE,
+                                   related_name="prediction_endpoint")
+    created_by = models.ForeignKey(django_settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    url = models.URLField(max_length=2000, help_text="http(s) URL the batches are POSTed to")
+    batch_size = models.PositiveIntegerField(default=50, help_text="Items per request")
+    secret_nonce = models.CharField(max_length=64, help_text="Input of the secret derivation")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class PredictionRun(models.Model):
+    """One pass of sending a project's unpredicted items to its endpoint."""
+
+    endpoint = models.ForeignKey(PredictionEndpoint, on_delete=models.CASCADE,
+                                 related_name="runs")
+    status = models.CharField(max_length=16, choices=PredictionRunStatus.choices,
+                              default=PredictionRunStatus.QUEUED)
+    trigger = models.CharField(max_length=16, help_text="import or manual")
+    items_sent = models.PositiveIntegerField(default=0)
+    predictions_stored = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0, help_text="HTTP attempts, retries "
+                                           "included")
+    errors = models.JSONField(default=list, help_text="[{item_id, field, message}], "
+                              "bounded")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One live run per endpoint: two would send the same items twice.
+            models.UniqueConstraint(fields=["endpoint"],
+                                    condition=Q(status__in=LIVE_RUN_STATUSES),
+                                    name="prediction_run_one_live_per_endpoint"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Prediction run {self.pk} ({self.status})"

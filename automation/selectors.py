@@ -11,7 +11,13 @@ from marketplace.models import Answer, Item, Project
 from qa.stats import wilson_lower_bound
 
 from .enums import AutomationMode, PredictionState, ResultSource
-from .models import AutomationSettings, BuiltinModelRun, Prediction
+from .models import (
+    AutomationSettings,
+    BuiltinModelRun,
+    Prediction,
+    PredictionEndpoint,
+    PredictionRun,
+)
 
 Judge = Callable[[Any, Any], bool]
 CALIBRATION_BUCKETS = 10
@@ -234,3 +240,21 @@ def items_to_predict(*, project: Project) -> list[tuple[int, str]]:
             .values_list("pk", "data").order_by("pk"))
     return [(pk, data["text"]) for pk, data in rows
             if isinstance(data, dict) and isinstance(data.get("text"), str)]
+
+
+def prediction_endpoint_get(*, project: Project) -> PredictionEndpoint | None:
+    return PredictionEndpoint.objects.filter(project=project).first()
+
+
+def prediction_runs(*, endpoint: PredictionEndpoint, limit: int = 10) -> list[PredictionRun]:
+    return list(PredictionRun.objects.filter(endpoint=endpoint)[:limit])
+
+
+def items_awaiting_prediction(*, project: Project, after_id: int, limit: int
+                              ) -> list[dict]:
+    """The next ``limit`` items (by id, after ``after_id``) a model server should predict:
+    not gold, not erased, still waiting for a result, without a prediction."""
+    return list(Item.objects.filter(project=project, is_gold=False, erased_at__isnull=True,
+                                    finalized_at__isnull=True, prediction__isnull=True,
+                                    pk__gt=after_id)
+                .order_by("pk").values("id", "external_id", "data")[:limit])

@@ -1,6 +1,11 @@
-"""Writes of the automation app: predictions, settings, what auto-accept did. Every
-function joins the caller's transaction (a flow's, or the view's for a single write) and
-writes only this app's rows; the marketplace stores the item results themselves.
+"""Writes of the automation app: predictions, settings, what auto-accept did, the
+prediction endpoint and its runs. Every function joins the caller's transaction (a
+flow's, or the view's for a single write) and writes only this app's rows; the
+marketplace stores the item results themselves.
+
+One way in for predictions: the bulk endpoint, item imports (marketplace.services.imports),
+the prediction endpoint and the built-in model all store through ``_checked_predictions``
+and ``_write_predictions``.
 
 Lock order (config/lock_order.py): AutomationSettings sits after Project and before Task;
 Prediction after Item. A flow that pauses auto-accept locks the settings row, then the
@@ -9,17 +14,34 @@ tasks and items it reopens, then the predictions.
 import math
 import random
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from accounts.models import User
 from config.errors import InvalidInput
 from marketplace import task_types
 from marketplace.models import Item, Project
+from marketplace.webhooks.services import validated_url
+from marketplace.webhooks.signing import derive_secret, new_secret_nonce
 
-from .enums import AutomationMode, PredictionState
-from .models import MODEL_VERSION_MAX, AutomationSettings, BuiltinModelRun, Prediction
+from .enums import (
+    LIVE_RUN_STATUSES,
+    AutomationMode,
+    PredictionRunStatus,
+    PredictionState,
+)
+from .models import (
+    MODEL_VERSION_MAX,
+    AutomationSettings,
+    BuiltinModelRun,
+    Prediction,
+    PredictionEndpoint,
+    PredictionRun,
+)
 
 MAX_PREDICTIONS_PER_REQUEST = 10_000
 SETTINGS_FIELDS = ("mode", "auto_accept_threshold", "spot_check_rate", "accuracy_target",
@@ -48,13 +70,31 @@ def prediction_problems(*, project: Project, value: Any, score: Any, model_versi
 def predictions_store(*, project: Project, predictions: list[dict],
                       by_item_id: bool = False) -> int:
     """Store predictions ``[{external_id, value, score, model_version}]`` (or ``item_id``
-    instead of ``external_id`` when ``by_item_id``, for the built-in model and the
-    prediction endpoint), replacing each item's earlier one. All or nothing: any bad entry
-    is a 400 naming ``predictions.<index>.<field>`` and nothing is stored.
+    instead of ``external_id`` when ``by_item_id``, for the built-in model and imports),
+    replacing each item's earlier one. All or nothing: any bad entry is a 400 naming
+    ``predictions.<index>.<field>`` and nothing is stored.
 
     A prediction that auto-accept already turned into the item's result is kept (its
     item's result came from it); the replacement is reported as not updated.
     Returns how many predictions were stored."""
+    rows, errors = _checked_predictions(project, predictions, by_item_id=by_item_id)
+    if errors:
+        raise InvalidInput("Some predictions are invalid; nothing was stored.", fields=errors)
+    return _write_predictions(rows)
+
+
+def predictions_store_valid(*, project: Project, predictions: list[dict]
+                            ) -> tuple[int, dict[str, list[str]]]:
+    """Store the valid entries of ``[{item_id, value, score, model_version}]`` and return
+    ``(stored, problems by "predictions.<index>.<field>")``: a model server's answer is
+    taken item by item, a bad item does not cost the others (the prediction endpoint)."""
+    rows, errors = _checked_predictions(project, predictions, by_item_id=True)
+    return _write_predictions(rows), errors
+
+
+def _checked_predictions(project: Project, predictions: list[dict], *, by_item_id: bool
+                         ) -> tuple[list[Prediction], dict[str, list[str]]]:
+    """The one check of incoming predictions: (rows to store, problems by field)."""
     if not isinstance(predictions, list) or not predictions:
         raise InvalidInput("Send a non-empty list of predictions.",
                            fields={"predictions": ["A non-empty list is required."]})
@@ -100,8 +140,10 @@ def predictions_store(*, project: Project, predictions: list[dict],
                                    score=float(entry["score"]),
                                    model_version=entry["model_version"].strip(),
                                    state=PredictionState.NONE))
-    if errors:
-        raise InvalidInput("Some predictions are invalid; nothing was stored.", fields=errors)
+    return rows, errors
+
+
+def _write_predictions(rows: list[Prediction]) -> int:
     kept = set(Prediction.objects.filter(item__in=[row.item for row in rows],
                                          state=PredictionState.AUTO_ACCEPTED)
                .values_list("item_id", flat=True))
@@ -191,3 +233,98 @@ def builtin_run_record(*, project: Project, model_version: str, trained_on: int,
                                           trained_on=trained_on,
                                           holdout_accuracy=holdout_accuracy,
                                           predicted=predicted)
+
+
+# --- prediction endpoint: the requester's model server ------------------------------------
+
+MAX_ENDPOINT_BATCH_SIZE = 500
+MAX_RUN_ERRORS = 100
+# A live run whose job has not reported for this long is taken to be dead (the worker
+# died): a new request replaces it instead of waiting for ever.
+STALE_RUN_AFTER = timedelta(minutes=15)
+
+
+def prediction_endpoint_secret(endpoint: PredictionEndpoint) -> str:
+    """The signing secret, derived as a webhook's is (never stored)."""
+    return derive_secret(endpoint.secret_nonce)
+
+
+def prediction_endpoint_set(*, project: Project, actor: User | None, url, batch_size
+                            ) -> tuple[PredictionEndpoint, str]:
+    """Register (or replace) the project's model server. Returns the endpoint and its new
+    signing secret, which the caller shows once. The URL passes the webhooks' SSRF check."""
+    url = validated_url(url)
+    if (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+            or not 1 <= batch_size <= MAX_ENDPOINT_BATCH_SIZE):
+        raise InvalidInput("batch_size must be a whole number from 1 to "
+                           f"{MAX_ENDPOINT_BATCH_SIZE}.", fields={"batch_size": [
+                               f"From 1 to {MAX_ENDPOINT_BATCH_SIZE}."]})
+    endpoint, _ = PredictionEndpoint.objects.update_or_create(project=project, defaults={
+        "url": url, "batch_size": batch_size, "created_by": actor,
+        "secret_nonce": new_secret_nonce()})
+    # A run in flight would go on calling the old URL with the old secret: stop it (its
+    # job stops at its next batch); the next import or /run starts afresh.
+    PredictionRun.objects.filter(endpoint=endpoint, status__in=LIVE_RUN_STATUSES).update(
+        status=PredictionRunStatus.FAILED, finished_at=timezone.now(), errors=[
+            {"item_id": None, "field": None, "message": "Stopped: the endpoint was replaced."}])
+    return endpoint, prediction_endpoint_secret(endpoint)
+
+
+def prediction_endpoint_delete(*, endpoint: PredictionEndpoint) -> None:
+    # Its runs go with it; a job in flight finds its run gone and stops (flows).
+    endpoint.delete()
+
+
+def prediction_run_request(*, endpoint: PredictionEndpoint, trigger: str
+                           ) -> tuple[PredictionRun, bool]:
+    """A queued run of the endpoint: the live one if there is one (a second would send
+    the same items twice), else a new one. Returns (run, created)."""
+    now = timezone.now()
+    PredictionRun.objects.filter(
+        Q(heartbeat_at__lt=now - STALE_RUN_AFTER)
+        | Q(heartbeat_at__isnull=True, created_at__lt=now - STALE_RUN_AFTER),
+        endpoint=endpoint, status__in=LIVE_RUN_STATUSES,
+    ).update(status=PredictionRunStatus.FAILED, finished_at=now, errors=[
+        {"item_id": None, "field": None, "message": "The run was lost (its job stopped)."}])
+    live = PredictionRun.objects.filter(endpoint=endpoint, status__in=LIVE_RUN_STATUSES)
+    if run := live.first():
+        return run, False
+    try:
+        # The partial unique constraint is the guard when two requests race.
+        with transaction.atomic():
+            return PredictionRun.objects.create(endpoint=endpoint, trigger=trigger), True
+    except IntegrityError:
+        return live.get(), False
+
+
+def prediction_run_claim(*, run_id: int) -> bool:
+    """Compare-and-swap queued -> running: one job sends a run's batches."""
+    now = timezone.now()
+    return bool(PredictionRun.objects.filter(pk=run_id, status=PredictionRunStatus.QUEUED)
+                .update(status=PredictionRunStatus.RUNNING, started_at=now, heartbeat_at=now))
+
+
+def prediction_run_progress(*, run: PredictionRun, items_sent: int, stored: int,
+                            requests: int, errors: list[dict]) -> bool:
+    """Add one batch's outcome. False when the run is gone or no longer running (its
+    endpoint was deleted or replaced): the job stops."""
+    updated = PredictionRun.objects.filter(pk=run.pk, status=PredictionRunStatus.RUNNING).update(
+        items_sent=F("items_sent") + items_sent,
+        predictions_stored=F("predictions_stored") + stored,
+        requests=F("requests") + requests, heartbeat_at=timezone.now())
+    if updated and errors:
+        run.refresh_from_db(fields=["errors"])
+        room = MAX_RUN_ERRORS - len(run.errors)
+        if room > 0:
+            PredictionRun.objects.filter(pk=run.pk).update(errors=run.errors + errors[:room])
+    return bool(updated)
+
+
+def prediction_run_finish(*, run: PredictionRun, failed_with: str = "") -> None:
+    fields = {"status": PredictionRunStatus.FAILED if failed_with
+              else PredictionRunStatus.SUCCEEDED, "finished_at": timezone.now()}
+    if failed_with:
+        run.refresh_from_db(fields=["errors"])
+        fields["errors"] = (run.errors + [{"item_id": None, "field": None,
+                                           "message": failed_with[:1000]}])[-MAX_RUN_ERRORS:]
+    PredictionRun.objects.filter(pk=run.pk, status=PredictionRunStatus.RUNNING).update(**fields)

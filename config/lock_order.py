@@ -51,7 +51,8 @@ LOCK_ORDER: tuple[tuple[str, ...], ...] = (
      "payments_payoutrun"),
     ("payments_ledgeraccount",),
     ("marketplace_webhookendpoint", "marketplace_webhookdelivery",
-     "marketplace_itemimport", "workers_workerapplication", "workers_examattempt"),
+     "marketplace_itemimport", "workers_workerapplication", "workers_examattempt",
+     "automation_predictionendpoint", "automation_predictionrun"),
 )
 RANK = {table: rank for rank, tables in enumerate(LOCK_ORDER) for table in tables}
 

@@ -264,7 +264,8 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 # The flows define their jobs beside the flow they run (flows/*.py), not in a tasks module.
-CELERY_IMPORTS = ("flows.decisions", "flows.projects", "flows.results", "flows.work")
+CELERY_IMPORTS = ("flows.automation", "flows.decisions", "flows.imports",
+                  "flows.prediction_endpoints", "flows.projects", "flows.results", "flows.work")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -291,7 +292,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     # otherwise when their job message was lost.
     "run-queued-simulations": {"task": "simulation.tasks.run_queued_simulations",
                                "schedule": 15.0},
-    "resume-stale-imports": {"task": "marketplace.tasks.resume_stale_imports",
+    "resume-stale-imports": {"task": "flows.imports.resume_stale_imports",
                              "schedule": 300.0},
     # Retention: hourly is plenty for a limit counted in days; each run is idempotent.
     "apply-retention": {"task": "marketplace.tasks.apply_retention", "schedule": 3600.0},
@@ -347,6 +348,12 @@ PAYOUT_ONBOARDING_REFRESH_URL = env_str("PAYOUT_ONBOARDING_REFRESH_URL",
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
 # Attempts per webhook delivery before giving up (backoff 30 s, 1 min, 2 min ... 1 h).
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
+# Prediction endpoints (a requester's model server, automation app): attempts per batch on
+# network errors, 429 and 5xx, waiting BACKOFF x 1, 2, 4 ... seconds in between. Behind the
+# same SSRF guard as webhooks (WEBHOOK_ALLOW_PRIVATE_URLS).
+PREDICTION_ENDPOINT_MAX_ATTEMPTS = env_int("PREDICTION_ENDPOINT_MAX_ATTEMPTS", 3, minimum=1)
+PREDICTION_ENDPOINT_BACKOFF_SECONDS = env_int("PREDICTION_ENDPOINT_BACKOFF_SECONDS", 2,
+                                              minimum=0)
 
 # --- Logging: one JSON line per request (config/logging.py) ------------------------------
 LOGGING = {

@@ -8,6 +8,9 @@ own rows. Read a flow to follow a use case end to end:
 - ``results``: grade -> aggregate -> finalise (dynamic overlap, late decisions revising
   announced results), project completion and refinement, the recovery sweep.
 - ``projects``: launch, resume, cancel (the project's status with its escrow).
+- ``imports``: item uploads (inline and background) and the automation that follows them.
+- ``automation``: predictions, auto-accept with spot checks and its gate, the built-in model.
+- ``prediction_endpoints``: the requester's model server, sent batches of items to predict.
 
 Transactions: each flow runs in one transaction (the request's own when an
 Idempotency-Key wraps the view, so the key's record commits with the work) and locks in

@@ -50,21 +50,23 @@ def store_predictions(*, project: Project, predictions: list, by_item_id: bool =
     with transaction.atomic():
         updated = automation.predictions_store(project=project, predictions=predictions,
                                                by_item_id=by_item_id)
-        _auto_accept_after_commit(project)
+        auto_accept_after_commit(project)
     return updated
 
 
 def update_settings(*, project: Project, fields: dict):
     with transaction.atomic():
         settings = automation.settings_update(project=project, fields=fields)
-        _auto_accept_after_commit(project)
+        auto_accept_after_commit(project)
         if settings.builtin_model and fields.get("builtin_model"):
             transaction.on_commit(lambda: train_builtin_model_job.delay(project.pk),
                                   robust=True)
     return settings
 
 
-def _auto_accept_after_commit(project: Project) -> None:
+def auto_accept_after_commit(project: Project) -> None:
+    """In auto-accept mode, run the auto-accept job once the caller's transaction commits
+    (new predictions or settings may make items final)."""
     if automation.settings_for(project=project).mode == AutomationMode.AUTO_ACCEPT:
         transaction.on_commit(lambda: auto_accept_job.delay(project.pk), robust=True)
 
@@ -227,7 +229,7 @@ def train_builtin_model(*, project_id: int) -> BuiltinModelRun | None:
         run = automation.builtin_run_record(project=project, model_version=version,
                                             trained_on=len(labelled),
                                             holdout_accuracy=accuracy, predicted=len(targets))
-        _auto_accept_after_commit(project)
+        auto_accept_after_commit(project)
     return run
 
 

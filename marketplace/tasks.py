@@ -3,7 +3,6 @@ from celery import shared_task
 
 from .services import (
     assignments_expire_overdue,
-    imports_resume_stale,
     item_import_run,
 )
 from .services.sensitive_data import items_apply_retention
@@ -12,20 +11,14 @@ from .webhooks.tasks import deliver_due_webhooks, deliver_webhook  # noqa: F401 
 
 @shared_task(acks_late=True)
 def run_item_import(import_id: int) -> None:
+    """The bare import. Uploads enqueue flows.imports.import_job, which runs this and
+    then what follows an import (auto-accept, the prediction endpoint)."""
     item_import_run(import_id=import_id)
 
 
 @shared_task(acks_late=True)
 def expire_leases() -> int:
     return assignments_expire_overdue()
-
-
-@shared_task(acks_late=True)
-def resume_stale_imports() -> int:
-    stale = imports_resume_stale()
-    for import_id in stale:
-        run_item_import.delay(import_id)
-    return len(stale)
 
 
 @shared_task(acks_late=True)

@@ -16,7 +16,14 @@ from config import input_rules
 from config.errors import InvalidInput
 
 FORMATS = ("json", "jsonl", "csv")
-RESERVED_COLUMNS = {"external_id", "answer", "data"}
+# The keys a JSON/JSONL row may carry; everything else in a row is refused.
+ROW_KEYS = {"external_id", "answer", "data", "prediction"}
+PREDICTION_KEYS = ("value", "score", "model_version")
+# CSV has no nesting: a prediction is three columns (the value JSON-encoded, or a bare
+# label), and none of them is a data column.
+PREDICTION_COLUMNS = {"prediction": "value", "prediction_score": "score",
+                      "prediction_model_version": "model_version"}
+RESERVED_COLUMNS = ROW_KEYS | set(PREDICTION_COLUMNS)
 MAX_ROW_ERRORS = 20
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -41,6 +48,11 @@ class UploadRow:
     # A CSV answer cell as written: "3" may be the choice "3" or the number 3, and only the
     # project's label config can tell (services.imports reads it).
     answer_text: str | None = None
+    # A model's prediction ``{value, score, model_version}`` (validated by services.imports
+    # like the bulk predictions endpoint); None when the row has none.
+    prediction: Any = None
+    # The CSV prediction cell as written, read against the label config like answer_text.
+    prediction_text: str | None = None
 
 
 def format_from_filename(filename: str) -> str:
@@ -79,8 +91,8 @@ def _row_from_object(row: int, obj: Any, *, checked: bool = False) -> UploadRow:
         data=obj["data"],
         answer=obj.get("answer"),
         has_answer="answer" in obj,
-        unknown_keys=() if obj.keys() <= RESERVED_COLUMNS
-        else tuple(sorted(set(obj) - RESERVED_COLUMNS)),
+        unknown_keys=() if obj.keys() <= ROW_KEYS else tuple(sorted(set(obj) - ROW_KEYS)),
+        prediction=obj.get("prediction"),
     )
 
 
@@ -144,6 +156,33 @@ def _delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
+def _csv_number(text: str) -> Any:
+    """A score cell as a number when it reads as one; else the text, which the prediction
+    check then refuses with its own message."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _csv_prediction(record: dict) -> tuple[dict | None, str | None]:
+    """The prediction columns of one record: ``({value, score, model_version}, the
+    prediction cell as written)``, or ``(None, None)`` when all three are empty."""
+    cells = {key: (record.get(column) or "").strip()
+             for column, key in PREDICTION_COLUMNS.items()}
+    if not any(cells.values()):
+        return None, None
+    value: Any = None
+    if cells["value"]:
+        try:
+            value = _strict_loads(cells["value"])
+        except (json.JSONDecodeError, TypeError):
+            value = cells["value"]  # a bare label such as positive
+    score = _csv_number(cells["score"]) if cells["score"] else None
+    return ({"value": value, "score": score, "model_version": cells["model_version"]},
+            cells["value"] or None)
+
+
 def _parse_csv(text: str) -> list[UploadRow]:
     # The csv module refuses cells over 128 KiB by default; long documents are fine as
     # items, and the upload size limit already bounds every cell. (The limit is global.)
@@ -195,10 +234,12 @@ def _parse_csv(text: str) -> list[UploadRow]:
                 except (json.JSONDecodeError, TypeError):
                     answer = raw_answer  # a bare label such as positive
             external_id = (record.get("external_id") or "").strip() or None
-            _check_row_value(line, {"data": data, "answer": answer})
+            prediction, prediction_text = _csv_prediction(record)
+            _check_row_value(line, {"data": data, "answer": answer, "prediction": prediction})
             rows.append(UploadRow(row=line, external_id=external_id, data=data,
                                   answer=answer, has_answer=has_answer,
-                                  answer_text=raw_answer if has_answer else None))
+                                  answer_text=raw_answer if has_answer else None,
+                                  prediction=prediction, prediction_text=prediction_text))
     except csv.Error as exc:
         raise _row_error(reader.line_num, f"malformed CSV ({exc}).")
     return rows

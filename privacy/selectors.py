@@ -13,13 +13,21 @@ ACCESS_RECORD_MIN_SENSITIVITY = Sensitivity.CONFIDENTIAL
 
 
 def items_for_worker(*, project: Project, items: list[dict]) -> list[dict]:
-    """Served items ``[{id, data}]`` (ids are answer ids) as this project's workers may
-    see them: detected personal data replaced by placeholders when the project masks."""
+    """Served items ``[{id, data, prediction?}]`` (ids are answer ids) as this project's
+    workers may see them: detected personal data replaced by placeholders when the project
+    masks, and a spans pre-label moved to the offsets of that masked text."""
     if not project.mask_pii_for_workers:
         return items
     spans = dict(Answer.objects.filter(pk__in=[item["id"] for item in items])
                  .values_list("pk", "item__pii_spans"))
-    return [{**item, "data": mask_data(item["data"], spans.get(item["id"]))} for item in items]
+    shown = []
+    for item in items:
+        item = {**item, "data": mask_data(item["data"], spans.get(item["id"]))}
+        if project.task_type == TaskType.SPANS and item.get("prediction") is not None:
+            item["prediction"] = {**item["prediction"], "value": span_offsets_to_masked(
+                item["prediction"]["value"], spans.get(item["id"]))}
+        shown.append(item)
+    return shown
 
 
 def answers_from_masked(*, assignment: Assignment, answers: list) -> list:

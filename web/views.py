@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.enums import Role
 from flows.accounts import register as user_register
+from automation.selectors import prelabels_for
 from privacy.selectors import items_for_worker
 from config.errors import ApiError, error_body
 from marketplace import selectors as marketplace_selectors
@@ -190,10 +191,12 @@ def _task_context(assignment) -> dict:
     project = assignment.project
     return {"assignment": assignment, "project": project,
             "config": widgets.config_for(project),
-            # Masked as in the API payload when the project hides personal data.
+            # Pre-labelled (prelabel mode) and masked (when the project hides personal
+            # data) as in the API payload.
             "items": widgets.items_for(project=project, served=items_for_worker(
-                project=project,
-                items=marketplace_selectors.served_items(assignment=assignment))),
+                project=project, items=prelabels_for(
+                    project=project,
+                    items=marketplace_selectors.served_items(assignment=assignment)))),
             "submit_url": reverse("web:work-submit", args=[assignment.pk]),
             "heartbeat_url": reverse("web:work-heartbeat", args=[assignment.pk]),
             "return_url": reverse("web:work-return", args=[assignment.pk])}

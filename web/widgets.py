@@ -1,6 +1,8 @@
 """What the labeling page shows of each served item, per task type. Items arrive as the
 API serves them ({id, data}: gold items look like any other) and leave as template
 context; the widget templates are web/templates/web/widgets/<task_type>.html."""
+import json
+
 from marketplace.enums import TaskType
 
 _IMAGE_KEYS = ("image", "image_url", "url")
@@ -21,6 +23,7 @@ def _image(data: dict) -> str:
 
 
 def items_for(*, project, served: list[dict]) -> list[dict]:
+    """Served items ({id, data, prediction?: {value}}) as the widget templates show them."""
     task_type, config = project.task_type, project.label_config
     shown = []
     for index, item in enumerate(served):
@@ -42,6 +45,10 @@ def items_for(*, project, served: list[dict]) -> list[dict]:
             used |= set(_OPTION_KEYS)
         view["fields"] = [(key, value if isinstance(value, str) else str(value))
                           for key, value in data.items() if key not in used]
+        # Prelabel mode: the model's answer (or a gold decoy), JSON for labeling.js to
+        # pre-fill the widget with; the worker checks and corrects it.
+        if item.get("prediction") is not None:
+            view["prediction"] = json.dumps(item["prediction"]["value"])
         shown.append(view)
     return shown
 

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from ..enums import AutomationMode
+from ..services import MAX_ENDPOINT_BATCH_SIZE
 
 
 class PredictionsInput(serializers.Serializer):
@@ -82,3 +83,46 @@ class AutomationOutput(serializers.Serializer):
     model_versions = ModelVersionReport(many=True)
     prelabel = PrelabelReport()
     builtin_model_runs = BuiltinRun(many=True)
+
+
+class PredictionEndpointInput(serializers.Serializer):
+    url = serializers.CharField(max_length=2000, help_text="http(s) URL of the model server; "
+                                "public addresses only (SSRF guard, as for webhooks)")
+    batch_size = serializers.IntegerField(min_value=1, max_value=MAX_ENDPOINT_BATCH_SIZE,
+                                          default=50,
+                                          help_text="Items per request")
+
+
+class PredictionRunError(serializers.Serializer):
+    item_id = serializers.IntegerField(allow_null=True)
+    field = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+class PredictionRunOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField(help_text="queued, running, succeeded or failed")
+    trigger = serializers.CharField(help_text="import or manual")
+    items_sent = serializers.IntegerField()
+    predictions_stored = serializers.IntegerField()
+    requests = serializers.IntegerField(help_text="HTTP attempts, retries included")
+    errors = PredictionRunError(many=True, help_text="Bad answers per item, and why a "
+                                "failed run stopped (at most 100)")
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class PredictionEndpointRegistered(serializers.Serializer):
+    url = serializers.CharField()
+    batch_size = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class PredictionEndpointOutput(PredictionEndpointRegistered):
+    runs = PredictionRunOutput(many=True, help_text="The latest runs, newest first")
+
+
+class PredictionEndpointCreated(PredictionEndpointRegistered):
+    secret = serializers.CharField(help_text="Shown once: verify the Quorum-Signature "
+                                   "header of Quorum's requests with it")

@@ -1,14 +1,29 @@
 """Requester endpoints of automated labelling: bulk predictions, settings and report."""
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 
+from config.idempotency import idempotent
 from flows import automation as automation_flow
+from flows import prediction_endpoints as prediction_endpoints_flow
 from marketplace.api.views import RequesterView
+from marketplace.webhooks.api import SecretOnceResponse
 from payments.services import assignment_cost_cents
 from qa.services import gold_judge
 
-from .. import selectors
-from .serializers import AutomationOutput, PredictionsInput, PredictionsOutput, SettingsInput
+from .. import selectors, services
+from .serializers import (
+    AutomationOutput,
+    PredictionEndpointCreated,
+    PredictionEndpointInput,
+    PredictionEndpointOutput,
+    PredictionEndpointRegistered,
+    PredictionRunOutput,
+    PredictionsInput,
+    PredictionsOutput,
+    SettingsInput,
+)
 
 
 def _report(project) -> dict:
@@ -60,3 +75,56 @@ class AutomationView(RequesterView):
         payload.is_valid(raise_exception=True)
         automation_flow.update_settings(project=project, fields=payload.validated_data)
         return Response(AutomationOutput(_report(project)).data)
+
+
+class PredictionEndpointView(RequesterView):
+    def _endpoint(self, project_id):
+        endpoint = selectors.prediction_endpoint_get(project=self.get_project(project_id))
+        if endpoint is None:
+            raise Http404("This project has no prediction endpoint.")
+        return endpoint
+
+    @extend_schema(responses=PredictionEndpointOutput, tags=["automation"],
+                   description="The project's model server and its latest runs (never "
+                   "the secret).")
+    def get(self, request, project_id):
+        endpoint = self._endpoint(project_id)
+        return Response(PredictionEndpointOutput({
+            "url": endpoint.url, "batch_size": endpoint.batch_size,
+            "created_at": endpoint.created_at,
+            "runs": selectors.prediction_runs(endpoint=endpoint)}).data)
+
+    @extend_schema(request=PredictionEndpointInput, responses={201: PredictionEndpointCreated},
+                   tags=["automation"], description="Register (or replace) the project's "
+                   "model server. Quorum POSTs it signed batches of items waiting for a "
+                   "prediction (after imports, and on /run) and stores its answers. The "
+                   "signing secret is in this answer only (a replay with the same "
+                   "Idempotency-Key answers without it).")
+    @idempotent
+    def post(self, request, project_id):
+        project = self.get_project(project_id)
+        payload = PredictionEndpointInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        endpoint, secret = services.prediction_endpoint_set(
+            project=project, actor=request.user, **payload.validated_data)
+        # The secret joins the body only when rendered: never stored with the response.
+        return SecretOnceResponse(PredictionEndpointRegistered(endpoint).data, secret=secret,
+                                  status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None}, tags=["automation"])
+    def delete(self, request, project_id):
+        services.prediction_endpoint_delete(endpoint=self._endpoint(project_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PredictionEndpointRunView(RequesterView):
+    @extend_schema(request=None, responses={202: PredictionRunOutput}, tags=["automation"],
+                   description="Send every item still waiting for a prediction to the "
+                   "endpoint now. While a run is live, answers that run.")
+    def post(self, request, project_id):
+        project = self.get_project(project_id)
+        run = prediction_endpoints_flow.request_run(project=project, trigger="manual")
+        if run is None:
+            raise Http404("This project has no prediction endpoint.")
+        run.refresh_from_db()  # the eager job may have run it already at commit
+        return Response(PredictionRunOutput(run).data, status=status.HTTP_202_ACCEPTED)

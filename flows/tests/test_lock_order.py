@@ -249,3 +249,20 @@ def test_auto_accept_and_its_pause(requester):
                                model_version="m", reason="test", accuracy=0.0,
                                lower_bound=0.0))
     assert Prediction.objects.filter(state=PredictionState.RETURNED).count() == 6
+
+
+def test_an_import_with_predictions_into_a_launched_project(requester):
+    from automation.models import Prediction
+    from flows import imports
+    from marketplace.uploads import UploadRow
+
+    # Launched: the new tasks reserve escrow (ledger accounts) after the predictions.
+    project = launched_project(requester, tasks=1, items_per_task=1)
+    rows = [UploadRow(row=n, external_id=f"p{n}", data={"text": f"t{n}"}, answer=None,
+                      has_answer=False, prediction={"value": "positive", "score": 0.5,
+                                                    "model_version": "m"})
+            for n in range(1, 4)]
+
+    assert_lock_order(locks_of(imports.import_items, project=project, actor=requester,
+                               rows=rows, is_gold=False))
+    assert Prediction.objects.filter(project=project).count() == 3

@@ -204,9 +204,10 @@ class RejectInput(serializers.Serializer):
 
 def _worker_items(assignment) -> list[dict]:
     # Masked here, where the payload is built for the worker: stored data stays whole.
-    items = items_for_worker(project=assignment.project,
-                             items=selectors.served_items(assignment=assignment))
-    return prelabels_for(project=assignment.project, items=items)
+    # Pre-labels first, so that masking moves span pre-labels to the masked offsets.
+    items = prelabels_for(project=assignment.project,
+                          items=selectors.served_items(assignment=assignment))
+    return items_for_worker(project=assignment.project, items=items)
 
 
 def _next_task_body(assignment) -> dict:

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.input_rules import MAX_BIGINT
@@ -155,6 +156,12 @@ class ImportOutput(serializers.Serializer):
         return "gold" if item_import.is_gold else "items"
 
 
+class PredictionShown(serializers.Serializer):
+    value = serializers.JSONField()
+    score = serializers.FloatField()
+    model_version = serializers.CharField()
+
+
 class ItemOutput(serializers.Serializer):
     """Requester view of an item; gold answers are the requester's own data."""
 
@@ -172,9 +179,19 @@ class ItemOutput(serializers.Serializer):
     pii_counts = serializers.JSONField(source="pii_types",
                                        help_text="Entity type -> occurrences")
     erased_at = serializers.DateTimeField(allow_null=True)
+    prediction = serializers.SerializerMethodField(
+        help_text="The latest model prediction {value, score, model_version}, or null")
 
     def get_pii_types(self, item) -> list[str]:
         return sorted(item.pii_types)
+
+    @extend_schema_field(PredictionShown(allow_null=True))
+    def get_prediction(self, item) -> dict | None:
+        prediction = getattr(item, "prediction", None)  # reverse one-to-one: may be absent
+        if prediction is None:
+            return None
+        return {"value": prediction.value, "score": prediction.score,
+                "model_version": prediction.model_version}
 
 
 class TaskOutput(serializers.Serializer):

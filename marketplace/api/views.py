@@ -149,8 +149,8 @@ class _UploadView(RequesterView):
             return Response(ImportQueuedOutput({"import_id": item_import.pk,
                                                 "status": item_import.status}).data,
                             status=status.HTTP_202_ACCEPTED)
-        result = services.items_import(project=project, actor=request.user, rows=rows,
-                                       is_gold=self.is_gold)
+        result = imports_flow.import_items(project=project, actor=request.user, rows=rows,
+                                           is_gold=self.is_gold)
         body = ImportCreatedOutput(result).data
         if self.is_gold:
             body.pop("tasks_created")
@@ -161,8 +161,11 @@ class ProjectItemsView(_UploadView):
     @extend_schema(
         request={"application/json": ItemsUploadInput, "multipart/form-data": ItemsUploadInput},
         responses={201: ImportCreatedOutput, 202: ImportQueuedOutput}, tags=["items"],
-        description="Rows: {external_id?, data}. Over IMPORT_SYNC_MAX_ROWS rows the upload "
-        "becomes a background import (202); follow it at /api/v1/imports/{id}.")
+        description="Rows: {external_id?, data, prediction?: {value, score, model_version}} "
+        "(CSV: columns prediction - JSON or a bare label -, prediction_score, "
+        "prediction_model_version). A prediction is validated like a worker's answer, score "
+        "0..1; a bad one refuses its row. Over IMPORT_SYNC_MAX_ROWS rows the upload becomes "
+        "a background import (202); follow it at /api/v1/imports/{id}.")
     def post(self, request, project_id):
         return super().post(request, project_id)
 

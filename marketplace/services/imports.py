@@ -13,11 +13,16 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 from psycopg import sql as psycopg_sql
 
 from accounts.models import User
+from automation.services import (
+    MAX_PREDICTIONS_PER_REQUEST,
+    prediction_problems,
+    predictions_store,
+)
 from payments.services import escrow_reserve_shortfall
 from workers.models import QualificationExam
 from config.errors import Conflict, InvalidInput, PaymentRequired
@@ -26,7 +31,7 @@ from .. import task_types
 from ..enums import ImportStatus, ProjectStatus
 from ..locks import item_import_for_update, project_for_update
 from ..models import Item, ItemImport, Project, Task
-from ..uploads import MAX_ROW_ERRORS, UploadRow, parse_upload
+from ..uploads import MAX_ROW_ERRORS, PREDICTION_KEYS, UploadRow, parse_upload
 from .sensitive_data import import_record_pii, items_scan_for_pii
 
 INSERT_BATCH_SIZE = 5000
@@ -42,6 +47,7 @@ class ImportResult:
     created: int
     tasks_created: int
     pii_raised: int = 0
+    predictions: int = 0
 
 
 @dataclass(slots=True)
@@ -56,6 +62,9 @@ class NewItem:
     sensitivity: str = ""
     pii_types: dict = field(default_factory=dict)
     pii_spans: list = field(default_factory=list)
+    # {value, score, model_version}, validated; stored by the automation app once the
+    # item has its id.
+    prediction: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -112,21 +121,57 @@ def _row_problems(project: Project, row: UploadRow, *, is_gold: bool) -> list[Ro
     elif row.has_answer and row.answer is not None:
         problems.append(RowProblem(row.row, "answer",
                                    "items carry no answer; upload gold items to /gold."))
+    if row.prediction is not None:
+        if is_gold:
+            problems.append(RowProblem(row.row, "prediction", "gold items carry no "
+                                       "prediction (in prelabel mode Quorum shows decoys)."))
+        elif not problems:
+            problems.extend(_prediction_problems(project, row))
     return problems
 
 
-def _csv_answer_read(project: Project, row: UploadRow) -> UploadRow:
+def _prediction_problems(project: Project, row: UploadRow) -> list[RowProblem]:
+    """A row's prediction is checked by the rule of the bulk predictions endpoint
+    (automation.services.prediction_problems: the value like a worker's answer, the score
+    in 0..1), so both ways in accept exactly the same predictions."""
+    prediction = row.prediction
+    if not isinstance(prediction, dict):
+        return [RowProblem(row.row, "prediction",
+                           "must be an object {value, score, model_version}.")]
+    unknown = sorted(map(str, set(prediction) - set(PREDICTION_KEYS)))
+    if unknown:
+        return [RowProblem(row.row, "prediction", f"unknown key(s): {', '.join(unknown)}.")]
+    found = prediction_problems(project=project, value=prediction.get("value"),
+                                score=prediction.get("score"),
+                                model_version=prediction.get("model_version"), data=row.data)
+    return [RowProblem(row.row, f"prediction.{name}", message)
+            for name, messages in found.items() for message in messages]
+
+
+def _csv_cell_read(project: Project, text: str, parsed: Any, data: Any) -> Any:
     """A CSV cell is text: read it as the label config expects. The cell as written is
-    the answer when that is valid (choices "1", "2", "3"); otherwise its JSON reading
+    the value when that is valid (choices "1", "2", "3"); otherwise its JSON reading
     (ratings, lists, spans); if neither is valid, the JSON reading's problems are shown."""
-    text = row.answer_text.strip()
+    text = text.strip()
     readings = [text]
-    if row.answer != text:
-        readings.insert(0 if isinstance(row.answer, (list, dict)) else 1, row.answer)
+    if parsed != text:
+        readings.insert(0 if isinstance(parsed, (list, dict)) else 1, parsed)
     for reading in readings:
         if not task_types.answer_problems(project.task_type, project.label_config, reading,
-                                          row.data):
-            return replace(row, answer=reading)
+                                          data):
+            return reading
+    return parsed
+
+
+def _csv_answer_read(project: Project, row: UploadRow) -> UploadRow:
+    """The CSV answer and prediction cells, read against the label config."""
+    if row.answer_text is not None:
+        row = replace(row, answer=_csv_cell_read(project, row.answer_text, row.answer,
+                                                 row.data))
+    if row.prediction_text is not None and isinstance(row.prediction, dict):
+        value = _csv_cell_read(project, row.prediction_text, row.prediction["value"],
+                               row.data)
+        row = replace(row, prediction={**row.prediction, "value": value})
     return row
 
 
@@ -137,7 +182,7 @@ def _validated_items(project: Project, rows: list[UploadRow], *, is_gold: bool,
     items: list[NewItem] = []
     seen_external_ids: dict[str, int] = {}
     for position, row in enumerate(rows, start=1):
-        if is_gold and row.answer_text is not None:
+        if row.answer_text is not None or row.prediction_text is not None:
             row = _csv_answer_read(project, row)
         row_problems = _row_problems(project, row, is_gold=is_gold)
         try:
@@ -157,7 +202,8 @@ def _validated_items(project: Project, rows: list[UploadRow], *, is_gold: bool,
             break
         if not row_problems:
             items.append(NewItem(external_id=external_id, data=row.data,
-                                 gold_answer=row.answer if is_gold else None))
+                                 gold_answer=row.answer if is_gold else None,
+                                 prediction=row.prediction))
         if on_progress and position % INSERT_BATCH_SIZE == 0:
             on_progress(position)
 
@@ -310,6 +356,9 @@ def _insert_items(project: Project, items: list[NewItem], *, is_gold: bool) -> N
 def _store(project: Project, items: list[NewItem], *, is_gold: bool) -> ImportResult:
     """Insert validated items under the project lock. Caller holds a transaction."""
     tasks_created = 0 if is_gold else _cut_into_tasks(project, items)
+    predicted = any(item.prediction is not None for item in items)
+    last_pk = (Item.objects.filter(project=project).aggregate(last=Max("pk"))["last"] or 0
+               if predicted else 0)
     try:
         with transaction.atomic():
             _insert_items(project, items, is_gold=is_gold)
@@ -317,13 +366,33 @@ def _store(project: Project, items: list[NewItem], *, is_gold: bool) -> ImportRe
         # Another upload stored the same external_id between validation and insert.
         raise Conflict("Another upload added some of these external_ids; nothing was "
                        "stored. Retry to see which rows clash.", code="duplicate_external_id")
+    # Before the escrow: lock order Item -> Prediction -> ledger accounts.
+    predictions = _store_predictions(project, items, after_pk=last_pk) if predicted else 0
     # A launched project's new tasks need escrow now; a draft reserves it all at launch.
     if tasks_created and project.status != ProjectStatus.DRAFT \
             and not escrow_reserve_shortfall(project=project):
         raise PaymentRequired("These items need more escrow than the organization has "
                               "available; top up, then upload again. Nothing was stored.")
     return ImportResult(created=len(items), tasks_created=tasks_created,
-                        pii_raised=import_record_pii(project=project, items=items))
+                        pii_raised=import_record_pii(project=project, items=items),
+                        predictions=predictions)
+
+
+def _store_predictions(project: Project, items: list[NewItem], *, after_pk: int) -> int:
+    """Store the rows' predictions through the automation app's one writer (the bulk
+    endpoint's), now that the items have ids. COPY returns no ids; but the project is
+    locked, so this project's items above ``after_pk`` are exactly the rows just inserted,
+    and a sequence hands out ids in insertion order."""
+    new_pks = list(Item.objects.filter(project=project, pk__gt=after_pk)
+                   .order_by("pk").values_list("pk", flat=True))
+    if len(new_pks) != len(items):
+        raise RuntimeError(f"Expected {len(items)} new items, found {len(new_pks)}.")
+    entries = [{"item_id": pk, **item.prediction}
+               for pk, item in zip(new_pks, items) if item.prediction is not None]
+    chunk = MAX_PREDICTIONS_PER_REQUEST
+    return sum(predictions_store(project=project, by_item_id=True,
+                                 predictions=entries[start:start + chunk])
+               for start in range(0, len(entries), chunk))
 
 
 def items_import(*, project: Project, actor: User, rows: list[UploadRow],

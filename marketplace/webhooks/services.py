@@ -31,7 +31,8 @@ URL_MAX_LENGTH = 2000
 MAX_ITEMS_PER_DELIVERY = 500
 
 
-def _validated_url(url) -> str:
+def validated_url(url) -> str:
+    """A URL Quorum may call (webhooks, prediction endpoints): http(s), public host."""
     url = (url or "").strip() if isinstance(url, str) else ""
     if not url:
         raise InvalidInput("A webhook needs a URL.", fields={"url": ["This field is required."]})
@@ -71,7 +72,7 @@ def webhook_endpoint_create(*, organization: Organization, actor: User | None, u
     """Subscribe ``url`` to ``events``. Returns the endpoint and its secret, which the
     caller shows once: it is not stored and no read path returns it."""
     endpoint = WebhookEndpoint.objects.create(
-        organization=organization, created_by=actor, url=_validated_url(url),
+        organization=organization, created_by=actor, url=validated_url(url),
         events=_validated_events(events), secret_nonce=new_secret_nonce())
     return endpoint, webhook_secret(endpoint)
 

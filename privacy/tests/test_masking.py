@@ -124,3 +124,28 @@ def test_gold_feedback_is_shown_in_the_offsets_the_worker_saw(
     assert [(entry["your_answer"], entry["expected"]) for entry in detail["gold_feedback"]] == [
         ([{"start": 0, "end": 4, "label": "PER"}],
          [{"start": 5, "end": 12, "label": "CONTACT"}])]
+
+
+def test_a_span_pre_label_is_shown_in_masked_offsets_and_kept_in_original_ones(requester):
+    from flows import automation as automation_flow
+    from qa.tests.conftest import committed
+
+    project = launched_project(requester, [TEXT], task_type="spans",
+                               label_config={"labels": ["PER", "CONTACT"]},
+                               mask_pii_for_workers=True)
+    committed(automation_flow.update_settings, project=project, fields={"mode": "prelabel"})
+    predicted = [{"start": 0, "end": 7, "label": "PER"},
+                 {"start": 33, "end": 49, "label": "CONTACT"}]  # the phone number
+    automation_flow.store_predictions(project=project, predictions=[
+        {"external_id": "t1", "value": predicted, "score": 0.7, "model_version": "m"}])
+    _, client = cleared_worker("dana@workers.example")
+
+    served = claim(client)
+
+    [item] = served["items"]
+    shown = item["prediction"]["value"]
+    assert [MASKED[span["start"]:span["end"]] for span in shown] == ["Ann Lee", "[PHONE]"]
+    # Submitted as shown, it is stored as the model said it.
+    response = submit(client, served, shown)
+    assert response.status_code == 200, response.json()
+    assert Answer.objects.get(assignment_id=served["assignment_id"]).value == predicted

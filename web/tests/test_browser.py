@@ -304,6 +304,87 @@ def test_browser_and_server_validation_messages_appear_next_to_the_item(web, req
     assert Assignment.objects.get(project__name="Translations").status == "assigned"
 
 
+def test_prelabelled_choice_and_boxes_show_the_prediction(web, requester):
+    from flows import automation as automation_flow
+
+    worker = ready_worker()
+    choice = launch(requester, "single_choice", name="Prelabelled reviews")
+    shapes = launch(requester, "bbox", name="Prelabelled shapes")
+    predicted_box = {"x": 0.5, "y": 0.25, "w": 0.25, "h": 0.5, "label": "circle"}
+    for project, value in ((choice, "negative"), (shapes, [predicted_box])):
+        automation_flow.update_settings(project=project, fields={"mode": "prelabel"})
+        automation_flow.store_predictions(project=project, predictions=[{
+            "external_id": f"{project.task_type}-0", "value": value, "score": 0.6,
+            "model_version": "m1"}])
+    page = web.page
+    sign_in(web, "dana@workers.example")
+
+    start(web, "Prelabelled reviews")
+    page.get_by_text("Pre-filled by a model: check it and correct what is wrong.").wait_for()
+    assert page.get_by_role("radio", name="negative").is_checked()
+    assert not page.get_by_role("radio", name="positive").is_checked()
+    web.axe()
+    page.get_by_role("button", name="Submit").click()  # the worker agrees with the model
+    expect_done(web)
+    assert stored(worker, choice) == ["negative"]
+
+    start(web, "Prelabelled shapes")
+    page.locator(".box").wait_for()
+    assert page.locator(".box").count() == 1
+    assert page.locator(".box-tag").inner_text() == "1 circle"
+    assert page.get_by_label("Label of box 1").input_value() == "circle"
+    drawn = page.locator(".box").evaluate(
+        "node => [node.style.left, node.style.top, node.style.width, node.style.height]")
+    assert drawn == ["50%", "25%", "25%", "50%"]
+    web.axe()
+    page.get_by_label("Label of box 1").select_option("square")  # the worker corrects it
+    page.get_by_role("button", name="Submit").click()
+    expect_done(web)
+    assert stored(worker, shapes) == [[{**predicted_box, "label": "square"}]]
+
+
+def test_every_type_is_pre_filled_and_submitting_unchanged_keeps_the_prediction(
+        web, requester):
+    from flows import automation as automation_flow
+
+    worker = ready_worker()
+    predicted = {"multi_choice": ["price", "delivery"], "rating": 2,
+                 "text": "Good morning", "spans": [{"start": 22, "end": 28, "label": "CITY"}],
+                 "pairwise": {"choice": "b", "rationale": "Reads better."},
+                 "ranking": [2, 0, 1]}
+    projects = {}
+    for task_type, value in predicted.items():
+        projects[task_type] = launch(requester, task_type, name=f"Prelabelled {task_type}")
+        automation_flow.update_settings(project=projects[task_type],
+                                        fields={"mode": "prelabel"})
+        automation_flow.store_predictions(project=projects[task_type], predictions=[{
+            "external_id": f"{task_type}-0", "value": value, "score": 0.5,
+            "model_version": "m1"}])
+    shown = {  # what a person sees of each pre-label
+        "multi_choice": lambda: [page.get_by_role("checkbox", name=name).is_checked()
+                                 for name in ("price", "quality", "delivery")]
+        == [True, False, True],
+        "rating": lambda: page.get_by_role("radio", name="2").is_checked(),
+        "text": lambda: page.get_by_label("Your answer").input_value() == "Good morning",
+        "spans": lambda: page.locator("[data-span-preview] mark").inner_text() == "London"
+        and page.locator("[data-span-list] .tag").all_inner_texts() == ["CITY"],
+        "pairwise": lambda: page.get_by_role("radio", name="B is better").is_checked()
+        and page.get_by_label("Why (optional)").input_value() == "Reads better.",
+        "ranking": lambda: page.locator("[data-ranking] .option-label").all_inner_texts()
+        == ["Cooking", "Python docs", "Snake facts"],
+    }
+    page = web.page
+    sign_in(web, "dana@workers.example")
+
+    for task_type, value in predicted.items():
+        start(web, f"Prelabelled {task_type}")
+        page.get_by_text("Pre-filled by a model").wait_for()
+        assert shown[task_type](), task_type
+        page.get_by_role("button", name="Submit").click()  # unchanged
+        expect_done(web)
+        assert stored(worker, projects[task_type]) == [value], task_type
+
+
 def test_lease_expiry_is_shown_and_submit_disabled(web, requester):
     ready_worker()
     project = launch(requester, "single_choice", name="Reviews")

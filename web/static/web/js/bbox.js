@@ -8,13 +8,16 @@ const MIN_SIZE = 0.01;
 const round = (value) => Math.round(value * 10000) / 10000;
 const clamp = (value, low, high) => Math.min(Math.max(value, low), high);
 
-export function initBoxes(widget) {
+// ``initial``: boxes to start with (a model's pre-label), [{x, y, w, h, label}].
+export function initBoxes(widget, initial = []) {
   const item = widget.closest("[data-item]");
   const stage = widget.querySelector("[data-stage]");
   const labelSelect = widget.querySelector("[data-bbox-label]");
   const list = widget.querySelector("[data-box-list]");
   const labelOptions = widget.querySelector("[data-label-options]");
-  const boxes = [];
+  const boxes = (Array.isArray(initial) ? initial : [])
+    .filter((b) => b && [b.x, b.y, b.w, b.h].every(Number.isFinite))
+    .map((b) => ({ x: b.x, y: b.y, w: b.w, h: b.h, label: String(b.label) }));
   let selected = -1;
   let drag = null;
 

@@ -236,6 +236,60 @@ function onKey(event) {
   }
 }
 
+// --- pre-labels (prelabel mode) ---------------------------------------------------------
+
+// The model's answer the server put on the item (data-prediction, JSON), or undefined.
+function predictionOf(item) {
+  if (!item || !item.dataset.prediction) return undefined;
+  try { return JSON.parse(item.dataset.prediction); } catch { return undefined; }
+}
+
+function check(item, value) {
+  const input = [...item.querySelectorAll("input[type=radio], input[type=checkbox]")]
+    .find((candidate) => candidate.value === String(value));
+  if (input) input.checked = true;
+}
+
+// Put the prediction into the widget as if the worker had answered it; spans and boxes
+// take theirs when their widget starts.
+function prefill(item, value) {
+  switch (item.dataset.type) {
+    case "single_choice":
+      check(item, value);
+      break;
+    case "multi_choice":
+      if (Array.isArray(value)) value.forEach((choice) => check(item, choice));
+      break;
+    case "rating": {
+      const input = item.querySelector("input[type=number]");
+      if (input) input.value = String(value); else check(item, value);
+      break;
+    }
+    case "text":
+      if (typeof value === "string") item.querySelector("textarea").value = value;
+      break;
+    case "pairwise": {
+      const choice = value && typeof value === "object" ? value.choice : value;
+      check(item, choice);
+      if (value && typeof value === "object" && typeof value.rationale === "string") {
+        item.querySelector("[data-rationale]").value = value.rationale;
+      }
+      break;
+    }
+    case "ranking": {
+      const list = item.querySelector("[data-ranking]");
+      if (!Array.isArray(value)) break;
+      value.forEach((option) => {
+        const li = list.querySelector(`[data-option="${Number(option)}"]`);
+        if (li) list.append(li);
+      });
+      break;
+    }
+    default:
+      break;
+  }
+}
+
 // --- start ----------------------------------------------------------------------------
 
 function start() {
@@ -244,8 +298,14 @@ function start() {
   if (!task) return;
   const form = task.querySelector("[data-answers]");
   form.addEventListener("submit", (event) => { event.preventDefault(); submit(task, form); });
-  task.querySelectorAll("[data-spans]").forEach((widget) => initSpans(widget));
-  task.querySelectorAll("[data-bbox]").forEach((widget) => initBoxes(widget));
+  task.querySelectorAll("[data-item][data-prediction]").forEach((item) => {
+    const value = predictionOf(item);
+    if (value !== undefined) prefill(item, value);
+  });
+  task.querySelectorAll("[data-spans]").forEach(
+    (widget) => initSpans(widget, predictionOf(widget.closest("[data-item]"))));
+  task.querySelectorAll("[data-bbox]").forEach(
+    (widget) => initBoxes(widget, predictionOf(widget.closest("[data-item]"))));
   task.querySelectorAll("[data-ranking]").forEach((widget) => initRanking(widget));
   tick(task);
   if (!task.classList.contains("expired")) {

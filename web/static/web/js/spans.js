@@ -5,7 +5,8 @@ function codePointOffset(text, utf16Index) {
   return Array.from(text.slice(0, utf16Index)).length;
 }
 
-export function initSpans(widget) {
+// ``initial``: spans to start with (a model's pre-label), [{start, end, label}].
+export function initSpans(widget, initial = []) {
   const item = widget.closest("[data-item]");
   const source = widget.querySelector("[data-span-source]");
   const labelSelect = widget.querySelector("[data-span-label]");
@@ -13,7 +14,9 @@ export function initSpans(widget) {
   const preview = widget.querySelector("[data-span-preview]");
   const text = source.value;
   const chars = Array.from(text);
-  const spans = [];
+  const spans = (Array.isArray(initial) ? initial : [])
+    .filter((s) => s && Number.isInteger(s.start) && Number.isInteger(s.end) && s.end > s.start)
+    .map((s) => ({ start: s.start, end: s.end, label: String(s.label) }));
 
   function render() {
     list.replaceChildren();
