@@ -219,7 +219,9 @@ def test_imported_predictions_are_auto_accepted_in_auto_accept_mode(
     fund_organization(requester)
     from marketplace.models import Project
     model = Project.objects.get(pk=project["id"])
-    configure(model, mode="auto_accept", auto_accept_threshold=0.9, spot_check_rate=0)
+    # No random sample; the version's first confident prediction is still checked.
+    configure(model, mode="auto_accept", auto_accept_threshold=0.9, spot_check_rate=0,
+              min_spot_checks=1)
     with django_capture_on_commit_callbacks(execute=True):
         requester_client.post(items_url(project["id"]), {"items": [{"data": {"text": "z"}}]},
                               format="json")
@@ -227,6 +229,8 @@ def test_imported_predictions_are_auto_accepted_in_auto_accept_mode(
         assert launched.status_code == 200, launched.json()
         # A launched project may take more items (their escrow is reserved at upload).
         response = requester_client.post(items_url(project["id"]), {"items": [
+            {"external_id": "check", "data": {"text": "w"},
+             "prediction": {"value": "positive", "score": 0.95, "model_version": "m1"}},
             {"external_id": "sure", "data": {"text": "x"},
              "prediction": {"value": "positive", "score": 0.95, "model_version": "m1"}},
             {"external_id": "unsure", "data": {"text": "y"},
@@ -235,6 +239,6 @@ def test_imported_predictions_are_auto_accepted_in_auto_accept_mode(
 
     assert response.status_code == 201, response.json()
     assert dict(Prediction.objects.values_list("item__external_id", "state")) == {
-        "sure": "auto_accepted", "unsure": "none"}
+        "check": "spot_check", "sure": "auto_accepted", "unsure": "none"}
     assert Item.objects.get(external_id="sure").result == "positive"
     assert Item.objects.get(external_id="unsure").result is None
