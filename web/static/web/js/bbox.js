@@ -2,6 +2,8 @@
 // wants them. Mouse: drag on the image to draw, drag a box to move it, drag its corner
 // handle to resize. Keyboard: "Add box", then arrows move and Shift+arrows resize the
 // selected box, Delete removes it; the list below selects, relabels and deletes boxes.
+// Read-only (data-readonly, the console's review): the boxes of data-initial, drawn and
+// listed with their labels, with nothing to edit.
 
 const STEP = 0.01;
 const MIN_SIZE = 0.01;
@@ -14,7 +16,8 @@ export function initBoxes(widget) {
   const labelSelect = widget.querySelector("[data-bbox-label]");
   const list = widget.querySelector("[data-box-list]");
   const labelOptions = widget.querySelector("[data-label-options]");
-  const boxes = [];
+  const readonly = "readonly" in widget.dataset;
+  const boxes = readonly ? JSON.parse(widget.dataset.initial || "[]") : [];
   let selected = -1;
   let drag = null;
 
@@ -58,6 +61,11 @@ export function initBoxes(widget) {
     list.replaceChildren();
     boxes.forEach((box, index) => {
       const li = document.createElement("li");
+      if (readonly) {
+        li.textContent = `Box ${index + 1}: ${box.label}, x ${Math.round(box.x * 100)}%, y ${Math.round(box.y * 100)}%, ${Math.round(box.w * 100)}% × ${Math.round(box.h * 100)}%`;
+        list.append(li);
+        return;
+      }
       if (index === selected) li.className = "selected";
       const pick = document.createElement("button");
       pick.type = "button";
@@ -87,6 +95,13 @@ export function initBoxes(widget) {
     });
   }
 
+  if (readonly) {
+    stage.setAttribute("role", "img");
+    stage.removeAttribute("tabindex");
+    stage.removeAttribute("aria-roledescription");
+    render();
+    return;
+  }
   stage.addEventListener("pointerdown", (event) => {
     if (event.button !== 0) return;
     event.preventDefault();

@@ -1,5 +1,7 @@
 // Text spans: select in a read-only text box (mouse or Shift+arrows), pick a label, add.
 // Offsets are counted in code points, as the server counts them (Python str indices).
+// Read-only (data-readonly, the console's review): the spans of data-initial, shown the
+// same way, with nothing to add or remove.
 
 function codePointOffset(text, utf16Index) {
   return Array.from(text.slice(0, utf16Index)).length;
@@ -13,7 +15,8 @@ export function initSpans(widget) {
   const preview = widget.querySelector("[data-span-preview]");
   const text = source.value;
   const chars = Array.from(text);
-  const spans = [];
+  const readonly = "readonly" in widget.dataset;
+  const spans = readonly ? JSON.parse(widget.dataset.initial || "[]") : [];
 
   function render() {
     list.replaceChildren();
@@ -30,6 +33,9 @@ export function initSpans(widget) {
       const label = document.createElement("span");
       label.className = "tag";
       label.textContent = span.label;
+      li.append(quote, " ", label);
+      list.append(li);
+      if (readonly) return;
       const remove = document.createElement("button");
       remove.type = "button";
       remove.textContent = "Remove";
@@ -39,8 +45,7 @@ export function initSpans(widget) {
         render();
         source.focus();
       });
-      li.append(quote, " ", label, " ", remove);
-      list.append(li);
+      li.append(" ", remove);
     });
     // The preview shows the text with the spans marked (sorted, overlaps drawn once).
     preview.replaceChildren();
@@ -74,6 +79,10 @@ export function initSpans(widget) {
     source.setSelectionRange(source.selectionEnd, source.selectionEnd);
   }
 
+  if (readonly) {
+    render();
+    return;
+  }
   // The text box stays editable only so the caret and Shift+arrows work (Chromium gives a
   // read-only one no caret); every edit is refused, and undone if one slips through.
   source.addEventListener("beforeinput", (event) => event.preventDefault());
