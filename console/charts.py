@@ -3,6 +3,7 @@ Content-Security-Policy to allow (presentation attributes, never style attribute
 Each chart comes with its numbers as a table (``Chart.table``) that the page shows
 beside it: the SVG is a picture (role="img" with a text summary), the table is what
 screen readers and keyboard users read."""
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone as dt_timezone
 
@@ -31,24 +32,34 @@ def _time_label(moment: datetime) -> str:
     return timezone.localtime(moment).strftime("%d %b %H:%M")
 
 
-def _scale(values: list[float], floor_zero: bool = True) -> tuple[float, float]:
+def _scale(values: list[float], floor_zero: bool = True) -> tuple[float, float, float]:
+    """(low, high, step): a "nice" axis (steps of 1, 2 or 5 x 10^n) with four or five
+    ticks covering every value; counts and cents never get fractional ticks."""
     low = min(values + ([0.0] if floor_zero else []))
     high = max(values)
     if high == low:
         high = low + 1
-    return low, high
+    raw = (high - low) / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    if all(float(v).is_integer() for v in values):
+        step = max(step, 1.0)
+    low = math.floor(low / step) * step
+    high = max(math.ceil(high / step) * step, low + step)
+    return low, high, step
 
 
 def _frame(key: str, title: str, summary: str, body: list[str], y_low: float, y_high: float,
-           y_format, x_labels: tuple[str, str]) -> SafeString:
+           y_step: float, y_format, x_labels: tuple[str, str]) -> SafeString:
     plot_h = HEIGHT - TOP - BOTTOM
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
              f'aria-labelledby="{key}-t {key}-d" xmlns="http://www.w3.org/2000/svg">',
              f'<title id="{key}-t">{escape(title)}</title>',
              f'<desc id="{key}-d">{escape(summary)}</desc>']
-    for step in range(5):
-        value = y_low + (y_high - y_low) * step / 4
-        y = TOP + plot_h - plot_h * step / 4
+    ticks = round((y_high - y_low) / y_step)
+    for step in range(ticks + 1):
+        value = y_low + y_step * step
+        y = TOP + plot_h - plot_h * step / ticks
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
                      'stroke="#d5dae0" stroke-width="1"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
@@ -91,8 +102,8 @@ def line_chart(*, key: str, title: str, series: list[dict], y_format=str,
     if x_high == x_low:
         x_low -= 1800
         x_high += 1800
-    y_low, y_high = _scale([float(y) for _, y in points]
-                           + [float(v) for _, v in guides if v is not None])
+    y_low, y_high, y_step = _scale([float(y) for _, y in points]
+                                   + [float(v) for _, v in guides if v is not None])
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x_of(moment: datetime) -> float:
@@ -118,7 +129,7 @@ def line_chart(*, key: str, title: str, series: list[dict], y_format=str,
     last = [f"{s['name']} {y_format(s['points'][-1][1])}" for s in series
             if s["points"] and s["points"][-1][1] is not None]
     summary = f"{title}: {', '.join(last)}." if last else title
-    svg = _frame(key, title, summary, body, y_low, y_high, y_format,
+    svg = _frame(key, title, summary, body, y_low, y_high, y_step, y_format,
                  (_time_label(datetime.fromtimestamp(x_low, tz=dt_timezone.utc)),
                   _time_label(datetime.fromtimestamp(x_high, tz=dt_timezone.utc))))
     return Chart(key, title, summary, svg, headers, rows)
@@ -137,7 +148,7 @@ def bar_chart(*, key: str, title: str, bars: list[tuple[str, float | None]], y_f
     values = [float(value) for _, value in bars if value is not None]
     if not values or not any(values):
         return Chart(key, title, "No data yet.", mark_safe(""), headers, rows, empty=True)
-    y_low, y_high = _scale(values + [float(v) for _, v in guides if v is not None])
+    y_low, y_high, y_step = _scale(values + [float(v) for _, v in guides if v is not None])
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / len(bars)
 
@@ -156,7 +167,7 @@ def bar_chart(*, key: str, title: str, bars: list[tuple[str, float | None]], y_f
     _guides(guides, y_of, body, legend)
     largest = max(bars, key=lambda bar: bar[1] or 0)
     summary = f"{title}: {len(bars)} bars, largest {largest[0]} at {y_format(largest[1])}."
-    svg = _frame(key, title, summary, body, y_low, y_high, y_format,
+    svg = _frame(key, title, summary, body, y_low, y_high, y_step, y_format,
                  (bars[0][0], bars[-1][0]))
     return Chart(key, title, summary, svg, headers, rows)
 
