@@ -15,6 +15,7 @@ from django.utils import timezone
 from marketplace.enums import AssignmentStatus, ProjectStatus
 from marketplace.models import Answer, Assignment, Item, Project, Task, WorkerPseudonym
 from marketplace.services.pseudonyms import pseudonym_value
+from payments.enums import EarningKind
 from payments.models import Earning
 from payments.selectors import effective_hourly_cents, project_progress
 from payments.services import pay_floor_cents
@@ -176,13 +177,14 @@ def worker_accuracy(*, project: Project) -> dict:
 def worker_hourly_pay(*, project: Project) -> dict:
     """Per worker (pseudonymous): what approved work paid per hour of measured active
     time, fair-pay adjustments included, against the project's floor."""
-    paid_work = ("task", "hourly", "fair_pay")
+    paid_work = (EarningKind.TASK, EarningKind.HOURLY, EarningKind.FAIR_PAY)
     rows = list(Earning.objects.filter(project=project, kind__in=paid_work)
                 .values("worker_id")
                 .annotate(earned=Sum("amount_cents"),
                           seconds=Coalesce(Sum("assignment__active_seconds",
-                                               filter=Q(kind="task")), 0)
-                          + Coalesce(Sum("active_seconds", filter=Q(kind="hourly")), 0))
+                                               filter=Q(kind=EarningKind.TASK)), 0)
+                          + Coalesce(Sum("active_seconds",
+                                         filter=Q(kind=EarningKind.HOURLY)), 0))
                 .order_by("worker_id")[:MAX_WORKERS])
     names = _pseudonyms(project, [row["worker_id"] for row in rows])
     workers = [{"worker": names[row["worker_id"]], "earned_cents": row["earned"],

@@ -4,6 +4,7 @@ page is scoped to the signed-in requester's organization: another organization's
 project, endpoint or delivery is a 404; a worker account gets a 403 page."""
 import json
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -306,7 +307,7 @@ def decide(request, project_id, assignment_id):
 def _query(request) -> str:
     kept = {key: request.POST.get(key) for key in ("worker", "missed_gold")
             if request.POST.get(key)}
-    return ("?" + "&".join(f"{key}={value}" for key, value in kept.items())) if kept else ""
+    return ("?" + urlencode(kept)) if kept else ""
 
 
 @requester_required

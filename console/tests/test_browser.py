@@ -79,6 +79,8 @@ def test_build_fund_launch_watch_review_and_download(console, requester, setting
     page.get_by_label("Sentiment (English)").check()
     page.get_by_label("Minimum level in the chosen skills (0–100)").fill("50")
     console.axe()
+    page.locator("[data-builder]").scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, -80)")
     console.screenshot("console_builder")
     page.get_by_role("button", name="Create project").click()
     page.wait_for_url(re.compile(r"/console/projects/\d+/$"))
@@ -121,7 +123,6 @@ def test_build_fund_launch_watch_review_and_download(console, requester, setting
     assert page.locator("[data-count=submitted]").inner_text() == "3"
     page.locator("[data-chart=finalized] svg").wait_for()
     console.axe()
-    console.screenshot("console_overview")
 
     # Quality: the gold item that was missed comes first.
     page.get_by_role("link", name="Quality").click()
@@ -160,3 +161,10 @@ def test_build_fund_launch_watch_review_and_download(console, requester, setting
     console.goto("/console/")
     page.get_by_text("Product reviews").wait_for()
     console.axe()
+
+    # The overview once work is paid: the README's screenshot.
+    console.goto(f"/console/projects/{project.pk}/")
+    assert page.locator("[data-count=approved]").inner_text() == "2"
+    page.locator(".charts").scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, -20)")
+    console.screenshot("console_overview")
