@@ -1,8 +1,10 @@
 """The console pages through Django's test client: what a requester sees, who may see it
 (another organization's requester: 404 on every project page; a worker: 403), and the
 actions, which go through the same flows and services as the API."""
+import html
 import io
 import json
+import re
 import uuid
 
 import pytest
@@ -339,3 +341,49 @@ def test_new_project_refusal_shows_the_problems_inline(client, requester):
     assert response.status_code == 400
     assert 'id="name_error" data-error-for="name">This field is required.' in page
     assert not Project.objects.exists()
+
+
+# --- read-only renderers, all eight task types ----------------------------------------------
+
+READ_ONLY_MARKERS = {
+    "single_choice": ['value="positive" data-key="1" disabled checked'],
+    "multi_choice": ['value="price" data-key="1" disabled checked',
+                     'value="delivery" data-key="3" disabled checked',
+                     'value="quality" data-key="2" disabled>'],
+    "rating": ['value="4" data-key="4" disabled checked'],
+    "text": ['readonly>Good morning</textarea>'],
+    # The scripted widgets get the answer as JSON (checked below, key order aside).
+    "spans": ['<div class="spans" data-spans data-readonly data-initial='],
+    "bbox": ['<div class="bbox" data-bbox data-readonly data-initial='],
+    "pairwise": ['value="a" data-key="1" disabled checked'],
+    "ranking": ['data-ranking data-readonly', 'aria-label="Move Python docs up" disabled'],
+}
+
+
+@pytest.mark.parametrize("task_type", list(READ_ONLY_MARKERS))
+def test_review_shows_each_task_types_answer_in_its_worker_widget(client, requester,
+                                                                  task_type):
+    from web.tests.conftest import TASK_TYPES, launch
+
+    from conftest import client_for
+
+    project = launch(requester, task_type)
+    worker = ready_worker("dana@workers.example")
+    api = client_for(worker)
+    claimed = api.post("/api/v1/worker/tasks/next", {"project_id": project.pk},
+                       format="json").json()
+    answer = TASK_TYPES[task_type][2]
+    assert api.post(f"/api/v1/worker/assignments/{claimed['assignment_id']}/submit",
+                    {"answers": [{"item_id": claimed["items"][0]["id"], "value": answer}]},
+                    format="json").status_code == 200
+    page = signed_in(client, requester).get(
+        f"/console/projects/{project.pk}/review").content.decode()
+    assert 'class="item readonly"' in page
+    for marker in READ_ONLY_MARKERS[task_type]:
+        assert marker in page, marker
+    if task_type in ("spans", "bbox"):
+        initial = re.search(r'data-initial="([^"]*)"', page).group(1)
+        assert json.loads(html.unescape(initial)) == answer
+    # Nothing the worker could submit with: no answer form, no add buttons.
+    assert "data-answers" not in page and "data-span-add" not in page
+    assert "data-bbox-add" not in page
