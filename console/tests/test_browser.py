@@ -168,3 +168,41 @@ def test_build_fund_launch_watch_review_and_download(console, requester, setting
     page.locator(".charts").scroll_into_view_if_needed()
     page.evaluate("window.scrollBy(0, -20)")
     console.screenshot("console_overview")
+
+
+def test_review_draws_spans_boxes_and_rankings_read_only(console, requester):
+    from web.tests.conftest import TASK_TYPES, launch
+
+    from conftest import client_for
+
+    projects = {}
+    worker = ready_worker("dana@workers.example")
+    for task_type in ("spans", "bbox", "ranking"):
+        project = projects[task_type] = launch(requester, task_type)
+        api = client_for(worker)
+        claimed = api.post("/api/v1/worker/tasks/next", {"project_id": project.pk},
+                           format="json").json()
+        api.post(f"/api/v1/worker/assignments/{claimed['assignment_id']}/submit",
+                 {"answers": [{"item_id": claimed["items"][0]["id"],
+                               "value": TASK_TYPES[task_type][2]}]}, format="json")
+    page = console.page
+    console.goto("/login/")
+    page.get_by_label("Email").fill(requester.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/console/$"))
+
+    console.goto(f"/console/projects/{projects['spans'].pk}/review")
+    span = page.locator("[data-span-list] li").first
+    assert span.inner_text() == "Ada Lovelace PERSON"  # a <q> and its label
+    assert page.locator("[data-span-list] button").count() == 0
+    console.axe()
+    console.goto(f"/console/projects/{projects['bbox'].pk}/review")
+    page.get_by_text("Box 1: square, x 10%, y 10%, 30% × 30%").wait_for()
+    assert page.locator(".bbox-stage .box").count() == 1
+    console.axe()
+    console.goto(f"/console/projects/{projects['ranking'].pk}/review")
+    options = page.locator("[data-ranking] .option-label").all_inner_texts()
+    assert options == ["Python docs", "Snake facts", "Cooking"]
+    assert page.get_by_role("button", name="Move Cooking up").is_disabled()
+    console.axe()
