@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "flows",
     "privacy",
     "web",
+    "console",
     "simulation",
     "automation",
 ]

@@ -38,7 +38,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("healthz/metrics", metrics, name="healthz-metrics"),
     path("admin/", admin.site.urls),
-    # The worker web app at the site root (after everything above).
+    # The requester console, then the worker web app at the site root.
+    path("console/", include("console.urls")),
     path("", include("web.urls")),
 ]
 

@@ -97,6 +97,26 @@ def review_verdict(*, review_id: int, reviewer: WorkerProfile, verdict: str,
         return review
 
 
+def request_item_review(*, item_id: int, actor: User, reason: str) -> int:
+    """A requester doubts an item's labels (the console's lowest-confidence list): every
+    submitted, still undecided assignment that labelled it goes to a vetted reviewer,
+    whose verdict decides it (review_verdict). Task -> Assignment -> Review, as every
+    decision. Returns the number of reviews requested (work already under review is
+    left where it is)."""
+    requested = 0
+    with transaction.atomic():
+        for assignment_id in marketplace.submitted_assignments_of_item(item_id=item_id):
+            assignment = marketplace.assignment_lock_submitted(assignment_id=assignment_id)
+            try:
+                with transaction.atomic():
+                    qa.review_request(assignment=assignment, requested_by=actor,
+                                      reason=reason, reason_code=RejectionReason.OTHER)
+            except Conflict:
+                continue
+            requested += 1
+    return requested
+
+
 def dispute_resolve(*, dispute_id, actor: User, outcome: str, note: str):
     """Uphold a rejection, or overturn it: the work is approved and paid, and results
     that were final are revised with the label back."""

@@ -20,3 +20,10 @@ def assignment_for_update(*, assignment_id: int) -> Assignment:
 
 def item_import_for_update(*, import_id: int) -> ItemImport:
     return ItemImport.objects.select_for_update(no_key=True).get(pk=import_id)
+
+
+def gold_item_for_update(*, project_id: int, item_id) -> "Item":
+    from .models import Item
+
+    return Item.objects.select_for_update(no_key=True).get(pk=item_id, project_id=project_id,
+                                                           is_gold=True)

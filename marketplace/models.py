@@ -197,6 +197,8 @@ class Item(models.Model):
     # into ``data`` for masking. Never the values themselves.
     pii_types = models.JSONField(default=dict, blank=True)
     pii_spans = models.JSONField(default=list, blank=True)
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="Gold only: retired by the requester, never served again")
     erased_at = models.DateTimeField(null=True, blank=True,
                                      help_text="When retention or an erasure request "
                                      "deleted the item's data")

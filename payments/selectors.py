@@ -127,6 +127,30 @@ def project_progress(*, project: Project) -> dict:
     }
 
 
+def organization_statement(*, organization: Organization, limit: int = 100) -> dict:
+    """The organization's recent ledger lines (its available balance and its projects'
+    escrow), newest first, with the top-ups and the admins' credits (invoices)."""
+    from .models import ManualCredit, TopUp
+
+    accounts = LedgerAccount.objects.filter(
+        Q(kind=AccountKind.ORGANIZATION_AVAILABLE) | Q(kind=AccountKind.PROJECT_ESCROW),
+        organization=organization)
+    lines = (Entry.objects.filter(account__in=accounts)
+             .select_related("journal", "account").order_by("-journal__created_at", "-id")
+             [:limit])
+    return {
+        "lines": [{"date": entry.journal.created_at, "kind": entry.journal.kind,
+                   "account": ("available" if entry.account.kind
+                               == AccountKind.ORGANIZATION_AVAILABLE else "escrow"),
+                   "project_id": entry.journal.project_id, "memo": entry.journal.memo,
+                   "amount_cents": entry.amount_cents} for entry in lines],
+        "topups": list(TopUp.objects.filter(organization=organization)
+                       .order_by("-created_at", "-id")[:20]),
+        "credits": list(ManualCredit.objects.filter(organization=organization)
+                        .order_by("-created_at", "-id")[:20]),
+    }
+
+
 # --- Workers -------------------------------------------------------------------------------
 
 def _worker_keys(worker_id: int) -> dict[str, str]:

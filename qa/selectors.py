@@ -52,6 +52,33 @@ AGREEMENT_CACHE_SECONDS = 60
 AGREEMENT_MAX_ANSWERS = 200_000
 
 
+def agreement_alpha(*, task_type: str, rows) -> float | None:
+    """Krippendorff's alpha over (item_id, answer value) rows: nominal for categorical
+    answers, interval for ratings; None with too little data (fewer than two items with
+    two labels, or a single category). The one place alpha is computed: the progress
+    figure and the console's agreement-over-time chart both call it."""
+    values = [(item_id, task_types.agreement_value(task_type, value))
+              for item_id, value in rows]
+    values = [(item_id, value) for item_id, value in values if value is not None]
+    if not values:
+        return None
+    items = sorted({item_id for item_id, _ in values})
+    categories = sorted({value for _, value in values}, key=str)
+    item_index = {item_id: i for i, item_id in enumerate(items)}
+    category_index = {value: i for i, value in enumerate(categories)}
+    counts = np.zeros((len(items), len(categories)), dtype=np.int64)
+    for item_id, value in values:
+        counts[item_index[item_id], category_index[value]] += 1
+    pairable = counts.sum(axis=1) >= 2
+    if pairable.sum() < 2 or len(categories) < 2:
+        return None
+    level = task_types.rules_for(task_type).agreement_level
+    value_domain = categories if level == "interval" else None
+    alpha = float(krippendorff.alpha(value_counts=counts[pairable],
+                                     level_of_measurement=level, value_domain=value_domain))
+    return None if np.isnan(alpha) else round(alpha, 4)
+
+
 def project_agreement(*, project) -> float | None:
     """Krippendorff's alpha over the project's labelled items so far (nominal for
     categorical answers, interval for ratings); None with too little data. Cached
@@ -64,26 +91,7 @@ def project_agreement(*, project) -> float | None:
         assignment__project=project, is_gold=False,
         assignment__status__in=[AssignmentStatus.SUBMITTED, AssignmentStatus.APPROVED])
         .values_list("item_id", "value")[:AGREEMENT_MAX_ANSWERS])
-    values = [(item_id, task_types.agreement_value(project.task_type, value))
-              for item_id, value in rows]
-    values = [(item_id, value) for item_id, value in values if value is not None]
-    alpha = None
-    if values:
-        items = sorted({item_id for item_id, _ in values})
-        categories = sorted({value for _, value in values}, key=str)
-        item_index = {item_id: i for i, item_id in enumerate(items)}
-        category_index = {value: i for i, value in enumerate(categories)}
-        counts = np.zeros((len(items), len(categories)), dtype=np.int64)
-        for item_id, value in values:
-            counts[item_index[item_id], category_index[value]] += 1
-        pairable = counts.sum(axis=1) >= 2
-        if pairable.sum() >= 2 and len(categories) >= 2:
-            level = task_types.rules_for(project.task_type).agreement_level
-            value_domain = categories if level == "interval" else None
-            alpha = float(krippendorff.alpha(value_counts=counts[pairable],
-                                             level_of_measurement=level,
-                                             value_domain=value_domain))
-            alpha = None if np.isnan(alpha) else round(alpha, 4)
+    alpha = agreement_alpha(task_type=project.task_type, rows=rows)
     cache.set(key, {"alpha": alpha}, AGREEMENT_CACHE_SECONDS)
     return alpha
 

@@ -79,7 +79,9 @@ def login_view(request):
                             password=form.cleaned_data["password"])
         if user is not None:
             login(request, user)
-            return redirect(_safe_next(request) or "web:home")
+            # Requesters work in the console; workers (and staff) on the worker home.
+            default = "console:projects" if user.role == Role.REQUESTER else "web:home"
+            return redirect(_safe_next(request) or default)
         form.add_error(None, "Wrong email or password.")
     return render(request, "web/login.html", {"form": form})
 

@@ -78,3 +78,27 @@ def config_for(project) -> dict:
     elif task_type == TaskType.RANKING:
         view["size"] = config["size"]
     return view
+
+
+def with_answers(*, project, shown: list[dict], values: list) -> list[dict]:
+    """Read-only mode (the requester console's review): each shown item carries the
+    worker's answer in the shape its widget template shows it - ``answer`` for choices,
+    ratings and text, the choice and rationale of a pairwise answer, the ranking's options
+    in the worker's order, and JSON for the spans and boxes scripts."""
+    for view, value in zip(shown, values):
+        view["answer"] = value
+        if project.task_type == TaskType.PAIRWISE:
+            if isinstance(value, dict):
+                view["answer_choice"] = value.get("choice")
+                view["answer_rationale"] = value.get("rationale", "")
+            else:
+                view["answer_choice"], view["answer_rationale"] = value, ""
+        elif project.task_type == TaskType.RANKING and isinstance(value, list):
+            by_index = {option["index"]: option for option in view["options"]}
+            if sorted(value) == sorted(by_index):
+                view["options"] = [by_index[index] for index in value]
+        elif project.task_type in (TaskType.SPANS, TaskType.BBOX):
+            view["answer_json"] = json.dumps(value if isinstance(value, list) else [])
+        elif project.task_type == TaskType.MULTI_CHOICE and not isinstance(value, list):
+            view["answer"] = []
+    return shown

@@ -13,6 +13,7 @@ from .assignments import (
     assignments_due_for_auto_approval,
     assignments_expire_overdue,
 )
+from .gold import gold_answer_update, gold_item_retire
 from .imports import (
     ImportResult,
     imports_resume_stale,
@@ -51,7 +52,13 @@ from .results import (
     task_raise_overlap,
     task_reopen_for_replacement,
 )
-from .rejections import assignment_reject_check, missed_gold, rejection_ceiling_reached
+from .rejections import (
+    assignment_lock_submitted,
+    assignment_reject_check,
+    missed_gold,
+    rejection_ceiling_reached,
+    submitted_assignments_of_item,
+)
 from .routing import assignment_claim
 
 __all__ = [
@@ -59,7 +66,8 @@ __all__ = [
     "assignment_claim", "assignment_expire", "assignment_heartbeat", "assignment_overturn",
     "assignment_reject", "assignment_return", "assignment_submit",
     "assignments_due_for_auto_approval", "assignments_expire_overdue", "ImportResult",
-    "imports_resume_stale", "item_import_enqueue", "item_import_run", "items_import",
+    "gold_answer_update", "gold_item_retire", "imports_resume_stale", "item_import_enqueue",
+    "item_import_run", "items_import",
     "organization_create", "project_cancel", "project_complete",
     "project_complete_if_active", "project_create", "project_launch", "project_pause",
     "project_pause_for_funds", "project_resume", "project_update", "worker_pseudonym_for",
@@ -67,6 +75,7 @@ __all__ = [
     "project_items_revise", "project_items_unfinished", "project_labels",
     "task_lock_finalized", "task_lock_for_aggregation", "task_raise_overlap",
     "task_reopen_for_replacement", "assignment_reject_check", "missed_gold",
+    "assignment_lock_submitted", "submitted_assignments_of_item",
     "rejection_ceiling_reached",
     "task_reopen_for_replacement", "items_reopen", "task_lock_pending_items",
     "project_items_unfinished_in_task",

@@ -45,13 +45,10 @@ def missed_gold(*, assignment_id: int):
             .select_related("item").order_by("position"))
 
 
-def assignment_reject_check(*, assignment_id: int, reason: str, reason_code: str,
-                            now=None) -> Assignment:
-    """Lock Task -> Assignment and check that this rejection may stand: submitted work,
-    before its auto-approve deadline, with evidence for ``gold_failed``. Joins the caller's
-    transaction; raises (nothing written) otherwise."""
-    required_text(reason, message="A rejection needs a reason the worker can read.")
-    reason_code = rejection_reason_code_clean(reason_code)
+def assignment_lock_submitted(*, assignment_id: int) -> Assignment:
+    """Lock Task -> Assignment (the decision order) and check the work still waits for a
+    decision: the first step of a rejection, and of a requester asking a reviewer to
+    check submitted work. Joins the caller's transaction."""
     try:
         task_id = Assignment.objects.values_list("task_id", flat=True).get(pk=assignment_id)
     except Assignment.DoesNotExist:
@@ -61,6 +58,24 @@ def assignment_reject_check(*, assignment_id: int, reason: str, reason_code: str
     if assignment.status != AssignmentStatus.SUBMITTED:
         raise Conflict(f"Only submitted work can be decided here; this assignment is "
                        f"{assignment.status}.", code="assignment_not_submitted")
+    return assignment
+
+
+def submitted_assignments_of_item(*, item_id: int) -> list[int]:
+    """Undecided (submitted) assignments that labelled the item, oldest first."""
+    return list(Answer.objects.filter(item_id=item_id,
+                                      assignment__status=AssignmentStatus.SUBMITTED)
+                .order_by("assignment_id").values_list("assignment_id", flat=True))
+
+
+def assignment_reject_check(*, assignment_id: int, reason: str, reason_code: str,
+                            now=None) -> Assignment:
+    """Lock Task -> Assignment and check that this rejection may stand: submitted work,
+    before its auto-approve deadline, with evidence for ``gold_failed``. Joins the caller's
+    transaction; raises (nothing written) otherwise."""
+    required_text(reason, message="A rejection needs a reason the worker can read.")
+    reason_code = rejection_reason_code_clean(reason_code)
+    assignment = assignment_lock_submitted(assignment_id=assignment_id)
     now = now or timezone.now()
     if assignment.auto_approve_at is not None and assignment.auto_approve_at <= now:
         raise Conflict("The auto-approve deadline of this work has passed: it is approved "

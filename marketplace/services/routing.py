@@ -65,7 +65,9 @@ def _serve_items(assignment: Assignment, task: Task, worker: WorkerProfile) -> N
         # Gold belongs to one project, so the worker's history there is all that matters.
         seen = Answer.objects.filter(assignment__worker=worker, assignment__project=project,
                                      is_gold=True).values("item_id")
-        gold_ids = list(Item.objects.filter(project=project, is_gold=True)
+        # Retired gold (services/gold.py) is never served again.
+        gold_ids = list(Item.objects.filter(project=project, is_gold=True,
+                                            retired_at__isnull=True)
                         .exclude(pk__in=seen).order_by("?")
                         .values_list("pk", flat=True)[:project.gold_per_task])
     item_ids = list(Item.objects.filter(task=task).order_by("pk").values_list("pk", flat=True))

@@ -143,3 +143,16 @@ class WebhookDeliveriesView(_EndpointView):
                 f"Choose from {', '.join(DeliveryStatus.values)}."]})
         deliveries = selectors.webhook_delivery_list(endpoint=endpoint, status=status_filter)
         return paginated_response(request, deliveries, DeliveryOutput, view=self)
+
+
+class WebhookDeliveryResendView(_EndpointView):
+    @extend_schema(request=None, responses={202: DeliveryOutput}, tags=["webhooks"],
+                   description="Send a finished (succeeded or failed) delivery again: a new "
+                   "delivery with the same body, so the envelope id is unchanged. 409 "
+                   "`endpoint_disabled` or `delivery_in_progress` (the same event is still "
+                   "on its way).")
+    def post(self, request, endpoint_id, delivery_id):
+        resent = services.webhook_delivery_resend(endpoint=self.get_endpoint(endpoint_id),
+                                                  delivery_id=delivery_id, actor=request.user)
+        resent = selectors.webhook_delivery_list(endpoint=resent.endpoint).get(pk=resent.pk)
+        return Response(DeliveryOutput(resent).data, status=status.HTTP_202_ACCEPTED)

@@ -190,3 +190,46 @@ def webhook_emit_items_finalized(*, project: Project, items: list[dict]) -> int:
               for start in range(0, len(items), MAX_ITEMS_PER_DELIVERY)]
     return _emit(organization_id=project.organization_id, event=WebhookEvent.ITEM_FINALIZED,
                  payloads=[{"project_id": project.pk, "items": chunk} for chunk in chunks])
+
+
+def webhook_delivery_resend(*, endpoint: WebhookEndpoint, delivery_id, actor: User | None
+                            ) -> WebhookDelivery:
+    """Send a finished delivery (succeeded or failed) again: a new delivery row with the
+    very same body, so the envelope ``id`` is unchanged and a receiver that already
+    processed the event can tell it is a repeat. Refused (409) while the endpoint is
+    disabled or while the same event is still on its way to it - two clicks on "resend"
+    queue one delivery, not two. ``delivery_id`` is the public id (the API's delivery
+    ``id``, sent as Quorum-Delivery)."""
+    from django.http import Http404
+
+    from config.errors import Conflict
+
+    with transaction.atomic():
+        # The endpoint row serialises resends of its deliveries.
+        endpoint = WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
+        try:
+            original = WebhookDelivery.objects.get(public_id=uuid.UUID(str(delivery_id)),
+                                                   endpoint=endpoint)
+        except (WebhookDelivery.DoesNotExist, ValueError, TypeError):
+            raise Http404
+        if not endpoint.is_active:
+            raise Conflict("This endpoint is disabled; enable it before resending.",
+                           code="endpoint_disabled")
+        in_flight = WebhookDelivery.objects.filter(
+            endpoint=endpoint, body=original.body,
+            status__in=[DeliveryStatus.PENDING, DeliveryStatus.DELIVERING])
+        if in_flight.exists():
+            raise Conflict("This event is already on its way to the endpoint.",
+                           code="delivery_in_progress")
+        resent = WebhookDelivery.objects.create(
+            public_id=uuid.uuid4(), endpoint=endpoint, event=original.event,
+            body=original.body, status=DeliveryStatus.PENDING, next_attempt_at=timezone.now())
+
+        def enqueue() -> None:
+            from .tasks import deliver_webhook
+
+            deliver_webhook.delay(resent.pk)
+
+        # As for new events: the beat sweep sends it if the broker is down.
+        transaction.on_commit(enqueue, robust=True)
+    return resent

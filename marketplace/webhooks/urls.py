@@ -11,4 +11,6 @@ urlpatterns = [
          name="webhook-enable"),
     path("webhooks/<int:endpoint_id>/deliveries", api.WebhookDeliveriesView.as_view(),
          name="webhook-deliveries"),
+    path("webhooks/<int:endpoint_id>/deliveries/<uuid:delivery_id>/resend",
+         api.WebhookDeliveryResendView.as_view(), name="webhook-delivery-resend"),
 ]

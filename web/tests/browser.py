@@ -17,8 +17,17 @@ VIEWPORT = {"width": 760, "height": 620}
 PHONE = {"width": 375, "height": 740}
 
 
+# One Chromium per test run. Test modules import the fixture (web's and the console's),
+# which makes one session fixture per module; Playwright's sync API allows one running
+# instance per thread, so the first fixture starts it and the others borrow it.
+_shared: dict = {}
+
+
 @pytest.fixture(scope="session")
 def browser():
+    if "browser" in _shared:
+        yield _shared["browser"]
+        return
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium with apt")
     # Playwright's sync API runs an event loop in this thread; the live server and the
@@ -31,7 +40,9 @@ def browser():
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True,
             args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+        _shared["browser"] = browser
         yield browser
+        _shared.clear()
         browser.close()
 
 

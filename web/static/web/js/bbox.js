@@ -2,6 +2,8 @@
 // wants them. Mouse: drag on the image to draw, drag a box to move it, drag its corner
 // handle to resize. Keyboard: "Add box", then arrows move and Shift+arrows resize the
 // selected box, Delete removes it; the list below selects, relabels and deletes boxes.
+// Read-only (data-readonly, the console's review): the boxes of data-initial, drawn and
+// listed with their labels, with nothing to edit.
 
 const STEP = 0.01;
 const MIN_SIZE = 0.01;
@@ -15,7 +17,9 @@ export function initBoxes(widget, initial = []) {
   const labelSelect = widget.querySelector("[data-bbox-label]");
   const list = widget.querySelector("[data-box-list]");
   const labelOptions = widget.querySelector("[data-label-options]");
-  const boxes = (Array.isArray(initial) ? initial : [])
+  const readonly = "readonly" in widget.dataset;
+  const start = readonly ? JSON.parse(widget.dataset.initial || "[]") : initial;
+  const boxes = (Array.isArray(start) ? start : [])
     .filter((b) => b && [b.x, b.y, b.w, b.h].every(Number.isFinite))
     .map((b) => ({ x: b.x, y: b.y, w: b.w, h: b.h, label: String(b.label) }));
   let selected = -1;
@@ -61,6 +65,11 @@ export function initBoxes(widget, initial = []) {
     list.replaceChildren();
     boxes.forEach((box, index) => {
       const li = document.createElement("li");
+      if (readonly) {
+        li.textContent = `Box ${index + 1}: ${box.label}, x ${Math.round(box.x * 100)}%, y ${Math.round(box.y * 100)}%, ${Math.round(box.w * 100)}% × ${Math.round(box.h * 100)}%`;
+        list.append(li);
+        return;
+      }
       if (index === selected) li.className = "selected";
       const pick = document.createElement("button");
       pick.type = "button";
@@ -90,6 +99,13 @@ export function initBoxes(widget, initial = []) {
     });
   }
 
+  if (readonly) {
+    stage.setAttribute("role", "img");
+    stage.removeAttribute("tabindex");
+    stage.removeAttribute("aria-roledescription");
+    render();
+    return;
+  }
   stage.addEventListener("pointerdown", (event) => {
     if (event.button !== 0) return;
     event.preventDefault();

@@ -1,6 +1,8 @@
 // Ranking: reorder by drag and drop, by the arrow buttons, or Alt+Up/Down on an entry.
 
 export function initRanking(list) {
+  // Read-only (the console's review): the worker's order, as rendered by the server.
+  if ("readonly" in list.dataset) return;
   let dragged = null;
 
   function move(li, step) {

@@ -1,5 +1,7 @@
 // Text spans: select in a read-only text box (mouse or Shift+arrows), pick a label, add.
 // Offsets are counted in code points, as the server counts them (Python str indices).
+// Read-only (data-readonly, the console's review): the spans of data-initial, shown the
+// same way, with nothing to add or remove.
 
 function codePointOffset(text, utf16Index) {
   return Array.from(text.slice(0, utf16Index)).length;
@@ -14,7 +16,9 @@ export function initSpans(widget, initial = []) {
   const preview = widget.querySelector("[data-span-preview]");
   const text = source.value;
   const chars = Array.from(text);
-  const spans = (Array.isArray(initial) ? initial : [])
+  const readonly = "readonly" in widget.dataset;
+  const start = readonly ? JSON.parse(widget.dataset.initial || "[]") : initial;
+  const spans = (Array.isArray(start) ? start : [])
     .filter((s) => s && Number.isInteger(s.start) && Number.isInteger(s.end) && s.end > s.start)
     .map((s) => ({ start: s.start, end: s.end, label: String(s.label) }));
 
@@ -33,6 +37,9 @@ export function initSpans(widget, initial = []) {
       const label = document.createElement("span");
       label.className = "tag";
       label.textContent = span.label;
+      li.append(quote, " ", label);
+      list.append(li);
+      if (readonly) return;
       const remove = document.createElement("button");
       remove.type = "button";
       remove.textContent = "Remove";
@@ -42,8 +49,7 @@ export function initSpans(widget, initial = []) {
         render();
         source.focus();
       });
-      li.append(quote, " ", label, " ", remove);
-      list.append(li);
+      li.append(" ", remove);
     });
     // The preview shows the text with the spans marked (sorted, overlaps drawn once).
     preview.replaceChildren();
@@ -77,6 +83,10 @@ export function initSpans(widget, initial = []) {
     source.setSelectionRange(source.selectionEnd, source.selectionEnd);
   }
 
+  if (readonly) {
+    render();
+    return;
+  }
   // The text box stays editable only so the caret and Shift+arrows work (Chromium gives a
   // read-only one no caret); every edit is refused, and undone if one slips through.
   source.addEventListener("beforeinput", (event) => event.preventDefault());
