@@ -52,11 +52,13 @@ def decoy_value(*, project: Project, item_id: int, gold_answer: Any) -> Any:
     return None
 
 
-def prelabels_for(*, project: Project, items: list[dict]) -> list[dict]:
+def prelabels_for(*, project: Project, items: list[dict], mode: str | None = None
+                  ) -> list[dict]:
     """Served items ``[{id, data}]`` (ids are answer ids) with ``prediction: {value}``
     added in prelabel mode: the item's prediction, or a decoy on a gold item. Only the
-    value is shown: a score would tell the decoys apart."""
-    if settings_get(project=project).mode != AutomationMode.PRELABEL:
+    value is shown: a score would tell the decoys apart. ``mode``: the project's
+    automation mode when the caller knows it (the claim does), else it is looked up."""
+    if (mode or settings_get(project=project).mode) != AutomationMode.PRELABEL:
         return items
     rows = {pk: (item_id, is_gold, gold_answer, value) for pk, item_id, is_gold, gold_answer,
             value in Answer.objects.filter(pk__in=[item["id"] for item in items])

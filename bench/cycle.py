@@ -32,6 +32,7 @@ Knobs: BENCH_WORKERS=12,32,128 BENCH_SECONDS=15 BENCH_TASKS=6000 BENCH_RAW_CONNE
 import http.client
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -223,10 +224,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# One key for every server process of the run (pseudonyms and signatures derive from it).
+SERVER_SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50)
+
+
 def server_env() -> dict:
     # Throttles at production rates would refuse a bench worker's 10+ cycles/s; they still
     # run (a Redis round trip each), only their limit is lifted.
+    # A deployment's settings refuse to start without a private secret key: the bench
+    # makes one up for its own servers unless one is given.
     return dict(os.environ, DATABASE_URL=DATABASE_URL, DJANGO_DEBUG="false",
+                DJANGO_SECRET_KEY=SERVER_SECRET_KEY,
                 REDIS_URL=REDIS_URL, CELERY_BROKER_URL=REDIS_URL,
                 CELERY_TASK_ALWAYS_EAGER="false",
                 THROTTLE_WORKER_NEXT_RATE="1000000/s",
@@ -386,8 +394,9 @@ WITH pick AS (
     WHERE t.id = pick.id AND t.filled < t.overlap RETURNING t.id
 ), claimed AS (
     INSERT INTO marketplace_assignment (status, created_at, expires_at, last_heartbeat_at,
-        active_seconds, review_reason, reward_cents, project_id, task_id, worker_id)
-    SELECT 'assigned', now(), now() + interval '600 seconds', now(), 0, '', 5,
+        active_seconds, review_reason, review_reason_code, reward_cents, instructions_version,
+        project_id, task_id, worker_id)
+    SELECT 'assigned', now(), now() + interval '600 seconds', now(), 0, '', '', 5, 1,
            %(project)s, slot.id, %(worker)s FROM slot
     RETURNING id, task_id
 )

@@ -77,6 +77,9 @@ def worker_by_pseudonym(*, project: Project, pseudonym: str):
 def served_items(*, assignment) -> list[dict]:
     """What a worker sees of an assignment's items: an opaque id and the data, in served
     order. The id is the answer slot's, so gold items look like any other."""
+    served = getattr(assignment, "served", None)
+    if served is not None:
+        return served  # the claim statement returned them with the new assignment
     answers = (Answer.objects.filter(assignment=assignment).order_by("position")
                .values_list("pk", "item__data"))
     return [{"id": answer_id, "data": data} for answer_id, data in answers]

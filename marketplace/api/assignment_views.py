@@ -206,7 +206,9 @@ def _worker_items(assignment) -> list[dict]:
     # Masked here, where the payload is built for the worker: stored data stays whole.
     items = items_for_worker(project=assignment.project,
                              items=selectors.served_items(assignment=assignment))
-    return prelabels_for(project=assignment.project, items=items)
+    # A fresh claim knows the project's automation mode (routing read it): no lookup.
+    return prelabels_for(project=assignment.project, items=items,
+                         mode=getattr(assignment, "automation_mode", None))
 
 
 def _next_task_body(assignment) -> dict:
