@@ -1,5 +1,6 @@
 """Reads of the automation app: what workers are shown in prelabel mode (with decoys on
 gold), the spot-check accuracy that gates auto-accept, and the per-model report."""
+import math
 import random
 from collections import defaultdict
 from collections.abc import Callable
@@ -72,6 +73,35 @@ def prelabels_for(*, project: Project, items: list[dict], mode: str | None = Non
         shown.append({**item, "prediction": {"value": value}} if value is not None
                      else item)
     return shown
+
+
+def certainty(*, score: float, probabilities: dict | None) -> float:
+    """How sure a prediction is, 0..1, for the active order (least sure first): one minus
+    the normalised entropy of its class probabilities when it has them, else its score."""
+    if probabilities:
+        values = [float(p) for p in probabilities.values() if p > 0]
+        if len(probabilities) < 2:
+            return 1.0
+        entropy = -sum(p * math.log(p) for p in values)
+        return max(0.0, 1.0 - entropy / math.log(len(probabilities)))
+    return score
+
+
+def task_certainties(*, project: Project, item_keys: list, by_item_id: bool
+                     ) -> dict[int, float | None]:
+    """task id -> the lowest certainty among its items' predictions, for the tasks holding
+    these items (every item of those tasks counts, not only the ones named)."""
+    lookup = {"pk__in": item_keys} if by_item_id else {"external_id__in": item_keys}
+    task_ids = set(Item.objects.filter(project=project, task__isnull=False, **lookup)
+                   .values_list("task_id", flat=True))
+    lowest: dict[int, float | None] = {task_id: None for task_id in task_ids}
+    for task_id, score, probabilities in (
+            Prediction.objects.filter(project=project, item__task_id__in=task_ids)
+            .values_list("item__task_id", "score", "probabilities")):
+        value = certainty(score=score, probabilities=probabilities)
+        current = lowest[task_id]
+        lowest[task_id] = value if current is None else min(current, value)
+    return lowest
 
 
 def _agrees(project: Project, judge: Judge, prediction: Any, result: Any) -> bool:

@@ -52,11 +52,11 @@ from .results import (
     task_reopen_for_replacement,
 )
 from .rejections import assignment_reject_check, missed_gold, rejection_ceiling_reached
-from .routing import assignment_claim
+from .routing import assignment_claim, tasks_set_routing_scores
 
 __all__ = [
     "SWEEP_BATCH", "LeaseExpired", "assignment_announce_submitted", "assignment_approve",
-    "assignment_claim", "assignment_expire", "assignment_heartbeat", "assignment_overturn",
+    "assignment_claim", "tasks_set_routing_scores", "assignment_expire", "assignment_heartbeat", "assignment_overturn",
     "assignment_reject", "assignment_return", "assignment_submit",
     "assignments_due_for_auto_approval", "assignments_expire_overdue", "ImportResult",
     "imports_resume_stale", "item_import_enqueue", "item_import_run", "items_import",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Exists
+from django.db.models import Exists, F
 
 from workers.models import WorkerProfile
 
@@ -35,7 +35,9 @@ from .pseudonyms import pseudonym_value
 
 ORDERS = {
     "default": ("-filled", "id"),  # task_routing_free_idx: finish started tasks first
-    "active": ("routing_score", "id"),  # task_active_routing_idx: most uncertain first
+    # task_active_routing_idx: most uncertain first, tasks without predictions last (an
+    # ascending index keeps nulls last on PostgreSQL; SQLite needs it said)
+    "active": (F("routing_score").asc(nulls_last=True), "id"),
 }
 
 _PROJECT_FIELDS = [field for field in Project._meta.concrete_fields]

@@ -199,3 +199,12 @@ def assignment_claim(*, worker: WorkerProfile, project_id: int | None = None) ->
             # above should make this unreachable; it stays the last line of defence.
             continue
     return None
+
+
+def tasks_set_routing_scores(*, scores: dict[int, float | None]) -> int:
+    """Store each task's routing score (automation's prediction certainty): the active
+    order follows at the next claim, through the index, with nothing to rebuild. One
+    statement; the task rows only (called in a transaction of its own, after the
+    predictions committed: Task comes before Prediction in the lock order)."""
+    tasks = [Task(pk=task_id, routing_score=score) for task_id, score in sorted(scores.items())]
+    return Task.objects.bulk_update(tasks, ["routing_score"]) if tasks else 0
