@@ -101,6 +101,16 @@ def worker_assignment_get(*, worker, assignment_id):
         raise Http404
 
 
+def worker_assignment_with_project(*, worker, assignment_id):
+    """The worker's own assignment with its project and nothing else (the submit path:
+    no missed-gold prefetch), or 404."""
+    try:
+        return (Assignment.objects.select_related("project")
+                .get(pk=int(assignment_id), worker=worker))
+    except (Assignment.DoesNotExist, ValueError, TypeError):
+        raise Http404
+
+
 def project_assignment_list(*, project: Project, status: str | None = None):
     pseudonym = WorkerPseudonym.objects.filter(project=OuterRef("project"),
                                                worker=OuterRef("worker")).values("pseudonym")[:1]

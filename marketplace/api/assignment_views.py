@@ -249,8 +249,8 @@ class SubmitView(WorkerView):
     def post(self, request, assignment_id):
         payload = SubmitInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        served = selectors.worker_assignment_get(worker=self.worker,
-                                                 assignment_id=assignment_id)
+        served = selectors.worker_assignment_with_project(worker=self.worker,
+                                                          assignment_id=assignment_id)
         answers = answers_from_masked(assignment=served,
                                       answers=payload.validated_data["answers"])
         assignment = work.submit(assignment_id=assignment_id, worker=self.worker,
