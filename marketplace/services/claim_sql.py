@@ -21,7 +21,7 @@ the worker (one probe of the unique index per gold item), a random ``gold_per_ta
 them; each lands in a uniformly random gap between the task's items.
 """
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import connection
 from django.db.models import Exists, F
@@ -114,8 +114,8 @@ class Claimed:
     items: list[dict]  # [{id: answer id, data}] in served order
 
 
-def _pick_sql(*, worker: WorkerProfile, project_ids: list[int], order: str,
-              now: datetime) -> tuple[str, tuple]:
+def _compile_pick(*, worker: WorkerProfile, project_ids: list[int], order: str,
+                  now: datetime) -> tuple[str, tuple]:
     tasks = claimable_tasks(worker=worker, project_ids=project_ids)
     if len(project_ids) == 1:
         # A scalar equality (not = ANY) lets the planner walk the partial index in order.
@@ -128,6 +128,30 @@ def _pick_sql(*, worker: WorkerProfile, project_ids: list[int], order: str,
             .select_for_update(no_key=True, skip_locked=True, of=("self",))
             .order_by(*ORDERS[order]).values("id", "project_id")[:1])
     return pick.query.sql_with_params()
+
+
+# Compiling the pick through the ORM costs more CPU than the database spends running the
+# whole claim, so it is compiled once per shape (order, number of projects) with stand-in
+# values, whose places in the parameters are then filled with each claim's own.
+_WORKER_STAND_IN = -790_001
+_PROJECT_STAND_INS = range(-790_002, -791_002, -1)
+_NOW_STAND_IN = datetime(1901, 1, 1, tzinfo=UTC)
+_compiled: dict[tuple[str, int], tuple[str, tuple]] = {}
+
+
+def _pick_sql(*, worker: WorkerProfile, project_ids: list[int], order: str,
+              now: datetime) -> tuple[str, tuple]:
+    shape = (order, len(project_ids))
+    if shape not in _compiled:
+        _compiled[shape] = _compile_pick(
+            worker=WorkerProfile(pk=_WORKER_STAND_IN),
+            project_ids=list(_PROJECT_STAND_INS[:len(project_ids)]), order=order,
+            now=_NOW_STAND_IN)
+    sql, stand_ins = _compiled[shape]
+    values = {_WORKER_STAND_IN: worker.pk, _NOW_STAND_IN: now,
+              **dict(zip(_PROJECT_STAND_INS, project_ids))}
+    return sql, tuple(values.get(param, param) if isinstance(param, (int, datetime))
+                      and not isinstance(param, bool) else param for param in stand_ins)
 
 
 def claim_in_one_statement(*, worker: WorkerProfile, project_ids: list[int], order: str,
