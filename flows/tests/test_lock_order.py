@@ -249,3 +249,22 @@ def test_auto_accept_and_its_pause(requester):
                                model_version="m", reason="test", accuracy=0.0,
                                lower_bound=0.0))
     assert Prediction.objects.filter(state=PredictionState.RETURNED).count() == 6
+
+
+def test_storing_predictions_then_rescoring_their_tasks(requester):
+    from automation.models import Prediction
+    from flows import automation
+
+    project = launched_project(requester, tasks=3, items_per_task=1,
+                               external_ids=[f"e{i}" for i in range(3)])
+
+    locks = locks_of(automation.store_predictions, project=project, predictions=[
+        {"external_id": f"e{i}", "value": "negative", "score": 0.2 * (i + 1),
+         "model_version": "m"} for i in range(3)])
+
+    # The predictions are inserts (the recorder sees no row lock in them); what it sees is
+    # the rescoring's one update of the tasks, run in a transaction of its own after the
+    # predictions committed (Task comes before Prediction in the lock order).
+    assert_lock_order(locks)
+    assert [(lock.table, lock.how) for lock in locks] == [("marketplace_task", "update")]
+    assert Prediction.objects.filter(project=project).count() == 3
