@@ -58,6 +58,9 @@ class Prediction(models.Model):
                                 related_name="prediction")
     value = models.JSONField(help_text="Validated like a worker's answer")
     score = models.FloatField(help_text="The model's confidence, 0..1")
+    probabilities = models.JSONField(
+        null=True, blank=True, help_text="Class probabilities {choice: p} when the model "
+        "gave them: active mode then ranks by their entropy")
     model_version = models.CharField(max_length=MODEL_VERSION_MAX)
     state = models.CharField(max_length=16, choices=PredictionState.choices,
                              default=PredictionState.NONE)

@@ -1,5 +1,6 @@
 """Reads of the automation app: what workers are shown in prelabel mode (with decoys on
 gold), the spot-check accuracy that gates auto-accept, and the per-model report."""
+import math
 import random
 from collections import defaultdict
 from collections.abc import Callable
@@ -58,11 +59,13 @@ def decoy_value(*, project: Project, item_id: int, gold_answer: Any) -> Any:
     return None
 
 
-def prelabels_for(*, project: Project, items: list[dict]) -> list[dict]:
+def prelabels_for(*, project: Project, items: list[dict], mode: str | None = None
+                  ) -> list[dict]:
     """Served items ``[{id, data}]`` (ids are answer ids) with ``prediction: {value}``
     added in prelabel mode: the item's prediction, or a decoy on a gold item. Only the
-    value is shown: a score would tell the decoys apart."""
-    if settings_get(project=project).mode != AutomationMode.PRELABEL:
+    value is shown: a score would tell the decoys apart. ``mode``: the project's
+    automation mode when the caller knows it (the claim does), else it is looked up."""
+    if (mode or settings_get(project=project).mode) != AutomationMode.PRELABEL:
         return items
     rows = {pk: (item_id, is_gold, gold_answer, value) for pk, item_id, is_gold, gold_answer,
             value in Answer.objects.filter(pk__in=[item["id"] for item in items])
@@ -76,6 +79,47 @@ def prelabels_for(*, project: Project, items: list[dict]) -> list[dict]:
         shown.append({**item, "prediction": {"value": value}} if value is not None
                      else item)
     return shown
+
+
+def certainty(*, score: float, probabilities: dict | None) -> float:
+    """How sure a prediction is, 0..1, for the active order (least sure first): one minus
+    the normalised entropy of its class probabilities when it has them, else its score."""
+    if probabilities:
+        values = [float(p) for p in probabilities.values() if p > 0]
+        if len(probabilities) < 2:
+            return 1.0
+        entropy = -sum(p * math.log(p) for p in values)
+        return max(0.0, 1.0 - entropy / math.log(len(probabilities)))
+    return score
+
+
+def task_certainties(*, project: Project, item_keys: list, by_item_id: bool
+                     ) -> dict[int, float | None]:
+    """task id -> the lowest certainty among its items' predictions, for the tasks holding
+    these items (every item of those tasks counts, not only the ones named)."""
+    lookup = {"pk__in": item_keys} if by_item_id else {"external_id__in": item_keys}
+    task_ids = set(Item.objects.filter(project=project, task__isnull=False, **lookup)
+                   .values_list("task_id", flat=True))
+    return _lowest_certainties(project, task_ids)
+
+
+def unscored_task_certainties(*, project: Project) -> dict[int, float | None]:
+    """The same, for the project's tasks that have predictions but no routing score."""
+    task_ids = set(Prediction.objects.filter(project=project, item__task__isnull=False,
+                                             item__task__routing_score__isnull=True)
+                   .values_list("item__task_id", flat=True))
+    return _lowest_certainties(project, task_ids)
+
+
+def _lowest_certainties(project: Project, task_ids: set[int]) -> dict[int, float | None]:
+    lowest: dict[int, float | None] = {task_id: None for task_id in task_ids}
+    for task_id, score, probabilities in (
+            Prediction.objects.filter(project=project, item__task_id__in=task_ids)
+            .values_list("item__task_id", "score", "probabilities")):
+        value = certainty(score=score, probabilities=probabilities)
+        current = lowest[task_id]
+        lowest[task_id] = value if current is None else min(current, value)
+    return lowest
 
 
 def _agrees(project: Project, judge: Judge, prediction: Any, result: Any) -> bool:

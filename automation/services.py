@@ -67,6 +67,32 @@ def prediction_problems(*, project: Project, value: Any, score: Any, model_versi
     return problems
 
 
+PROBABILITY_SUM_TOLERANCE = 0.01
+
+
+def probabilities_problems(*, project: Project, probabilities: Any) -> list[str]:
+    """Optional class probabilities: {choice: p} over the project's choices, each in 0..1,
+    summing to 1 (within 0.01). Only choice projects have classes."""
+    if probabilities is None:
+        return []
+    choices = (project.label_config or {}).get("choices") if isinstance(
+        project.label_config, dict) else None
+    if not isinstance(choices, list):
+        return ["Only projects with choices take class probabilities."]
+    if not isinstance(probabilities, dict) or len(probabilities) < 2:
+        return ["Must be an object of at least two {choice: probability} entries."]
+    unknown = sorted(str(label) for label in probabilities if label not in choices)
+    if unknown:
+        return [f"Not choices of this project: {', '.join(unknown)}."]
+    numbers = list(probabilities.values())
+    if any(isinstance(p, bool) or not isinstance(p, (int, float)) or not math.isfinite(p)
+           or not 0 <= p <= 1 for p in numbers):
+        return ["Each probability must be a number from 0 to 1."]
+    if abs(sum(numbers) - 1) > PROBABILITY_SUM_TOLERANCE:
+        return ["Probabilities must sum to 1."]
+    return []
+
+
 def predictions_store(*, project: Project, predictions: list[dict],
                       by_item_id: bool = False) -> int:
     """Store predictions ``[{external_id, value, score, model_version}]`` (or ``item_id``
@@ -117,7 +143,7 @@ def _checked_predictions(project: Project, predictions: list[dict], *, by_item_i
         if not isinstance(entry, dict):
             errors[where] = ["Must be an object."]
             continue
-        unknown = set(entry) - {key, "value", "score", "model_version"}
+        unknown = set(entry) - {key, "value", "score", "model_version", "probabilities"}
         if unknown:
             errors[where] = [f"Unknown field(s): {', '.join(sorted(map(str, unknown)))}."]
             continue
@@ -133,11 +159,16 @@ def _checked_predictions(project: Project, predictions: list[dict], *, by_item_i
                                        score=entry.get("score"),
                                        model_version=entry.get("model_version"),
                                        data=item.data)
+        probability_problems = probabilities_problems(
+            project=project, probabilities=entry.get("probabilities"))
+        if probability_problems:
+            problems["probabilities"] = probability_problems
         for field, messages in problems.items():
             errors[f"{where}.{field}"] = messages
         if not problems:
             rows.append(Prediction(project=project, item=item, value=entry["value"],
                                    score=float(entry["score"]),
+                                   probabilities=entry.get("probabilities"),
                                    model_version=entry["model_version"].strip(),
                                    state=PredictionState.NONE))
     return rows, errors
@@ -150,7 +181,8 @@ def _write_predictions(rows: list[Prediction]) -> int:
     rows = [row for row in rows if row.item.pk not in kept]
     Prediction.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["item"],
-        update_fields=["value", "score", "model_version", "state", "updated_at"])
+        update_fields=["value", "score", "probabilities", "model_version", "state",
+                       "updated_at"])
     return len(rows)
 
 

@@ -12,6 +12,11 @@ answer rows), by min(N, BENCH_RAW_CONNECTIONS) connections. One JSON line per N 
 claims/s both ways and the ratio; the goal is HTTP >= 30 % of raw at 32 clients.
 Over-assignments, workers twice on a task and submissions ungraded 5 s after the run
 must be 0 (exit status 1 otherwise).
+
+Then the same at BENCH_ACTIVE_CLIENTS (32) on a project in automation mode "active" (every
+item predicted with a random score: least certain first), beside the raw claim in the
+same order, with the EXPLAIN of the claim's pick (an index scan of task_active_routing_idx,
+no sort).
 """
 import os
 import sys
@@ -26,4 +31,5 @@ if __name__ == "__main__":
                counts=tuple(int(n) for n in os.environ.get("BENCH_WORKERS", "8,32,128")
                             .split(",")),
                submit_raw=False,
-               goals=[("ratio", 32, 0.30)])
+               goals=[("ratio", 32, 0.30)],
+               active_clients=int(os.environ.get("BENCH_ACTIVE_CLIENTS", "32")))

@@ -32,6 +32,7 @@ Knobs: BENCH_WORKERS=12,32,128 BENCH_SECONDS=15 BENCH_TASKS=6000 BENCH_RAW_CONNE
 import http.client
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -57,9 +58,11 @@ HOST = "127.0.0.1"
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-# This process only builds data: nothing it does is enqueued.
+# This process only builds data: nothing it does is enqueued. It shares the servers' cache
+# (as every process of a deployment must): cancelling a phase's project here invalidates
+# the routable projects the servers cached for its workers.
 os.environ["CELERY_BROKER_URL"] = ""
-os.environ.pop("REDIS_URL", None)
+os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 def fail(message: str) -> None:
@@ -147,8 +150,10 @@ def make_workers(run: str, count: int) -> list[tuple]:
     return workers
 
 
-def make_project(requester, name: str, tasks: int = TASKS_PER_PROJECT):
-    """An active project, one item per task, overlap 3 (the shape of issue 11)."""
+def make_project(requester, name: str, tasks: int = TASKS_PER_PROJECT, active: bool = False):
+    """An active project, one item per task, overlap 3 (the shape of issue 11). With
+    ``active``: in automation mode "active", every item predicted with a random score
+    (uploaded through the flow, which keeps the tasks' routing scores)."""
     from flows.projects import launch
     from marketplace.services import items_import, project_create
     from marketplace.uploads import UploadRow
@@ -165,7 +170,20 @@ def make_project(requester, name: str, tasks: int = TASKS_PER_PROJECT):
     items_import(project=project, actor=requester, is_gold=False, rows=[
         UploadRow(row=i + 1, external_id=None, data={"text": f"Review {i}: it works."},
                   answer=None, has_answer=False) for i in range(tasks)])
-    return launch(project=project, actor=requester)
+    project = launch(project=project, actor=requester)
+    if active:
+        import random
+
+        from flows.automation import store_predictions, update_settings
+        from marketplace.models import Item
+
+        draw = random.Random(11)
+        store_predictions(project=project, by_item_id=True, predictions=[
+            {"item_id": item_id, "value": "positive", "score": round(draw.random(), 4),
+             "model_version": "bench"}
+            for item_id in Item.objects.filter(project=project).values_list("pk", flat=True)])
+        update_settings(project=project, fields={"mode": "active"})
+    return project
 
 
 def project_cancel(requester, project) -> None:
@@ -223,10 +241,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# One key for every server process of the run (pseudonyms and signatures derive from it).
+SERVER_SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50)
+
+
 def server_env() -> dict:
     # Throttles at production rates would refuse a bench worker's 10+ cycles/s; they still
     # run (a Redis round trip each), only their limit is lifted.
+    # A deployment's settings refuse to start without a private secret key: the bench
+    # makes one up for its own servers unless one is given.
     return dict(os.environ, DATABASE_URL=DATABASE_URL, DJANGO_DEBUG="false",
+                DJANGO_SECRET_KEY=SERVER_SECRET_KEY,
                 REDIS_URL=REDIS_URL, CELERY_BROKER_URL=REDIS_URL,
                 CELERY_TASK_ALWAYS_EAGER="false",
                 THROTTLE_WORKER_NEXT_RATE="1000000/s",
@@ -386,8 +411,9 @@ WITH pick AS (
     WHERE t.id = pick.id AND t.filled < t.overlap RETURNING t.id
 ), claimed AS (
     INSERT INTO marketplace_assignment (status, created_at, expires_at, last_heartbeat_at,
-        active_seconds, review_reason, reward_cents, project_id, task_id, worker_id)
-    SELECT 'assigned', now(), now() + interval '600 seconds', now(), 0, '', 5,
+        active_seconds, review_reason, review_reason_code, reward_cents, instructions_version,
+        project_id, task_id, worker_id)
+    SELECT 'assigned', now(), now() + interval '600 seconds', now(), 0, '', '', 5, 1,
            %(project)s, slot.id, %(worker)s FROM slot
     RETURNING id, task_id
 )
@@ -396,6 +422,10 @@ SELECT 0, false, item.id, claimed.id
 FROM claimed JOIN marketplace_item item ON item.task_id = claimed.task_id
 RETURNING assignment_id, item_id
 """
+# Active mode: the same claim in the order of task_active_routing_idx (least certain first).
+RAW_CLAIM_ACTIVE = RAW_CLAIM.replace("ORDER BY t.filled DESC, t.id",
+                                     "ORDER BY t.routing_score, t.id")
+assert RAW_CLAIM_ACTIVE != RAW_CLAIM
 RAW_SUBMIT = """
 WITH submitted AS (
     UPDATE marketplace_assignment SET status = 'submitted', submitted_at = now()
@@ -406,8 +436,8 @@ WHERE assignment_id IN (SELECT id FROM submitted)
 """
 
 
-def raw_loop(project_id: int, worker_ids: list, submit: bool, start: threading.Barrier,
-             stop_at: list, stats: Stats):
+def raw_loop(project_id: int, worker_ids: list, submit: bool, active: bool,
+             start: threading.Barrier, stop_at: list, stats: Stats):
     """This connection's share of the workers, in turn: claim (and submit)."""
     import psycopg
 
@@ -422,7 +452,8 @@ def raw_loop(project_id: int, worker_ids: list, submit: bool, start: threading.B
             turn += 1
             try:
                 began = time.perf_counter()
-                rows = connection.execute(RAW_CLAIM, {"project": project_id,
+                rows = connection.execute(RAW_CLAIM_ACTIVE if active else RAW_CLAIM,
+                                          {"project": project_id,
                                                       "worker": worker_id}).fetchall()
                 next_ms.append((time.perf_counter() - began) * 1000)
                 if not rows:
@@ -457,8 +488,9 @@ def run_phase(loops: list[tuple], seconds: float) -> tuple[Stats, float]:
     return stats, time.perf_counter() - began
 
 
-def http_phase(port, workers, requester, count, run, submit: bool) -> dict:
-    project = make_project(requester, f"http {count} {run}")
+def http_phase(port, workers, requester, count, run, submit: bool,
+               active: bool = False) -> dict:
+    project = make_project(requester, f"http {count} {run}", active=active)
     loops = [(http_loop, (port, token, submit)) for _, token in workers[:count]]
     run_phase(loops, WARMUP_SECONDS)
     stats, wall = run_phase(loops, SECONDS)
@@ -476,14 +508,16 @@ def http_phase(port, workers, requester, count, run, submit: bool) -> dict:
     }
 
 
-def raw_phase(workers, requester, count, run, submit: bool) -> dict:
-    project = make_project(requester, f"raw {count} {run}")
+def raw_phase(workers, requester, count, run, submit: bool, active: bool = False) -> dict:
+    project = make_project(requester, f"raw {count} {run}", active=active)
     worker_ids = [profile.pk for profile, _ in workers[:count]]
     connections = min(count, RAW_CONNECTIONS)
-    loops = [(raw_loop, (project.pk, worker_ids[index::connections], submit))
+    loops = [(raw_loop, (project.pk, worker_ids[index::connections], submit, active))
              for index in range(connections)]
     run_phase(loops, WARMUP_SECONDS)
     stats, wall = run_phase(loops, SECONDS)
+    violations = invariant_violations(project.pk)
+    expire_leases(project.pk)
     project_cancel(requester, project)
     return {
         "cycles_per_s": round(stats.cycles / wall, 1), "cycles": stats.cycles,
@@ -491,8 +525,19 @@ def raw_phase(workers, requester, count, run, submit: bool) -> dict:
         "claim_p99_ms": percentile(stats.next_ms, 0.99),
         "submit_p50_ms": percentile(stats.submit_ms, 0.5),
         "connections": connections, "no_work": stats.no_work, "errors": stats.errors,
-        **invariant_violations(project.pk),
+        **violations,
     }
+
+
+def expire_leases(project_id: int) -> None:
+    """The raw claim keeps no "one live lease per worker" rule: its workers end the phase
+    holding many leases, which the next HTTP phase (the same workers) would be handed back
+    and submit instead of claiming on its own project. Expire them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE marketplace_assignment SET status = 'expired' "
+                       "WHERE project_id = %s AND status = 'assigned'", [project_id])
 
 
 def stop_on_sigterm() -> None:
@@ -504,9 +549,31 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def main(*, name: str, counts: tuple, submit_raw: bool, goals: list) -> None:
+def active_pick_plan(project_id: int, worker) -> dict:
+    """EXPLAIN of the claim's pick for an active-mode project: an index scan in
+    least-certain-first order, no sort per claim."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from marketplace.services.claim_sql import _pick_sql
+
+    with transaction.atomic():
+        sql, params = _pick_sql(worker=worker, project_ids=[project_id], order="active",
+                                now=timezone.now())
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = [row[0] for row in cursor.fetchall()]
+    text = "\n".join(plan)
+    return {"index_scan": "Index Scan using task_active_routing_idx" in text,
+            "sort": "Sort" in text, "plan": plan}
+
+
+def main(*, name: str, counts: tuple, submit_raw: bool, goals: list,
+         active_clients: int | None = None) -> None:
     """``submit_raw``: the raw loop submits too (a full cycle) or only claims.
-    ``goals``: (figure, clients, target) with figure cycles_per_s, ratio or next_p99_ms."""
+    ``goals``: (figure, clients, target) with figure cycles_per_s, ratio or next_p99_ms.
+    ``active_clients``: also run that many clients on a project in automation mode
+    "active" (least certain first), beside the raw claim in the same order."""
     stop_on_sigterm()
     started = time.perf_counter()
     setup_django()
@@ -521,17 +588,30 @@ def main(*, name: str, counts: tuple, submit_raw: bool, goals: list) -> None:
     figures = {}
     try:
         server = start_gunicorn(port, log_dir / "gunicorn.log")
-        for count in counts:
-            http_result = http_phase(port, workers, requester, count, run, submit=True)
-            raw_result = raw_phase(workers, requester, count, run, submit=submit_raw)
+        phases = [(count, False) for count in counts]
+        if active_clients:
+            phases.append((active_clients, True))
+        for count, active in phases:
+            http_result = http_phase(port, workers, requester, count, run, submit=True,
+                                     active=active)
+            raw_result = raw_phase(workers, requester, count, run, submit=submit_raw,
+                                   active=active)
             ratio = (round(http_result["cycles_per_s"] / raw_result["cycles_per_s"], 3)
                      if raw_result["cycles_per_s"] else None)
-            figures[count] = (http_result["cycles_per_s"], ratio, http_result["next_p99_ms"])
+            if not active:
+                figures[count] = (http_result["cycles_per_s"], ratio,
+                                  http_result["next_p99_ms"])
             violations += sum(result[key] for result in (http_result, raw_result)
                               for key in ("over_assignments", "worker_twice_on_task"))
             violations += http_result["ungraded_after_5s"]
+            extra = {}
+            if active:
+                probe = make_project(requester, f"plan {run}", tasks=2000, active=True)
+                extra["active_pick"] = active_pick_plan(probe.pk, workers[0][0])
+                project_cancel(requester, probe)
             print(json.dumps({
                 "bench": name, "clients": count, "seconds": SECONDS,
+                "automation_mode": "active" if active else "off", **extra,
                 "gunicorn": {key: os.environ.get(key, "gunicorn.conf.py") for key in
                              ("WEB_CONCURRENCY", "GUNICORN_THREADS")},
                 "database_pool": os.environ.get("DATABASE_POOL", "false"),

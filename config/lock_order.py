@@ -5,7 +5,8 @@ different orders. Every transaction that locks or updates more than one kind of 
 takes them in the order of ``LOCK_ORDER`` below (rows of one table by primary key):
 
     WorkerProfile  (a claim serialises one worker's requests first)
-    Project -> AutomationSettings -> Task -> Assignment -> Answer -> Item -> Prediction
+    Project -> AutomationSettings -> Task -> Assignment -> Answer (GoldSeen) -> Item
+        -> Prediction
     Review -> Dispute
     quality records (WorkerProjectStats -> WorkerSkillStats -> QualityAction)
     worker skills
@@ -19,6 +20,11 @@ Rows are locked through each app's ``locks.py`` helpers (or ``payments.ledger
 deferred), and ``FOR KEY SHARE`` conflicts with ``FOR UPDATE`` but not with ``FOR NO KEY
 UPDATE``. With plain ``FOR UPDATE`` a bonus (ledger accounts, then the project at commit)
 and a project completion (project, then ledger accounts) deadlocked.
+
+The claim on PostgreSQL (marketplace/services/claim_sql.py) is one statement after the
+worker lock: the recorder sees its pick (``FROM "marketplace_task" ... FOR NO KEY UPDATE
+SKIP LOCKED``, the statement's first table); its slot update, inserts (assignment, answers,
+gold seen, pseudonym) follow in that order inside it.
 
 ``recorded_row_locks`` lists the tables whose rows a block of code locks or updates, in
 order; ``assert_lock_order`` fails when that order goes backwards or a lock is a
@@ -38,7 +44,7 @@ LOCK_ORDER: tuple[tuple[str, ...], ...] = (
     ("automation_automationsettings",),
     ("marketplace_task",),
     ("marketplace_assignment",),
-    ("marketplace_answer",),
+    ("marketplace_answer", "marketplace_goldseen"),
     ("marketplace_item",),
     ("automation_prediction", "automation_builtinmodelrun"),
     ("qa_review",),

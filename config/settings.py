@@ -313,6 +313,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 # --- Routing and assignments ---------------------------------------------------------------
 # A heartbeat gap longer than this counts as this much active time (worker stepped away).
 HEARTBEAT_MAX_GAP_SECONDS = env_int("HEARTBEAT_MAX_GAP_SECONDS", 60, minimum=1)
+# A worker's routable projects are cached between claims (marketplace/routing_cache.py),
+# dropped on every change signals see; this bounds the life of an entry in any case.
+ROUTING_CACHE_SECONDS = env_int("ROUTING_CACHE_SECONDS", 300, minimum=1)
 
 # --- Workers ----------------------------------------------------------------------------
 # Workers cleared for sensitive data must have accepted this version of the terms.

@@ -2,7 +2,10 @@
 it, and the built-in model.
 
     store_predictions   automation stores the predictions (all or nothing); in auto-accept
-                        mode the auto-accept job runs after commit.
+                        mode the auto-accept job runs after commit. Then, in a transaction
+                        of its own (Task comes before Prediction in the lock order), the
+                        tasks of those items get their routing score: the active mode's
+                        order (least certain first) follows at the next claim.
     update_settings     automation stores the mode and thresholds; choosing auto-accept
                         runs the job after commit.
     auto_accept         per task: marketplace locks the task and its waiting items and
@@ -51,7 +54,36 @@ def store_predictions(*, project: Project, predictions: list, by_item_id: bool =
         updated = automation.predictions_store(project=project, predictions=predictions,
                                                by_item_id=by_item_id)
         auto_accept_after_commit(project)
+    rescore_tasks(project=project, by_item_id=by_item_id, item_keys=[
+        entry.get("item_id" if by_item_id else "external_id") for entry in predictions])
     return updated
+
+
+def rescore_tasks(*, project: Project, item_keys: list, by_item_id: bool) -> int:
+    """Give the tasks holding these items their routing score from the predictions now
+    stored (every project keeps it, so switching to active mode needs no rebuild).
+    Maintained after the predictions commit: a crash in between leaves an order one
+    upload old, which the next upload of those items repairs."""
+    keys = [key for key in item_keys if isinstance(key, int if by_item_id else str)
+            and not isinstance(key, bool)]
+    with transaction.atomic():
+        scores = automation_selectors.task_certainties(project=project, item_keys=keys,
+                                                       by_item_id=by_item_id)
+        return marketplace.tasks_set_routing_scores(scores=scores)
+
+
+def rescore_unscored(*, project_id: int) -> int:
+    """Score the tasks that have predictions but no routing score yet (tasks created by
+    an upload that carried predictions)."""
+    project = Project.objects.get(pk=project_id)
+    with transaction.atomic():
+        scores = automation_selectors.unscored_task_certainties(project=project)
+        return marketplace.tasks_set_routing_scores(scores=scores)
+
+
+@shared_task(acks_late=True)
+def rescore_unscored_job(project_id: int) -> int:
+    return rescore_unscored(project_id=project_id)
 
 
 def update_settings(*, project: Project, fields: dict):
@@ -94,9 +126,6 @@ def auto_accept(*, project_id: int) -> int:
         else:
             by_task[prediction.item.task_id].append(prediction)
     accepted = 0
-    with transaction.atomic():
-        automation.predictions_set_state(prediction_ids=spot_checks,
-                                         state=PredictionState.SPOT_CHECK)
     for task_id, predictions in sorted(by_task.items()):
         # One transaction per task keeps locks short on a large project.
         with transaction.atomic():
@@ -115,6 +144,11 @@ def auto_accept(*, project_id: int) -> int:
                     project=project, memo="Task auto-accepted: its slots are not needed",
                     amount_cents=task.overlap * payments.assignment_cost_cents(project=project))
             accepted += len(chosen)
+    # After the tasks (Task comes before Prediction in the lock order); a crash before
+    # this line draws the same sample again on the next run.
+    with transaction.atomic():
+        automation.predictions_set_state(prediction_ids=spot_checks,
+                                         state=PredictionState.SPOT_CHECK)
     if accepted:
         from .results import complete_project_if_done
         complete_project_if_done(project_id=project_id)
@@ -230,6 +264,8 @@ def train_builtin_model(*, project_id: int) -> BuiltinModelRun | None:
                                             trained_on=len(labelled),
                                             holdout_accuracy=accuracy, predicted=len(targets))
         auto_accept_after_commit(project)
+    rescore_tasks(project=project, by_item_id=True,
+                  item_keys=[item_id for item_id, _ in targets])
     return run
 
 

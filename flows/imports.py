@@ -22,7 +22,7 @@ from marketplace.services.imports import ImportResult
 from marketplace.uploads import UploadRow
 
 from . import prediction_endpoints
-from .automation import auto_accept_after_commit
+from .automation import auto_accept_after_commit, rescore_unscored_job
 
 
 def import_items(*, project: Project, actor: User, rows: list[UploadRow],
@@ -39,6 +39,9 @@ def after_items_added(*, project: Project, predictions: int) -> None:
     """Runs in the import's transaction; the jobs start after its commit."""
     if predictions:
         auto_accept_after_commit(project)
+        # The new tasks' routing scores (active mode), after the commit: Task comes
+        # before Prediction in the lock order.
+        transaction.on_commit(lambda: rescore_unscored_job.delay(project.pk), robust=True)
     prediction_endpoints.request_run(project=project, trigger="import")
 
 

@@ -30,7 +30,7 @@ from automation import services as automation
 from automation.models import PredictionRun
 from marketplace.models import Project
 
-from .automation import auto_accept_after_commit
+from .automation import auto_accept_after_commit, rescore_tasks
 
 
 def request_run(*, project: Project, trigger: str) -> PredictionRun | None:
@@ -118,6 +118,9 @@ def run(*, run_id: int) -> PredictionRun | None:
                 requests=answer.attempts, errors=problems + _problems_of(entries, errors))
             if stored:
                 auto_accept_after_commit(project)
+        if stored:  # after the commit: Task comes before Prediction in the lock order
+            rescore_tasks(project=project, by_item_id=True,
+                          item_keys=[entry.get("item_id") for entry in entries])
         if not going:
             break  # the endpoint was deleted or replaced meanwhile
     else:

@@ -155,6 +155,13 @@ class Task(models.Model):
     status = models.CharField(max_length=16, choices=TaskStatus.choices,
                               default=TaskStatus.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Active learning (automation mode "active"): the lowest certainty among the task's
+    # items' predictions (score, or 1 - normalised entropy of class probabilities), kept
+    # up to date when predictions are stored; null without predictions (served last).
+    routing_score = models.FloatField(
+        null=True, blank=True,
+        help_text="Lowest prediction certainty of the task's items; active mode serves "
+        "the lowest first")
 
     class Meta:
         indexes = [
@@ -165,6 +172,11 @@ class Task(models.Model):
             models.Index(fields=["project", "-filled", "id"],
                          condition=Q(status="open", filled__lt=models.F("overlap")),
                          name="task_routing_free_idx"),
+            # The routing scan of an "active" project: most uncertain first, as an index
+            # scan (a new prediction moves a task in the index: no queue to rebuild).
+            models.Index(fields=["project", "routing_score", "id"],
+                         condition=Q(status="open", filled__lt=models.F("overlap")),
+                         name="task_active_routing_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(filled__lte=models.F("overlap")),
@@ -330,6 +342,21 @@ class Answer(models.Model):
         ]
         indexes = [models.Index(fields=["item"], condition=Q(is_gold=False),
                                 name="answer_item_idx")]
+
+
+class GoldSeen(models.Model):
+    """A gold item a worker was served, ever. The claim picks unseen gold with an
+    anti-join on this table's unique index (one probe per gold item of the project)
+    instead of walking every answer of the worker's past assignments."""
+
+    worker = models.ForeignKey("workers.WorkerProfile", on_delete=models.CASCADE,
+                               related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["worker", "item"], name="uniq_gold_seen"),
+        ]
 
 
 class AssignmentEvent(models.Model):

@@ -78,6 +78,9 @@ def worker_by_pseudonym(*, project: Project, pseudonym: str):
 def served_items(*, assignment) -> list[dict]:
     """What a worker sees of an assignment's items: an opaque id and the data, in served
     order. The id is the answer slot's, so gold items look like any other."""
+    served = getattr(assignment, "served", None)
+    if served is not None:
+        return served  # the claim statement returned them with the new assignment
     answers = (Answer.objects.filter(assignment=assignment).order_by("position")
                .values_list("pk", "item__data"))
     return [{"id": answer_id, "data": data} for answer_id, data in answers]
@@ -95,6 +98,16 @@ def worker_assignment_list(*, worker, status: str | None = None):
 def worker_assignment_get(*, worker, assignment_id):
     try:
         return worker_assignment_list(worker=worker).get(pk=int(assignment_id))
+    except (Assignment.DoesNotExist, ValueError, TypeError):
+        raise Http404
+
+
+def worker_assignment_with_project(*, worker, assignment_id):
+    """The worker's own assignment with its project and nothing else (the submit path:
+    no missed-gold prefetch), or 404."""
+    try:
+        return (Assignment.objects.select_related("project")
+                .get(pk=int(assignment_id), worker=worker))
     except (Assignment.DoesNotExist, ValueError, TypeError):
         raise Http404
 

@@ -9,8 +9,9 @@ class PredictionsInput(serializers.Serializer):
     # the item's data), so errors name predictions.<index>.<field>.
     predictions = serializers.ListField(
         child=serializers.JSONField(), allow_empty=False, max_length=10_000,
-        help_text="[{external_id, value, score, model_version}]; replaces each item's "
-        "earlier prediction")
+        help_text="[{external_id, value, score, model_version, probabilities?}]; replaces "
+        "each item's earlier prediction. probabilities (optional, choice projects): "
+        "{choice: p} summing to 1; active mode ranks by their entropy")
 
 
 class PredictionsOutput(serializers.Serializer):

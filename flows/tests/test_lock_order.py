@@ -238,17 +238,18 @@ def test_auto_accept_and_its_pause(requester):
     project = launched_project(requester, tasks=7, items_per_task=1,
                                external_ids=[f"e{i}" for i in range(7)])
     committed(automation.update_settings, project=project, fields={
-        "mode": "auto_accept", "auto_accept_threshold": 0.5, "spot_check_rate": 0.0})
+        "mode": "auto_accept", "auto_accept_threshold": 0.5, "spot_check_rate": 0.0,
+        "min_spot_checks": 1})  # the version's first prediction goes to the crowd
     automation.store_predictions(project=project, predictions=[
         {"external_id": f"e{i}", "value": "negative", "score": 0.9, "model_version": "m"}
         for i in range(6)])
 
     assert_lock_order(locks_of(automation.auto_accept, project_id=project.pk))
-    assert Prediction.objects.filter(state=PredictionState.AUTO_ACCEPTED).count() == 6
+    assert Prediction.objects.filter(state=PredictionState.AUTO_ACCEPTED).count() == 5
     assert_lock_order(locks_of(automation.pause_auto_accept, project_id=project.pk,
                                model_version="m", reason="test", accuracy=0.0,
                                lower_bound=0.0))
-    assert Prediction.objects.filter(state=PredictionState.RETURNED).count() == 6
+    assert Prediction.objects.filter(state=PredictionState.RETURNED).count() == 5
 
 
 def test_an_import_with_predictions_into_a_launched_project(requester):
@@ -265,4 +266,23 @@ def test_an_import_with_predictions_into_a_launched_project(requester):
 
     assert_lock_order(locks_of(imports.import_items, project=project, actor=requester,
                                rows=rows, is_gold=False))
+    assert Prediction.objects.filter(project=project).count() == 3
+
+
+def test_storing_predictions_then_rescoring_their_tasks(requester):
+    from automation.models import Prediction
+    from flows import automation
+
+    project = launched_project(requester, tasks=3, items_per_task=1,
+                               external_ids=[f"e{i}" for i in range(3)])
+
+    locks = locks_of(automation.store_predictions, project=project, predictions=[
+        {"external_id": f"e{i}", "value": "negative", "score": 0.2 * (i + 1),
+         "model_version": "m"} for i in range(3)])
+
+    # The predictions are inserts (the recorder sees no row lock in them); what it sees is
+    # the rescoring's one update of the tasks, run in a transaction of its own after the
+    # predictions committed (Task comes before Prediction in the lock order).
+    assert_lock_order(locks)
+    assert [(lock.table, lock.how) for lock in locks] == [("marketplace_task", "update")]
     assert Prediction.objects.filter(project=project).count() == 3

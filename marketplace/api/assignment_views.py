@@ -204,9 +204,11 @@ class RejectInput(serializers.Serializer):
 
 def _worker_items(assignment) -> list[dict]:
     # Masked here, where the payload is built for the worker: stored data stays whole.
-    # Pre-labels first, so that masking moves span pre-labels to the masked offsets.
+    # Pre-labels first, so that masking moves span pre-labels to the masked offsets. A
+    # fresh claim knows the project's automation mode (routing read it): no lookup.
     items = prelabels_for(project=assignment.project,
-                          items=selectors.served_items(assignment=assignment))
+                          items=selectors.served_items(assignment=assignment),
+                          mode=getattr(assignment, "automation_mode", None))
     return items_for_worker(project=assignment.project, items=items)
 
 
@@ -248,8 +250,8 @@ class SubmitView(WorkerView):
     def post(self, request, assignment_id):
         payload = SubmitInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        served = selectors.worker_assignment_get(worker=self.worker,
-                                                 assignment_id=assignment_id)
+        served = selectors.worker_assignment_with_project(worker=self.worker,
+                                                          assignment_id=assignment_id)
         answers = answers_from_masked(assignment=served,
                                       answers=payload.validated_data["answers"])
         assignment = work.submit(assignment_id=assignment_id, worker=self.worker,

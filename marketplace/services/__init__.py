@@ -59,11 +59,11 @@ from .rejections import (
     rejection_ceiling_reached,
     submitted_assignments_of_item,
 )
-from .routing import assignment_claim
+from .routing import assignment_claim, tasks_set_routing_scores
 
 __all__ = [
     "SWEEP_BATCH", "LeaseExpired", "assignment_announce_submitted", "assignment_approve",
-    "assignment_claim", "assignment_expire", "assignment_heartbeat", "assignment_overturn",
+    "assignment_claim", "tasks_set_routing_scores", "assignment_expire", "assignment_heartbeat", "assignment_overturn",
     "assignment_reject", "assignment_return", "assignment_submit",
     "assignments_due_for_auto_approval", "assignments_expire_overdue", "ImportResult",
     "gold_answer_update", "gold_item_retire", "imports_resume_stale", "item_import_enqueue",

@@ -12,49 +12,56 @@ A worker holds at most one live lease: each claim first locks the worker's row, 
 requests of one worker (a retry, a second tab) run one after the other and the second
 finds the first one's lease. A lease that is never submitted simply expires
 (``assignments_expire_overdue``).
+
+On PostgreSQL the pick, the slot, the assignment, its answer rows, the gold-seen record and
+the pseudonym are one statement (claim_sql.py); SQLite (``make run``) takes the same steps
+through the ORM below. Both read the worker's routable projects from routing_cache.py and
+try them by priority level, then order: tasks others started first, or, for projects in
+automation mode "active", the most uncertain first (Task.routing_score).
 """
 import random
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from config.errors import Conflict
 from workers.models import WorkerProfile
 
-from ..enums import AssignmentStatus, PayModel
-from ..models import Answer, Assignment, Item, Task, WorkerPseudonym
-from ..selectors import claimable_tasks, routable_projects
+from ..enums import AssignmentStatus, PayModel, ProjectStatus
+from ..models import Answer, Assignment, GoldSeen, Item, Task, WorkerPseudonym
+from ..routing_cache import routable_project_list
+from ..selectors import claimable_tasks
+from .claim_sql import ORDERS, claim_in_one_statement
 from .pseudonyms import pseudonym_value
 
 CLAIM_ATTEMPTS = 3
+ACTIVE_MODE = "active"
 _random = random.SystemRandom()
 
+# (project ids, order) in the order routing tries them.
+Group = tuple[list[int], str]
 
-def _next_task(*, worker: WorkerProfile, project_id: int | None) -> Task | None:
-    """Lock the best open task for this worker: project priority, then tasks others
-    already started (finish items before opening new ones), then oldest."""
-    # Eligible minus quality suspensions: the same rule the availability explanation uses.
-    projects = routable_projects(worker=worker)
-    if project_id is not None:
-        projects = projects.filter(pk=project_id)
-    levels: dict[int, list[int]] = {}
-    for pk, priority in projects.order_by("-priority").values_list("pk", "priority"):
-        levels.setdefault(priority, []).append(pk)
-    # One query per priority level, highest first, naming its projects: the scan then
-    # walks task_routing_idx in (-filled, id) order and stops at the first free row. A
-    # single query ordered by project priority would sort every open task of every
-    # project on each claim (tasks of cancelled projects stay open).
-    for project_ids in levels.values():
-        task = (claimable_tasks(worker=worker, project_ids=project_ids)
-                .select_for_update(no_key=True, skip_locked=True, of=("self",))
-                .select_related("project")
-                .order_by("-filled", "id")
-                .first())
-        if task is not None:
-            return task
-    return None
+
+def _groups(projects: list[tuple[int, int, str]]) -> list[Group]:
+    """Highest priority first; within a level, the ordinary projects, then the "active"
+    ones. One group is one index-ordered scan (a single order per statement)."""
+    groups: dict[tuple[int, bool], list[int]] = {}
+    for pk, priority, mode in projects:
+        groups.setdefault((-priority, mode == ACTIVE_MODE), []).append(pk)
+    return [(ids, "active" if is_active else "default")
+            for (_, is_active), ids in sorted(groups.items())]
+
+
+def _next_task(*, worker: WorkerProfile, project_ids: list[int], order: str) -> Task | None:
+    """The ORM path: lock the best open task of these projects for this worker."""
+    return (claimable_tasks(worker=worker, project_ids=project_ids)
+            .filter(project__status=ProjectStatus.ACTIVE)  # even from a stale cache entry
+            .select_for_update(no_key=True, skip_locked=True, of=("self",))
+            .select_related("project")
+            .order_by(*ORDERS[order])
+            .first())
 
 
 def _serve_items(assignment: Assignment, task: Task, worker: WorkerProfile) -> None:
@@ -62,14 +69,14 @@ def _serve_items(assignment: Assignment, task: Task, worker: WorkerProfile) -> N
     project = task.project
     gold_ids: list[int] = []
     if project.gold_per_task:
-        # Gold belongs to one project, so the worker's history there is all that matters.
-        seen = Answer.objects.filter(assignment__worker=worker, assignment__project=project,
-                                     is_gold=True).values("item_id")
+        seen = GoldSeen.objects.filter(worker=worker, item=OuterRef("pk"))
         # Retired gold (services/gold.py) is never served again.
         gold_ids = list(Item.objects.filter(project=project, is_gold=True,
                                             retired_at__isnull=True)
-                        .exclude(pk__in=seen).order_by("?")
+                        .exclude(Exists(seen)).order_by("?")
                         .values_list("pk", flat=True)[:project.gold_per_task])
+        GoldSeen.objects.bulk_create([GoldSeen(worker=worker, item_id=pk) for pk in gold_ids],
+                                     ignore_conflicts=True)
     item_ids = list(Item.objects.filter(task=task).order_by("pk").values_list("pk", flat=True))
     served = [(item_id, False) for item_id in item_ids]
     for gold_id in gold_ids:
@@ -93,51 +100,113 @@ def _lock_worker(worker: WorkerProfile) -> None:
          .values_list("pk", flat=True))
 
 
+def _live_or_conflict(*, worker: WorkerProfile, project_id: int | None) -> Assignment | None:
+    # Looked up after the worker lock, in a statement of its own: under READ COMMITTED it
+    # then sees a lease a concurrent request of this worker committed while we waited
+    # (checked before the lock, both would miss it).
+    live = _live_assignment(worker=worker)
+    if live is not None and project_id is not None and live.project_id != project_id:
+        raise Conflict(
+            f"You hold a live lease on assignment {live.pk} (project {live.project_id}); "
+            "submit or return it before taking work on another project.",
+            code="live_lease")
+    return live
+
+
+def _claim_postgresql(*, worker: WorkerProfile, project_id: int | None,
+                      groups: list[Group]) -> Assignment | None:
+    now = timezone.now()
+    live_checked = False
+    for project_ids, order in groups:
+        # Refuses to pick while the worker holds a live lease (checked in the statement).
+        claimed = claim_in_one_statement(worker=worker, project_ids=project_ids,
+                                         order=order, now=now)
+        if claimed is not None:
+            assignment = claimed.assignment
+            assignment.served = claimed.items
+            return assignment
+        if not live_checked:
+            # Nothing picked: no free task here, or a live lease. One look settles it.
+            live_checked = True
+            live = _live_or_conflict(worker=worker, project_id=project_id)
+            if live is not None:
+                return live
+    if not live_checked:
+        return _live_or_conflict(worker=worker, project_id=project_id)
+    return None
+
+
+def _claim_orm(*, worker: WorkerProfile, project_id: int | None,
+               groups: list[Group]) -> Assignment | None | bool:
+    """False when the slot was gone after all (possible only without row locks)."""
+    live = _live_or_conflict(worker=worker, project_id=project_id)
+    if live is not None:
+        return live
+    for project_ids, order in groups:
+        task = _next_task(worker=worker, project_ids=project_ids, order=order)
+        if task is not None:
+            break
+    else:
+        return None
+    took_slot = Task.objects.filter(pk=task.pk, filled__lt=F("overlap")).update(
+        filled=F("filled") + 1)
+    if not took_slot:
+        return False
+    project = task.project
+    now = timezone.now()
+    assignment = Assignment.objects.create(
+        task=task, project=project, worker=worker, created_at=now,
+        expires_at=now + timedelta(seconds=project.assignment_duration_seconds),
+        last_heartbeat_at=now, instructions_version=project.instructions_version,
+        reward_cents=project.reward_cents
+        if project.pay_model == PayModel.PER_TASK else None)
+    _serve_items(assignment, task, worker)
+    WorkerPseudonym.objects.bulk_create(
+        [WorkerPseudonym(project=project, worker=worker,
+                         pseudonym=pseudonym_value(project.pk, worker.pk))],
+        ignore_conflicts=True)
+    return assignment
+
+
 def assignment_claim(*, worker: WorkerProfile, project_id: int | None = None) -> Assignment | None:
     """Give the worker a task, or None when nothing fits.
 
     A worker holds one live lease, whatever the project: asking again (a retry, a second
     tab) returns it instead of a second one, so nobody hoards slots; asking for another
     project while it is live is a 409 (``live_lease``) naming it.
+
+    A new assignment comes back with ``served`` (on PostgreSQL: the served items, read by
+    selectors.served_items) and ``automation_mode`` set.
     """
+    # Eligible minus quality suspensions (the availability explanation's rule), cached;
+    # read before the transaction so no lock waits on the cache.
+    projects = routable_project_list(worker=worker)
+    if project_id is not None:
+        projects = [project for project in projects if project[0] == project_id]
+    groups = _groups(projects)
+    modes = {pk: mode for pk, _, mode in projects}
+    claim = _claim_postgresql if connection.vendor == "postgresql" else _claim_orm
     for _attempt in range(CLAIM_ATTEMPTS):
         try:
             with transaction.atomic():
                 _lock_worker(worker)
-                # Looked up after the lock, in a statement of its own: under READ
-                # COMMITTED it then sees a lease a concurrent request of this worker
-                # committed while we waited (checked before the lock, both would miss it).
-                live = _live_assignment(worker=worker)
-                if live is not None:
-                    if project_id is not None and live.project_id != project_id:
-                        raise Conflict(
-                            f"You hold a live lease on assignment {live.pk} (project "
-                            f"{live.project_id}); submit or return it before taking work "
-                            "on another project.", code="live_lease")
-                    return live
-                task = _next_task(worker=worker, project_id=project_id)
-                if task is None:
-                    return None
-                took_slot = Task.objects.filter(pk=task.pk, filled__lt=F("overlap")).update(
-                    filled=F("filled") + 1)
-                if not took_slot:
-                    continue  # filled meanwhile (possible only without row locks)
-                project = task.project
-                now = timezone.now()
-                assignment = Assignment.objects.create(
-                    task=task, project=project, worker=worker, created_at=now,
-                    expires_at=now + timedelta(seconds=project.assignment_duration_seconds),
-                    last_heartbeat_at=now, instructions_version=project.instructions_version,
-                    reward_cents=project.reward_cents
-                    if project.pay_model == PayModel.PER_TASK else None)
-                _serve_items(assignment, task, worker)
-                WorkerPseudonym.objects.bulk_create(
-                    [WorkerPseudonym(project=project, worker=worker,
-                                     pseudonym=pseudonym_value(project.pk, worker.pk))],
-                    ignore_conflicts=True)
-                return assignment
+                assignment = claim(worker=worker, project_id=project_id, groups=groups)
+                if assignment is False:
+                    continue
+            if assignment is not None and assignment.project_id in modes:
+                assignment.automation_mode = modes[assignment.project_id]
+            return assignment
         except IntegrityError:
             # The unique (task, worker) constraint refused a second hold. The worker lock
             # above should make this unreachable; it stays the last line of defence.
             continue
     return None
+
+
+def tasks_set_routing_scores(*, scores: dict[int, float | None]) -> int:
+    """Store each task's routing score (automation's prediction certainty): the active
+    order follows at the next claim, through the index, with nothing to rebuild. One
+    statement; the task rows only (called in a transaction of its own, after the
+    predictions committed: Task comes before Prediction in the lock order)."""
+    tasks = [Task(pk=task_id, routing_score=score) for task_id, score in sorted(scores.items())]
+    return Task.objects.bulk_update(tasks, ["routing_score"]) if tasks else 0

@@ -1,0 +1,189 @@
+"""The claim as one PostgreSQL statement (routing.py keeps the ORM path for SQLite).
+
+One round trip picks the best free task of a group of projects, takes its slot, inserts
+the assignment, its answer rows (the task's items plus unseen gold at random positions),
+the gold-seen record and the worker's pseudonym, and returns the served items with the
+project. Same guarantees as the ORM path (routing.py's docstring):
+- the pick is ``claimable_tasks`` (the one definition of a claimable task, shared with the
+  availability explanation) compiled by the ORM, locked ``FOR NO KEY UPDATE SKIP LOCKED``;
+- the slot is taken by ``filled = filled + 1 WHERE filled < overlap`` (CHECK filled <=
+  overlap behind it), the unique (task, worker) constraint stays the last guard;
+- the caller holds the worker's row lock, and the pick refuses to run while the worker
+  holds a live lease: a statement sees the rows committed before it started, so a lease a
+  concurrent request of the worker committed while this one waited for the lock is seen.
+Lock order (config/lock_order.py): the worker row (caller), then Task; the inserts take
+FOR KEY SHARE on their parents (task, project, item, worker) at commit.
+
+Within a group the order is an index scan: ``task_routing_free_idx`` (most started first,
+then oldest) or, for projects in automation mode "active", ``task_active_routing_idx``
+(lowest routing_score first). Gold: the project's gold items with no ``GoldSeen`` row of
+the worker (one probe of the unique index per gold item), a random ``gold_per_task`` of
+them; each lands in a uniformly random gap between the task's items.
+"""
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import connection
+from django.db.models import Exists, F
+
+from workers.models import WorkerProfile
+
+from ..enums import AssignmentStatus, PayModel, ProjectStatus
+from ..models import Assignment, Item, Project
+from ..selectors import claimable_tasks
+from .pseudonyms import pseudonym_value
+
+ORDERS = {
+    "default": ("-filled", "id"),  # task_routing_free_idx: finish started tasks first
+    # task_active_routing_idx: most uncertain first, tasks without predictions last (an
+    # ascending index keeps nulls last on PostgreSQL; SQLite needs it said)
+    "active": (F("routing_score").asc(nulls_last=True), "id"),
+}
+
+_PROJECT_FIELDS = [field for field in Project._meta.concrete_fields]
+_PROJECT_COLUMNS = ", ".join(f'p."{field.column}"' for field in _PROJECT_FIELDS)
+
+# After the pick (compiled from claimable_tasks, first in the statement). Positional
+# parameters after the pick's: worker, now x3 (the assignment), worker (unseen gold),
+# worker (gold seen), worker, project ids, pseudonyms (the pseudonym row).
+_REST = f"""
+, slot AS (
+    UPDATE marketplace_task t SET filled = t.filled + 1
+    FROM pick WHERE t.id = pick.id AND t.filled < t.overlap
+    RETURNING t.id, t.project_id
+), claimed AS (
+    INSERT INTO marketplace_assignment (
+        task_id, project_id, worker_id, status, created_at, expires_at, last_heartbeat_at,
+        active_seconds, review_reason, review_reason_code, reward_cents,
+        instructions_version)
+    SELECT slot.id, p.id, %s, '{AssignmentStatus.ASSIGNED}', %s,
+           %s + make_interval(secs => p.assignment_duration_seconds), %s, 0, '', '',
+           CASE WHEN p.pay_model = '{PayModel.PER_TASK}' THEN p.reward_cents END,
+           p.instructions_version
+    FROM slot JOIN marketplace_project p ON p.id = slot.project_id
+    RETURNING id, task_id, project_id, created_at, expires_at, last_heartbeat_at,
+              reward_cents, instructions_version
+), task_items AS (
+    SELECT i.id AS item_id, (row_number() OVER (ORDER BY i.id))::float8 AS slot_key
+    FROM claimed c JOIN marketplace_item i ON i.task_id = c.task_id
+), gold AS (
+    SELECT g.id AS item_id
+    FROM claimed c JOIN marketplace_item g ON g.project_id = c.project_id AND g.is_gold
+    WHERE NOT EXISTS (SELECT 1 FROM marketplace_goldseen seen
+                      WHERE seen.worker_id = %s AND seen.item_id = g.id)
+    ORDER BY random()
+    LIMIT (SELECT p.gold_per_task FROM claimed c
+           JOIN marketplace_project p ON p.id = c.project_id)
+), served AS (
+    SELECT item_id, false AS is_gold, slot_key FROM task_items
+    UNION ALL
+    -- gap k (0..n) sits between item k and item k + 1
+    SELECT item_id, true, floor(random() * ((SELECT count(*) FROM task_items) + 1)) + 0.5
+    FROM gold
+), answers AS (
+    INSERT INTO marketplace_answer (assignment_id, item_id, position, is_gold)
+    SELECT c.id, s.item_id, row_number() OVER (ORDER BY s.slot_key, random()) - 1,
+           s.is_gold
+    FROM claimed c CROSS JOIN served s
+    RETURNING id, item_id, position
+), seen AS (
+    INSERT INTO marketplace_goldseen (worker_id, item_id)
+    SELECT %s, item_id FROM gold
+    ON CONFLICT DO NOTHING
+), pseudonym AS (
+    INSERT INTO marketplace_workerpseudonym (project_id, worker_id, pseudonym)
+    SELECT c.project_id, %s, names.pseudonym
+    FROM claimed c
+    JOIN unnest(%s::bigint[], %s::text[]) AS names(project_id, pseudonym)
+      ON names.project_id = c.project_id
+    ON CONFLICT DO NOTHING
+)
+SELECT c.id, c.task_id, c.created_at, c.expires_at, c.last_heartbeat_at, c.reward_cents,
+       c.instructions_version, a.id, i.data, {_PROJECT_COLUMNS}
+FROM claimed c
+JOIN marketplace_project p ON p.id = c.project_id
+JOIN answers a ON true
+JOIN marketplace_item i ON i.id = a.item_id
+ORDER BY a.position
+"""
+
+
+@dataclass
+class Claimed:
+    assignment: Assignment
+    items: list[dict]  # [{id: answer id, data}] in served order
+
+
+def _compile_pick(*, worker: WorkerProfile, project_ids: list[int], order: str,
+                  now: datetime) -> tuple[str, tuple]:
+    tasks = claimable_tasks(worker=worker, project_ids=project_ids)
+    if len(project_ids) == 1:
+        # A scalar equality (not = ANY) lets the planner walk the partial index in order.
+        tasks = tasks.filter(project_id=project_ids[0])
+    live_lease = Assignment.objects.filter(worker_id=worker.pk, expires_at__gt=now,
+                                           status=AssignmentStatus.ASSIGNED)
+    pick = (tasks
+            .filter(project__status=ProjectStatus.ACTIVE)  # even from a stale cache entry
+            .exclude(Exists(live_lease))  # one live lease per worker
+            .select_for_update(no_key=True, skip_locked=True, of=("self",))
+            .order_by(*ORDERS[order]).values("id", "project_id")[:1])
+    return pick.query.sql_with_params()
+
+
+# Compiling the pick through the ORM costs more CPU than the database spends running the
+# whole claim, so it is compiled once per shape (order, number of projects) with stand-in
+# values, whose places in the parameters are then filled with each claim's own.
+_WORKER_STAND_IN = -790_001
+_PROJECT_STAND_INS = range(-790_002, -791_002, -1)
+_NOW_STAND_IN = datetime(1901, 1, 1, tzinfo=UTC)
+_compiled: dict[tuple[str, int], tuple[str, tuple]] = {}
+
+
+def _pick_sql(*, worker: WorkerProfile, project_ids: list[int], order: str,
+              now: datetime) -> tuple[str, tuple]:
+    shape = (order, len(project_ids))
+    if shape not in _compiled:
+        _compiled[shape] = _compile_pick(
+            worker=WorkerProfile(pk=_WORKER_STAND_IN),
+            project_ids=list(_PROJECT_STAND_INS[:len(project_ids)]), order=order,
+            now=_NOW_STAND_IN)
+    sql, stand_ins = _compiled[shape]
+    values = {_WORKER_STAND_IN: worker.pk, _NOW_STAND_IN: now,
+              **dict(zip(_PROJECT_STAND_INS, project_ids))}
+    return sql, tuple(values.get(param, param) if isinstance(param, (int, datetime))
+                      and not isinstance(param, bool) else param for param in stand_ins)
+
+
+def claim_in_one_statement(*, worker: WorkerProfile, project_ids: list[int], order: str,
+                           now: datetime) -> Claimed | None:
+    """Claim the best free task among ``project_ids`` (one priority level, one order) for
+    a worker whose row the caller locked and who holds no live lease. None when no task
+    is free (or the worker holds a live lease: the caller looks it up)."""
+    pick_sql, pick_params = _pick_sql(worker=worker, project_ids=project_ids, order=order,
+                                      now=now)
+    params = (*pick_params, worker.pk, now, now, now, worker.pk, worker.pk, worker.pk,
+              list(project_ids),
+              [pseudonym_value(project_id, worker.pk) for project_id in project_ids])
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH pick AS ({pick_sql}){_REST}", params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    first = rows[0]
+    project = Project.from_db(connection.alias, [field.attname for field in _PROJECT_FIELDS],
+                              [field.from_db_value(value, None, connection)
+                               if hasattr(field, "from_db_value") else value
+                               for field, value in zip(_PROJECT_FIELDS, first[9:])])
+    assignment_id, task_id, created_at, expires_at, heartbeat_at, reward_cents, version = (
+        first[:7])
+    assignment = Assignment.from_db(connection.alias, [
+        "id", "task_id", "project_id", "worker_id", "status", "created_at", "expires_at",
+        "last_heartbeat_at", "active_seconds", "reward_cents", "instructions_version"], [
+        assignment_id, task_id, project.pk, worker.pk, AssignmentStatus.ASSIGNED,
+        created_at, expires_at, heartbeat_at, 0, reward_cents, version])
+    assignment.project = project
+    assignment.worker = worker
+    data_field = Item._meta.get_field("data")
+    items = [{"id": row[7], "data": data_field.from_db_value(row[8], None, connection)}
+             for row in rows]
+    return Claimed(assignment=assignment, items=items)

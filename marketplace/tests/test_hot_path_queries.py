@@ -1,0 +1,139 @@
+"""Exact statement counts of the worker's hot path over HTTP, through the whole request
+stack: next (new lease with the routable projects cached or not, live lease, nothing to
+do) and submit.
+
+Measured on PostgreSQL. The test runs inside a transaction, so every atomic block of the
+code adds SAVEPOINT + RELEASE (in production they are BEGIN + COMMIT, which the capture
+does not count). Before the one-statement claim (issue 11): next 16, live lease 7,
+submit 13.
+"""
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from conftest import client_for, fund_organization, make_worker
+from flows import projects as projects_flow
+from marketplace.models import Answer, Assignment, GoldSeen
+from marketplace.services import items_import, project_create
+from marketplace.uploads import UploadRow
+from payments.selectors import effective_hourly_cents
+from workers.tests.factories import make_ready_worker, project_fields
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql",
+                       reason="the counts of the one-statement claim (PostgreSQL)"),
+]
+
+NEXT = "/api/v1/worker/tasks/next"
+
+
+def launched(requester, *, tasks=20, gold=5, **fields):
+    project = project_create(organization=requester.membership.organization, actor=requester,
+                             fields=project_fields(**fields))
+    items_import(project=project, actor=requester, is_gold=False, rows=[
+        UploadRow(row=i + 1, external_id=None, data={"text": f"t{i}"}, answer=None,
+                  has_answer=False) for i in range(tasks * project.items_per_task)])
+    if gold:
+        items_import(project=project, actor=requester, is_gold=True, rows=[
+            UploadRow(row=i + 1, external_id=None, data={"text": f"g{i}"},
+                      answer="positive", has_answer=True) for i in range(gold)])
+    fund_organization(requester)
+    return projects_flow.launch(project=project, actor=requester)
+
+
+def ready_client(email="dana@workers.example"):
+    user = make_worker(email)
+    make_ready_worker(user, skills={"sentiment-en": 90})
+    return user, client_for(user)
+
+
+def statements(action) -> tuple[list[str], object]:
+    with CaptureQueriesContext(connection) as captured:
+        result = action()
+    return [query["sql"] for query in captured.captured_queries], result
+
+
+def next_task(client):
+    return client.post(NEXT, {}, format="json")
+
+
+@pytest.fixture
+def gold_project(requester):
+    # gold_per_task = 1 and two items per task: the statement also picks and places gold.
+    project = launched(requester, gold_per_task=1, items_per_task=2, overlap=2)
+    effective_hourly_cents(project=project)  # cached per project after its first lookup
+    return project
+
+
+def test_a_new_lease_is_one_claim_statement_after_the_worker_lock(gold_project):
+    user, client = ready_client()
+    next_task(client)  # warms the routable-projects cache...
+    client.post(f"/api/v1/worker/assignments/{Assignment.objects.get().pk}/return")
+
+    sql, response = statements(lambda: next_task(client))  # ...used here
+
+    assert response.status_code == 200
+    # token (with the profile), [savepoint], worker lock, the claim, [release]
+    assert len(sql) == 5, sql
+    assert "FOR NO KEY UPDATE" in sql[2] and '"workers_workerprofile"' in sql[2]
+    assert sql[3].startswith("WITH pick AS")
+    body = response.json()
+    assignment = Assignment.objects.get(pk=body["assignment_id"])
+    served = list(Answer.objects.filter(assignment=assignment).order_by("position")
+                  .values_list("pk", "is_gold"))
+    assert [item["id"] for item in body["items"]] == [pk for pk, _ in served]
+    assert sorted(is_gold for _, is_gold in served) == [False, False, True]
+    assert GoldSeen.objects.filter(worker=assignment.worker).count() == 2  # both leases
+
+
+def test_a_cold_cache_adds_the_fresh_worker_and_the_routable_projects(gold_project):
+    _, client = ready_client()
+
+    sql, response = statements(lambda: next_task(client))
+
+    assert response.status_code == 200
+    # token, worker (fresh), routable projects, [savepoint], lock, claim, [release]
+    assert len(sql) == 7, sql
+    assert '"marketplace_project"."priority"' in sql[2]
+
+
+def test_a_live_lease_costs_the_lock_an_empty_claim_and_the_lease(gold_project):
+    _, client = ready_client()
+    first = next_task(client).json()
+
+    sql, response = statements(lambda: next_task(client))
+
+    assert response.json()["assignment_id"] == first["assignment_id"]
+    # token, [savepoint], lock, claim (refused: live lease), the lease, [release], its items
+    assert len(sql) == 7, sql
+
+
+def test_nothing_to_do_is_a_204_in_five_statements(requester):
+    _, client = ready_client()  # no project at all
+    next_task(client)
+
+    sql, response = statements(lambda: next_task(client))
+
+    assert response.status_code == 204
+    # token, [savepoint], lock, no live lease, [release]
+    assert len(sql) == 5, sql
+
+
+def test_submit_statements(gold_project):
+    _, client = ready_client()
+    body = next_task(client).json()
+    answers = [{"item_id": item["id"], "value": "positive"} for item in body["items"]]
+
+    sql, response = statements(lambda: client.post(
+        f"/api/v1/worker/assignments/{body['assignment_id']}/submit", {"answers": answers},
+        format="json"))
+
+    assert response.status_code == 200, response.content
+    assert len(sql) == SUBMIT_STATEMENTS, "\n".join(sql)
+
+
+# token, the worker's assignment with its project (the view, for unmasking), [savepoint],
+# assignment lock, served answers with items, answers update, assignment update, event
+# row, spot-check settings, webhook subscriptions, [release].
+SUBMIT_STATEMENTS = 11
