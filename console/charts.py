@@ -28,7 +28,7 @@ class Chart:
     empty: bool = False
 
 
-def _time_label(moment: datetime) -> str:
+def time_label(moment: datetime) -> str:
     return timezone.localtime(moment).strftime("%d %b %H:%M")
 
 
@@ -92,7 +92,7 @@ def line_chart(*, key: str, title: str, series: list[dict], y_format=str,
     are horizontal reference lines (budget, floor). The table lists every point."""
     points = [(x, y) for s in series for x, y in s["points"] if y is not None]
     headers = ["Time", "Series", value_header]
-    rows = [[_time_label(x), s["name"], y_format(y) if y is not None else "–"]
+    rows = [[time_label(x), s["name"], y_format(y) if y is not None else "–"]
             for s in series for x, y in s["points"]]
     rows += [["", name, y_format(value)] for name, value in guides if value is not None]
     if not points:
@@ -130,8 +130,8 @@ def line_chart(*, key: str, title: str, series: list[dict], y_format=str,
             if s["points"] and s["points"][-1][1] is not None]
     summary = f"{title}: {', '.join(last)}." if last else title
     svg = _frame(key, title, summary, body, y_low, y_high, y_step, y_format,
-                 (_time_label(datetime.fromtimestamp(x_low, tz=dt_timezone.utc)),
-                  _time_label(datetime.fromtimestamp(x_high, tz=dt_timezone.utc))))
+                 (time_label(datetime.fromtimestamp(x_low, tz=dt_timezone.utc)),
+                  time_label(datetime.fromtimestamp(x_high, tz=dt_timezone.utc))))
     return Chart(key, title, summary, svg, headers, rows)
 
 

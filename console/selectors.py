@@ -8,6 +8,7 @@ computed in SQL (Trunc), histograms bin in SQL (Floor), and per-worker lists sto
 """
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db.models import Count, F, FloatField, IntegerField, Q, Sum
 from django.db.models.functions import Cast, Coalesce, Floor, TruncDay, TruncHour
 from django.utils import timezone
@@ -21,11 +22,14 @@ from payments.selectors import effective_hourly_cents, project_progress
 from payments.services import pay_floor_cents
 from qa.enums import QualityActionKind
 from qa.models import Dispute, QualityAction, WorkerProjectStats
-from qa.selectors import AGREEMENT_MAX_ANSWERS, agreement_alpha
+from qa.selectors import AGREEMENT_CACHE_SECONDS, agreement_alpha
 
 MAX_BUCKETS = 48
 MAX_WORKERS = 200
 MAX_AGREEMENT_POINTS = 12
+# Each point of the alpha chart is computed over the most recent labels before its bucket
+# ends, at most this many, and cached like the progress figure's alpha.
+AGREEMENT_POINT_MAX_ANSWERS = 20_000
 HISTOGRAM_BINS = 10
 
 
@@ -132,7 +136,8 @@ def confidence_histogram(*, project: Project) -> list[dict]:
 
 def agreement_series(*, project: Project) -> list[tuple]:
     """Krippendorff's alpha over the labels submitted up to the end of each bucket (at
-    most MAX_AGREEMENT_POINTS points, each over at most AGREEMENT_MAX_ANSWERS answers)."""
+    most MAX_AGREEMENT_POINTS points, each over the latest AGREEMENT_POINT_MAX_ANSWERS
+    answers; a finished bucket's alpha is cached)."""
     trunc, since, step = _bucketing(project)
     labelled = Answer.objects.filter(
         assignment__project=project, is_gold=False,
@@ -142,10 +147,15 @@ def agreement_series(*, project: Project) -> list[tuple]:
         "submitted_at", Count("id"), trunc, since)][-MAX_AGREEMENT_POINTS:]
     points = []
     for bucket in buckets:
-        rows = list(labelled.filter(assignment__submitted_at__lt=bucket + step)
-                    .order_by("-assignment__submitted_at")
-                    .values_list("item_id", "value")[:AGREEMENT_MAX_ANSWERS])
-        points.append((bucket, agreement_alpha(task_type=project.task_type, rows=rows)))
+        key = f"console:alpha:{project.pk}:{bucket.timestamp():.0f}:{step.total_seconds():.0f}"
+        cached = cache.get(key)
+        if cached is None:
+            rows = list(labelled.filter(assignment__submitted_at__lt=bucket + step)
+                        .order_by("-assignment__submitted_at")
+                        .values_list("item_id", "value")[:AGREEMENT_POINT_MAX_ANSWERS])
+            cached = {"alpha": agreement_alpha(task_type=project.task_type, rows=rows)}
+            cache.set(key, cached, AGREEMENT_CACHE_SECONDS)
+        points.append((bucket, cached["alpha"]))
     return points
 
 

@@ -85,7 +85,7 @@ def overview(request, project_id):
                           y_format=charts.whole, value_header="Items",
                           guides=[("All items", finalized["total"] or None)]),
         charts.bar_chart(key="throughput", title="Throughput per hour (submissions)",
-                         bars=[(charts._time_label(bucket), count) for bucket, count in
+                         bars=[(charts.time_label(bucket), count) for bucket, count in
                                selectors.throughput_series(project=project)],
                          y_format=charts.whole, label_header="Hour",
                          value_header="Submissions"),

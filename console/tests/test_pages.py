@@ -387,3 +387,16 @@ def test_review_shows_each_task_types_answer_in_its_worker_widget(client, reques
     # Nothing the worker could submit with: no answer form, no add buttons.
     assert "data-answers" not in page and "data-span-add" not in page
     assert "data-bbox-add" not in page
+
+
+def test_review_filters_by_missed_gold_and_by_worker(client, requester, worked_project):
+    signed_in(client, requester)
+    base = f"/console/projects/{worked_project.pk}/review"
+    missed = client.get(base + "?missed_gold=yes").content.decode()
+    clean = client.get(base + "?missed_gold=no").content.decode()
+    assert "1 submission(s) waiting" in missed and "missed 1 gold item(s)" in missed
+    assert "1 submission(s) waiting" in clean and "missed 1 gold item(s)" not in clean
+    pseudonym = re.search(r"worker (\w+)</h2>", missed).group(1)
+    by_worker = client.get(base + f"?worker={pseudonym}").content.decode()
+    assert "1 submission(s) waiting" in by_worker and f"worker {pseudonym}" in by_worker
+    assert "0 submission(s) waiting" in client.get(base + "?worker=nobody").content.decode()
