@@ -16,9 +16,9 @@ FOR KEY SHARE on their parents (task, project, item, worker) at commit.
 
 Within a group the order is an index scan: ``task_routing_free_idx`` (most started first,
 then oldest) or, for projects in automation mode "active", ``task_active_routing_idx``
-(lowest routing_score first). Gold: the project's gold items with no ``GoldSeen`` row of
-the worker (one probe of the unique index per gold item), a random ``gold_per_task`` of
-them; each lands in a uniformly random gap between the task's items.
+(lowest routing_score first). Gold: the project's gold items not retired and with no
+``GoldSeen`` row of the worker (one probe of the unique index per gold item), a random
+``gold_per_task`` of them; each lands in a uniformly random gap between the task's items.
 """
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,7 +69,7 @@ _REST = f"""
 ), gold AS (
     SELECT g.id AS item_id
     FROM claimed c JOIN marketplace_item g ON g.project_id = c.project_id AND g.is_gold
-    WHERE NOT EXISTS (SELECT 1 FROM marketplace_goldseen seen
+    WHERE g.retired_at IS NULL AND NOT EXISTS (SELECT 1 FROM marketplace_goldseen seen
                       WHERE seen.worker_id = %s AND seen.item_id = g.id)
     ORDER BY random()
     LIMIT (SELECT p.gold_per_task FROM claimed c
