@@ -94,7 +94,7 @@ def _eta_seconds(project: Project, remaining_slots: int) -> int | None:
 
 def project_progress(*, project: Project) -> dict:
     items = Item.objects.filter(project=project, is_gold=False).aggregate(
-        total=Count("id"), done=Count("id", filter=Q(result__isnull=False)))
+        total=Count("id"), done=Count("id", filter=Q(finalized_at__isnull=False)))
     tasks = Task.objects.filter(project=project, status=TaskStatus.OPEN).aggregate(
         open=Count("id"), unfilled=Coalesce(Sum(F("overlap") - F("filled")), 0))
     by_status = dict(Assignment.objects.filter(project=project).values("status")

@@ -2,6 +2,7 @@
 measured median active time) on the requester's progress and on the worker's task offer,
 with a warning under the platform minimum."""
 import pytest
+from django.utils import timezone
 
 from conftest import client_for
 from marketplace.models import Answer, Item
@@ -24,8 +25,10 @@ def test_progress_reports_counts_money_quality_and_fair_pay():
     first = approved(make_worker(), project, requester, active_seconds=60)
     submitted(make_worker(), project, active_seconds=120)
     claim(make_worker(), project)
-    Item.objects.filter(pk__in=list(Item.objects.filter(project=project)
-                                    .values_list("pk", flat=True)[:2])).update(result="positive")
+    # Done means final: two final items, and one with an interim result that is not.
+    ids = list(Item.objects.filter(project=project).values_list("pk", flat=True))
+    Item.objects.filter(pk__in=ids[:2]).update(result="positive", finalized_at=timezone.now())
+    Item.objects.filter(pk=ids[2]).update(result="positive")
     answers = list(Answer.objects.filter(assignment=first).values_list("pk", flat=True))
     Answer.objects.filter(pk=answers[0]).update(is_gold=True, is_correct=True)
     Answer.objects.filter(pk=answers[1]).update(is_gold=True, is_correct=False)
