@@ -14,7 +14,7 @@ import pytest
 from conftest import PASSWORD
 from marketplace.enums import AssignmentStatus
 from marketplace.models import Assignment, Project
-from web.tests.browser import AXE, Page, browser, taxonomy  # noqa: F401 (fixtures)
+from web.tests.browser import AXE, Page, browser  # noqa: F401 (fixtures)
 
 from .conftest import GOLD_TEXT, ready_worker, work_once
 
@@ -29,7 +29,7 @@ GOLD = ('{"external_id": "g1", "data": {"text": "%s"}, "answer": "positive"}\n'
 
 
 @pytest.fixture
-def console(browser, live_server, taxonomy):  # noqa: F811 (fixtures)
+def console(browser, live_server):  # noqa: F811 (fixtures)
     context = browser.new_context(viewport=WIDE, locale="en-US", accept_downloads=True)
     context.add_init_script(path=str(AXE))
     page = Page(context.new_page(), live_server.url)

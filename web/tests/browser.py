@@ -91,23 +91,7 @@ class Page:
 
 
 @pytest.fixture
-def taxonomy(live_server):
-    """The skill taxonomy from the data migration. serialized_rollback should bring it
-    back after an earlier test's flush, but behind the live server it can come back
-    empty in a full run; the migration's own function puts it back (it adds only what
-    is missing)."""
-    import importlib
-
-    from django.apps import apps
-
-    from workers.models import Skill
-
-    if not Skill.objects.exists():
-        importlib.import_module("workers.migrations.0002_seed_taxonomy").seed(apps, None)
-
-
-@pytest.fixture
-def web(browser, live_server, taxonomy):
+def web(browser, live_server):
     context = browser.new_context(viewport=VIEWPORT, locale="en-US")
     # An init script is not subject to the page's CSP, so axe needs no loosening of it.
     context.add_init_script(path=str(AXE))
@@ -119,7 +103,7 @@ def web(browser, live_server, taxonomy):
 
 
 @pytest.fixture
-def second_web(browser, live_server, taxonomy):
+def second_web(browser, live_server):
     context = browser.new_context(viewport=PHONE, locale="en-US")
     context.add_init_script(path=str(AXE))
     page = Page(context.new_page(), live_server.url)

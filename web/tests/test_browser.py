@@ -19,7 +19,7 @@ from marketplace.uploads import UploadRow
 from workers.models import WorkerApplication
 from workers.tests.factories import make_ready_worker, profile_of
 
-from .browser import browser, second_web, taxonomy, web  # noqa: F401 (fixtures)
+from .browser import browser, second_web, web  # noqa: F401 (fixtures)
 from .conftest import TASK_TYPES, launch
 
 pytestmark = [pytest.mark.browser,
