@@ -307,17 +307,27 @@ def prediction_endpoint_delete(*, endpoint: PredictionEndpoint) -> None:
     endpoint.delete()
 
 
+def _stale_runs(now):
+    return PredictionRun.objects.filter(
+        Q(heartbeat_at__lt=now - STALE_RUN_AFTER)
+        | Q(heartbeat_at__isnull=True, created_at__lt=now - STALE_RUN_AFTER),
+        status__in=LIVE_RUN_STATUSES)
+
+
+def projects_with_stale_runs() -> list[Project]:
+    """Projects whose endpoint run stopped reporting (its job died)."""
+    return list(Project.objects.filter(pk__in=_stale_runs(timezone.now())
+                                       .values("endpoint__project_id")))
+
+
 def prediction_run_request(*, endpoint: PredictionEndpoint, trigger: str
                            ) -> tuple[PredictionRun, bool]:
     """A queued run of the endpoint: the live one if there is one (a second would send
     the same items twice), else a new one. Returns (run, created)."""
     now = timezone.now()
-    PredictionRun.objects.filter(
-        Q(heartbeat_at__lt=now - STALE_RUN_AFTER)
-        | Q(heartbeat_at__isnull=True, created_at__lt=now - STALE_RUN_AFTER),
-        endpoint=endpoint, status__in=LIVE_RUN_STATUSES,
-    ).update(status=PredictionRunStatus.FAILED, finished_at=now, errors=[
-        {"item_id": None, "field": None, "message": "The run was lost (its job stopped)."}])
+    _stale_runs(now).filter(endpoint=endpoint).update(
+        status=PredictionRunStatus.FAILED, finished_at=now, errors=[
+            {"item_id": None, "field": None, "message": "The run was lost (its job stopped)."}])
     live = PredictionRun.objects.filter(endpoint=endpoint, status__in=LIVE_RUN_STATUSES)
     if run := live.first():
         return run, False

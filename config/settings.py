@@ -293,6 +293,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     # otherwise when their job message was lost.
     "run-queued-simulations": {"task": "simulation.tasks.run_queued_simulations",
                                "schedule": 15.0},
+    "resume-stale-prediction-runs": {
+        "task": "flows.prediction_endpoints.resume_stale_prediction_runs", "schedule": 300.0},
     "resume-stale-imports": {"task": "flows.imports.resume_stale_imports",
                              "schedule": 300.0},
     # Retention: hourly is plenty for a limit counted in days; each run is idempotent.

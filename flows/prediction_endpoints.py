@@ -4,6 +4,7 @@ waiting for a prediction and stores what it answers.
     request_run      automation queues a run (or returns the live one: one per endpoint);
                      the job starts after commit. Called after imports (flows.imports) and
                      by POST /projects/{id}/prediction-endpoint/run.
+    resume_stale_runs   periodic: replaces a run whose job stopped reporting.
     run              the job: claims the run, then per batch of ``batch_size`` items
                      - reads the next items waiting for a prediction (no transaction),
                      - POSTs them signed, through the SSRF guard, with bounded retries
@@ -126,6 +127,21 @@ def run(*, run_id: int) -> PredictionRun | None:
     else:
         automation.prediction_run_finish(run=prediction_run)
     return PredictionRun.objects.filter(pk=run_id).first()  # None if its endpoint went
+
+
+def resume_stale_runs() -> int:
+    """Periodic: a run whose job died (a lost worker) is replaced by a fresh one, so the
+    items still waiting do not wait for the next import. Returns the runs started."""
+    started = 0
+    for project in automation.projects_with_stale_runs():
+        if request_run(project=project, trigger="resume") is not None:
+            started += 1
+    return started
+
+
+@shared_task
+def resume_stale_prediction_runs() -> int:
+    return resume_stale_runs()
 
 
 @shared_task(acks_late=True)

@@ -336,3 +336,34 @@ def test_a_replayed_registration_changes_nothing_and_shows_no_secret(requester_c
     assert again.json() == {key: value for key, value in first.json().items()
                             if key != "secret"}
     assert PredictionEndpoint.objects.get().secret_nonce == nonce
+
+
+@pytest.mark.usefixtures("allow_private_urls")
+def test_a_run_whose_job_died_is_replaced_by_the_periodic_sweep(
+        requester_client, model_server, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from flows.prediction_endpoints import resume_stale_runs
+
+    project_id = new_project(requester_client)
+    register(requester_client, project_id, model_server)
+    # A run claimed by a job that then died: running, its heartbeat long gone.
+    dead = PredictionRun.objects.create(
+        endpoint=PredictionEndpoint.objects.get(project_id=project_id), trigger="manual",
+        status="running", heartbeat_at=timezone.now() - timedelta(minutes=16))
+    finished = PredictionRun.objects.create(
+        endpoint=PredictionEndpoint.objects.get(project_id=project_id), trigger="manual",
+        status="failed")  # a finished run is never resumed
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert resume_stale_runs() == 1
+    assert resume_stale_runs() == 0  # nothing stale any more
+
+    dead.refresh_from_db()
+    finished.refresh_from_db()
+    assert dead.status == "failed" and finished.status == "failed"
+    resumed = PredictionRun.objects.get(trigger="resume")
+    assert resumed.status == "succeeded" and resumed.predictions_stored == 3
+    assert predictions(project_id) == {"e0": "positive", "e1": "negative", "e2": "positive"}
