@@ -319,6 +319,10 @@ ROUTING_CACHE_SECONDS = env_int("ROUTING_CACHE_SECONDS", 300, minimum=1)
 # A project's quality settings are cached between submits (qa/settings_cache.py), dropped
 # on every save; this bounds the life of an entry in any case.
 QUALITY_SETTINGS_CACHE_SECONDS = env_int("QUALITY_SETTINGS_CACHE_SECONDS", 300, minimum=1)
+# Likewise the events each organization's webhooks listen to (marketplace/webhooks/
+# subscriptions.py).
+WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS = env_int("WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS", 300,
+                                              minimum=1)
 
 # --- Workers ----------------------------------------------------------------------------
 # Workers cleared for sensitive data must have accepted this version of the terms.

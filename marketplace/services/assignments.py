@@ -28,7 +28,7 @@ from ..locks import assignment_for_update, task_for_update
 from ..models import Answer, Assignment, Project, Task
 from ..submissions import validate_answers
 from ..webhooks.enums import WebhookEvent
-from ..webhooks.selectors import webhook_endpoints_subscribed
+from ..webhooks.subscriptions import organization_listens_to
 from ..webhooks.services import webhook_emit
 from .pseudonyms import worker_pseudonym_for
 from .rejections import rejection_reason_code_clean
@@ -153,9 +153,10 @@ def assignment_announce_submitted(*, assignment: Assignment) -> None:
     transaction (the delivery row is the outbox; the HTTP call happens after commit)."""
     project = assignment.project
     # Most organizations listen to nothing: skip building the payload (and creating a
-    # pseudonym row) on the submit hot path then.
-    if not webhook_endpoints_subscribed(organization_id=project.organization_id,
-                                        event=WebhookEvent.ASSIGNMENT_SUBMITTED):
+    # pseudonym row) on the submit hot path then; the answer is cached
+    # (webhooks/subscriptions.py), emitting reads the endpoints afresh.
+    if not organization_listens_to(organization_id=project.organization_id,
+                                   event=WebhookEvent.ASSIGNMENT_SUBMITTED):
         return
     webhook_emit(organization_id=project.organization_id,
                  event=WebhookEvent.ASSIGNMENT_SUBMITTED, payload={
