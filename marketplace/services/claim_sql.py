@@ -69,7 +69,8 @@ _REST = f"""
 ), gold AS (
     SELECT g.id AS item_id
     FROM claimed c JOIN marketplace_item g ON g.project_id = c.project_id AND g.is_gold
-    WHERE NOT EXISTS (SELECT 1 FROM marketplace_goldseen seen
+    -- retired gold (services/gold.py) is never served again, as on the ORM path
+    WHERE g.retired_at IS NULL AND NOT EXISTS (SELECT 1 FROM marketplace_goldseen seen
                       WHERE seen.worker_id = %s AND seen.item_id = g.id)
     ORDER BY random()
     LIMIT (SELECT p.gold_per_task FROM claimed c
