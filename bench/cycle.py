@@ -7,8 +7,8 @@ database's own limit measured in the same run.
 What runs, all on 127.0.0.1:
 - gunicorn started as production starts it: ``gunicorn`` with the repository's
   gunicorn.conf.py (only the bind address is overridden), persistent DB connections;
-- a real Celery worker (Redis broker at BENCH_REDIS_URL) consuming the grading and
-  aggregation jobs every submit enqueues;
+- a real Celery worker (Redis broker at BENCH_REDIS_URL) consuming the aggregation jobs
+  the submits request (one per task while queued; gold is graded inside the submit);
 - for each client count N (12, 32, 128): a fresh active project with one item per task,
   overlap 3, and N client threads, each a distinct worker with its own keep-alive
   connection, looping POST /worker/tasks/next -> POST /worker/assignments/{id}/submit for
@@ -20,9 +20,11 @@ What runs, all on 127.0.0.1:
   with its own connection (PostgreSQL's max_connections is shared on this machine).
 
 One JSON line per N, with the ratio http/raw, then a summary. After each HTTP phase the
-bench waits at most 5 s for the Celery worker to grade every submission and counts the
-ones still ungraded; with over-assignments (slot-holding assignments beyond a task's
-overlap) and workers twice on one task, these must all be 0 (exit status 1 otherwise).
+bench waits at most 5 s for every submission to be graded and counts the ones still
+ungraded, then at most 5 s more for the tasks whose aggregation the worker owes and counts
+those left (reported, not a violation: a late aggregation loses nothing); the ungraded ones, over-assignments
+(slot-holding assignments beyond a task's overlap) and workers twice on one task must
+all be 0 (exit status 1 otherwise).
 
 The database is dropped and created afresh, so its name must contain "bench"; the Redis
 db is flushed at the start and end. Bounded in time: every phase stops by itself.
@@ -230,6 +232,31 @@ def ungraded_after_grace(project_id: int, grace: float) -> tuple[int, int, float
         waited = time.perf_counter() - began
         if not ungraded or waited >= grace:
             return int(submitted), int(ungraded), round(waited, 2)
+        time.sleep(0.1)
+
+
+def tasks_unaggregated(project_id: int, grace: float) -> tuple[int, float]:
+    """Wait up to ``grace`` seconds for the tasks whose slots are all done (overlap
+    reached, none live) to have every item final: the aggregation the Celery worker owes
+    (gold is graded inside the submit since issue 11, so this is the worker's backlog
+    now). (tasks still waiting, seconds waited); read before the project is cancelled."""
+    from django.db import connection
+
+    began = time.perf_counter()
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute("""
+                SELECT COUNT(*) FROM marketplace_task t
+                WHERE t.project_id = %s AND t.status = 'open' AND t.filled >= t.overlap
+                  AND NOT EXISTS (SELECT 1 FROM marketplace_assignment a
+                                  WHERE a.task_id = t.id AND a.status = 'assigned')
+                  AND EXISTS (SELECT 1 FROM marketplace_item i
+                              WHERE i.task_id = t.id AND i.finalized_at IS NULL)""",
+                           [project_id])
+            waiting = int(cursor.fetchone()[0])
+        waited = time.perf_counter() - began
+        if not waiting or waited >= grace:
+            return waiting, round(waited, 2)
         time.sleep(0.1)
 
 
@@ -495,6 +522,7 @@ def http_phase(port, workers, requester, count, run, submit: bool,
     run_phase(loops, WARMUP_SECONDS)
     stats, wall = run_phase(loops, SECONDS)
     submitted, ungraded, waited = ungraded_after_grace(project.pk, GRADING_GRACE_SECONDS)
+    unaggregated, aggregation_wait = tasks_unaggregated(project.pk, GRADING_GRACE_SECONDS)
     project_cancel(requester, project)
     return {
         "cycles_per_s": round(stats.cycles / wall, 1), "cycles": stats.cycles,
@@ -504,6 +532,7 @@ def http_phase(port, workers, requester, count, run, submit: bool,
         "submit_p99_ms": percentile(stats.submit_ms, 0.99),
         "no_work": stats.no_work, "errors": stats.errors,
         "submitted": submitted, "ungraded_after_5s": ungraded, "grading_wait_s": waited,
+        "tasks_unaggregated_after_5s": unaggregated, "aggregation_wait_s": aggregation_wait,
         **invariant_violations(project.pk),
     }
 

@@ -318,6 +318,13 @@ HEARTBEAT_MAX_GAP_SECONDS = env_int("HEARTBEAT_MAX_GAP_SECONDS", 60, minimum=1)
 # A worker's routable projects are cached between claims (marketplace/routing_cache.py),
 # dropped on every change signals see; this bounds the life of an entry in any case.
 ROUTING_CACHE_SECONDS = env_int("ROUTING_CACHE_SECONDS", 300, minimum=1)
+# A project's quality settings are cached between submits (qa/settings_cache.py), dropped
+# on every save; this bounds the life of an entry in any case.
+QUALITY_SETTINGS_CACHE_SECONDS = env_int("QUALITY_SETTINGS_CACHE_SECONDS", 300, minimum=1)
+# Likewise the events each organization's webhooks listen to (marketplace/webhooks/
+# subscriptions.py).
+WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS = env_int("WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS", 300,
+                                              minimum=1)
 
 # --- Workers ----------------------------------------------------------------------------
 # Workers cleared for sensitive data must have accepted this version of the terms.

@@ -3,10 +3,12 @@
 Views, admin actions and Celery jobs call these; the apps' services each write only their
 own rows. Read a flow to follow a use case end to end:
 
-- ``work``: submit, return, lease expiry (a claim and a heartbeat stay marketplace's own).
+- ``work``: submit (its gold graded and counted inside it), return, lease expiry (a claim
+  and a heartbeat stay marketplace's own).
 - ``decisions``: approve, reject, review verdict, dispute resolution, auto-approval.
-- ``results``: grade -> aggregate -> finalise (dynamic overlap, late decisions revising
-  announced results), project completion and refinement, the recovery sweep.
+- ``results``: grade (what the submit left: long free text) -> aggregate, requested once
+  per task while queued -> finalise (dynamic overlap, late decisions revising announced
+  results), project completion and refinement, the recovery sweep.
 - ``projects``: launch, resume, cancel (the project's status with its escrow).
 - ``imports``: item uploads (inline and background) and the automation that follows them.
 - ``automation``: predictions, auto-accept with spot checks and its gate, the built-in model.

@@ -1,7 +1,12 @@
 """From a submission to results: grade -> aggregate -> finalise -> complete -> refine.
 
     grade_submission   marketplace records the gold grades once (Assignment, Answer),
-                       qa counts them and applies the rules (quality records); then
+                       qa counts them and applies the rules (quality records). The
+                       submit does this itself when grading is cheap (flows/work.py);
+                       the job and the sweep grade what it left; then
+    aggregation_request   after a submit's commit: one aggregation job per task at a
+                       time (a marker in the cache), so N submits of a task while its job
+                       waits in the queue make one aggregation, not N; then
     aggregate_task     marketplace locks the task when every slot is done, qa computes
                        the consensus, payments reserves escrow for one more label when
                        items are unsure (dynamic overlap), marketplace stores and
@@ -18,6 +23,7 @@ task, completion by status.
 from datetime import timedelta
 
 from celery import shared_task
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -33,6 +39,33 @@ from . import automation as automation_flow
 
 # Submissions older than this and still ungraded lost their grading job.
 UNGRADED_GRACE = timedelta(minutes=2)
+# How long an aggregation marker may stand without its job starting (a process killed
+# between the marker and the enqueue): until then the task's submits enqueue nothing new
+# and the sweep's tasks_awaiting_aggregation is what recovers the task.
+AGGREGATION_MARKER_SECONDS = 60
+
+
+def _aggregation_marker(task_id: int) -> str:
+    return f"aggregation:queued:{task_id}"
+
+
+def aggregation_request(*, task_id: int) -> bool:
+    """Enqueue one aggregation of this task unless one is queued and not yet started
+    (called after the submit's commit). True when a job was enqueued.
+
+    No submission is left out: the job drops the marker *before* it reads the task, so a
+    submit that found the marker committed before the job's read (the marker is set after
+    commit), and a submit that commits after the read finds no marker and enqueues again.
+    A lost job is recovered by the sweep (tasks awaiting aggregation)."""
+    marker = _aggregation_marker(task_id)
+    if not cache.add(marker, 1, timeout=AGGREGATION_MARKER_SECONDS):
+        return False
+    try:
+        aggregate_task_job.delay(task_id)
+    except Exception:
+        cache.delete(marker)  # the next submit of the task tries again
+        raise
+    return True
 
 
 def grade_submission(*, assignment_id: int) -> int:
@@ -161,6 +194,14 @@ def grade_and_aggregate(assignment_id: int) -> int:
     aggregate_task(task_id=marketplace_selectors.assignment_task_id(
         assignment_id=assignment_id))
     return graded
+
+
+@shared_task(acks_late=True)
+def aggregate_task_job(task_id: int) -> int:
+    # Drop the marker first: a submit committing from here on requests a job of its own
+    # (aggregation_request); one that committed before is read below.
+    cache.delete(_aggregation_marker(task_id))
+    return len(aggregate_task(task_id=task_id))
 
 
 @shared_task(acks_late=True)

@@ -2,11 +2,19 @@
 marketplace's alone: marketplace.services.assignment_claim / assignment_heartbeat).
 
     submit   marketplace validates and records the answers (Assignment, Answer rows and
-             the ``assignment.submitted`` event and webhook outbox row), qa samples it for
-             a spot check; after commit the grading job runs (flows/results.py).
+             the ``assignment.submitted`` event) and grades the gold answers in the same
+             statements when qa's comparator for the project is cheap and deterministic
+             (qa.gold_judge_inline); qa samples it for a spot check and counts the grades
+             in the worker's record, applying the rules (a worker failing gold is
+             suspended by this very submit); marketplace writes the webhook outbox row.
+             After commit, one aggregation of the task is requested (coalesced: N
+             submits of a task waiting in the queue make one job, flows/results.py).
+             Gold that is not cheap to grade (long free text) is graded by the job.
     return   marketplace frees the slot, qa counts the return (too-many-returns rule).
 
-Lock order (config/lock_order.py): Task -> Assignment -> quality records.
+Lock order (config/lock_order.py): Assignment -> Answer -> Review -> quality records
+(WorkerProjectStats -> WorkerSkillStats -> QualityAction) -> worker skills -> webhook
+outbox; return: Task -> Assignment -> quality records.
 """
 from django.db import transaction
 
@@ -15,20 +23,31 @@ from marketplace.models import Assignment
 from qa import services as qa
 from workers.models import WorkerProfile
 
-from .results import grade_and_aggregate
+from .results import aggregation_request, grade_and_aggregate
 
 
 def submit(*, assignment_id: int, worker: WorkerProfile, answers: list) -> Assignment:
     try:
         with transaction.atomic():
-            assignment = marketplace.assignment_submit(assignment_id=assignment_id,
-                                                       worker=worker, answers=answers)
+            submitted = marketplace.assignment_submit(
+                assignment_id=assignment_id, worker=worker, answers=answers,
+                judge_for=qa.gold_judge_inline)
+            assignment, graded = submitted.assignment, submitted.graded
             qa.review_maybe_request(assignment=assignment)
+            if graded is not None:
+                qa.gold_record(assignment=assignment, gold_seen=graded.gold_seen,
+                               gold_correct=graded.gold_correct,
+                               items_served=graded.items_served)
             marketplace.assignment_announce_submitted(assignment=assignment)
-            # robust: the submission is committed whatever happens to the job; a lost or
-            # failed grading is picked up by the sweep (flows.results.sweep_ungraded).
-            transaction.on_commit(lambda: grade_and_aggregate.delay(assignment.pk),
-                                  robust=True)
+            # robust: the submission is committed whatever happens to the job; a lost
+            # aggregation or grading is picked up by the sweep (flows.results.sweep).
+            if graded is not None:
+                task_id = assignment.task_id
+                transaction.on_commit(lambda: aggregation_request(task_id=task_id),
+                                      robust=True)
+            else:
+                transaction.on_commit(lambda: grade_and_aggregate.delay(assignment.pk),
+                                      robust=True)
     except marketplace.LeaseExpired:
         # Free the slot now rather than at the next sweep, then refuse.
         marketplace.assignment_expire(assignment_id=assignment_id)

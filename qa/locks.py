@@ -14,16 +14,23 @@ def dispute_for_update(*, dispute_id: int) -> Dispute:
             .select_related("assignment").get(pk=dispute_id))
 
 
+def _record_for_update(model, **key):
+    # The row exists after a worker's first submission: lock it in one statement then,
+    # create it (get_or_create: a racing creator wins on the unique key) only the first time.
+    rows = model.objects.select_for_update(no_key=True)
+    try:
+        return rows.get(**key)
+    except model.DoesNotExist:
+        model.objects.get_or_create(**key)
+        return rows.get(**key)
+
+
 def project_stats_for_update(*, worker_id: int, project_id: int) -> WorkerProjectStats:
-    WorkerProjectStats.objects.get_or_create(worker_id=worker_id, project_id=project_id)
-    return WorkerProjectStats.objects.select_for_update(no_key=True).get(
-        worker_id=worker_id, project_id=project_id)
+    return _record_for_update(WorkerProjectStats, worker_id=worker_id, project_id=project_id)
 
 
 def skill_stats_for_update(*, worker_id: int, skill_id: int) -> WorkerSkillStats:
-    WorkerSkillStats.objects.get_or_create(worker_id=worker_id, skill_id=skill_id)
-    return WorkerSkillStats.objects.select_for_update(no_key=True).get(
-        worker_id=worker_id, skill_id=skill_id)
+    return _record_for_update(WorkerSkillStats, worker_id=worker_id, skill_id=skill_id)
 
 
 def live_suspension_for_update(*, worker_id: int, project_id: int, kind: str):

@@ -17,12 +17,12 @@ from .models import (
     WorkerProjectStats,
     WorkerSkillStats,
 )
+from .settings_cache import quality_settings_cached
 
 
 def quality_settings_for(*, project) -> QualitySettings:
-    """The project's settings row, or unsaved defaults."""
-    found = QualitySettings.objects.filter(project=project).first()
-    return found or QualitySettings(project=project)
+    """The project's settings row, or unsaved defaults (cached: qa/settings_cache.py)."""
+    return quality_settings_cached(project=project)
 
 
 def tolerances_for(settings_row: QualitySettings) -> GradingTolerances:

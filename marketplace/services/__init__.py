@@ -2,6 +2,7 @@
 from .assignments import (
     SWEEP_BATCH,
     LeaseExpired,
+    Submitted,
     assignment_announce_submitted,
     assignment_approve,
     assignment_expire,
@@ -62,7 +63,7 @@ from .rejections import (
 from .routing import assignment_claim, tasks_set_routing_scores
 
 __all__ = [
-    "SWEEP_BATCH", "LeaseExpired", "assignment_announce_submitted", "assignment_approve",
+    "SWEEP_BATCH", "LeaseExpired", "Submitted", "assignment_announce_submitted", "assignment_approve",
     "assignment_claim", "tasks_set_routing_scores", "assignment_expire", "assignment_heartbeat", "assignment_overturn",
     "assignment_reject", "assignment_return", "assignment_submit",
     "assignments_due_for_auto_approval", "assignments_expire_overdue", "ImportResult",

@@ -7,7 +7,10 @@ What follows in other apps (grading, payment, webhooks) is the flows' business. 
 move rows with compare-and-swap, so a sweep racing a worker or another sweep changes each
 row once.
 """
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -22,13 +25,14 @@ from workers.models import WorkerProfile
 from .. import events
 from ..enums import AssignmentStatus, RejectionReason
 from ..locks import assignment_for_update, task_for_update
-from ..models import Answer, Assignment, Task
+from ..models import Answer, Assignment, Project, Task
 from ..submissions import validate_answers
 from ..webhooks.enums import WebhookEvent
-from ..webhooks.selectors import webhook_endpoints_subscribed
+from ..webhooks.subscriptions import organization_listens_to
 from ..webhooks.services import webhook_emit
 from .pseudonyms import worker_pseudonym_for
 from .rejections import rejection_reason_code_clean
+from .results import Graded
 
 SWEEP_BATCH = 500
 
@@ -88,10 +92,19 @@ class LeaseExpired(Conflict):
     (assignment_expire), since freeing it takes the Task lock, which comes first."""
 
 
-def assignment_submit(*, assignment_id: int, worker: WorkerProfile,
-                      answers: list) -> Assignment:
+@dataclass(frozen=True)
+class Submitted:
+    assignment: Assignment
+    graded: Graded | None  # None: grading is left to the job (flows.results)
+
+
+def assignment_submit(*, assignment_id: int, worker: WorkerProfile, answers: list,
+                      judge_for: Callable[[Project], Callable[[Any, Any], bool] | None]
+                      | None = None) -> Submitted:
     """Record a worker's answers (in the caller's transaction); LeaseExpired past the
-    lease."""
+    lease. ``judge_for(project)`` may give the gold comparator: the gold answers are then
+    graded in the same statements that store the values (graded_at set, so the grading
+    job and the sweep grade nothing twice); None leaves grading to the job."""
     now = timezone.now()
     assignment = _owned_for_update(assignment_id, worker)
     _require_live(assignment, action="submit")
@@ -102,19 +115,32 @@ def assignment_submit(*, assignment_id: int, worker: WorkerProfile,
                   .order_by("position"))
     values = validate_answers(project=assignment.project, answers=answers,
                               items={answer.pk: answer.item.data for answer in served})
+    judge = judge_for(assignment.project) if judge_for is not None else None
     for answer in served:
         answer.value = values[answer.pk]
-    Answer.objects.bulk_update(served, ["value"])
+        if judge is not None and answer.is_gold:
+            answer.is_correct = judge(answer.value, answer.item.gold_answer)
+    Answer.objects.bulk_update(served, ["value", "is_correct"] if judge else ["value"])
     assignment.active_seconds += _elapsed_active_seconds(assignment, now)
     assignment.last_heartbeat_at = now
     assignment.status = AssignmentStatus.SUBMITTED
     assignment.submitted_at = now
     assignment.auto_approve_at = now + timedelta(
         seconds=assignment.project.auto_approve_seconds)
-    assignment.save(update_fields=["active_seconds", "last_heartbeat_at", "status",
-                                   "submitted_at", "auto_approve_at"])
+    fields = ["active_seconds", "last_heartbeat_at", "status", "submitted_at",
+              "auto_approve_at"]
+    if judge is not None:
+        assignment.graded_at = now
+        fields.append("graded_at")
+    assignment.save(update_fields=fields)
     events.record(events.SUBMITTED, assignment=assignment, actor=worker.user)
-    return assignment
+    if judge is None:
+        return Submitted(assignment=assignment, graded=None)
+    gold = [answer for answer in served if answer.is_gold]
+    return Submitted(assignment=assignment, graded=Graded(
+        assignment=assignment, gold_seen=len(gold),
+        gold_correct=sum(1 for answer in gold if answer.is_correct),
+        items_served=len(served)))
 
 
 def assignment_expire(*, assignment_id: int) -> bool:
@@ -127,9 +153,10 @@ def assignment_announce_submitted(*, assignment: Assignment) -> None:
     transaction (the delivery row is the outbox; the HTTP call happens after commit)."""
     project = assignment.project
     # Most organizations listen to nothing: skip building the payload (and creating a
-    # pseudonym row) on the submit hot path then.
-    if not webhook_endpoints_subscribed(organization_id=project.organization_id,
-                                        event=WebhookEvent.ASSIGNMENT_SUBMITTED):
+    # pseudonym row) on the submit hot path then; the answer is cached
+    # (webhooks/subscriptions.py), emitting reads the endpoints afresh.
+    if not organization_listens_to(organization_id=project.organization_id,
+                                   event=WebhookEvent.ASSIGNMENT_SUBMITTED):
         return
     webhook_emit(organization_id=project.organization_id,
                  event=WebhookEvent.ASSIGNMENT_SUBMITTED, payload={

@@ -191,7 +191,9 @@ def test_gold_lands_at_random_positions(requester):
     for _ in range(40):
         assignment = assignment_claim(worker=worker)
         positions.update(gold_positions(assignment))
-        submit_every_item(assignment, worker, "negative")
+        # Right on gold ("positive"): gold is graded inside the submit, and a worker
+        # failing it would be suspended before the forty draws are done.
+        submit_every_item(assignment, worker, "positive")
 
     # Three places for one gold item among two; forty draws miss one with p < 1e-6.
     assert positions == {0, 1, 2}

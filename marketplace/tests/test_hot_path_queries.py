@@ -1,6 +1,6 @@
 """Exact statement counts of the worker's hot path over HTTP, through the whole request
 stack: next (new lease with the routable projects cached or not, live lease, nothing to
-do) and submit.
+do) and submit (gold graded inline).
 
 Measured on PostgreSQL. The test runs inside a transaction, so every atomic block of the
 code adds SAVEPOINT + RELEASE (in production they are BEGIN + COMMIT, which the capture
@@ -120,20 +120,34 @@ def test_nothing_to_do_is_a_204_in_five_statements(requester):
     assert len(sql) == 5, sql
 
 
-def test_submit_statements(gold_project):
-    _, client = ready_client()
-    body = next_task(client).json()
+def submit(client, body):
     answers = [{"item_id": item["id"], "value": "positive"} for item in body["items"]]
+    return client.post(f"/api/v1/worker/assignments/{body['assignment_id']}/submit",
+                       {"answers": answers}, format="json")
 
-    sql, response = statements(lambda: client.post(
-        f"/api/v1/worker/assignments/{body['assignment_id']}/submit", {"answers": answers},
-        format="json"))
+
+def test_submit_statements_grading_gold_inline(gold_project):
+    _, client = ready_client()
+    assert submit(client, next_task(client).json()).status_code == 200  # records exist now
+    body = next_task(client).json()
+
+    sql, response = statements(lambda: submit(client, body))
 
     assert response.status_code == 200, response.content
     assert len(sql) == SUBMIT_STATEMENTS, "\n".join(sql)
+    assignment = Assignment.objects.get(pk=body["assignment_id"])
+    assert assignment.graded_at is not None  # graded by the submit, not by a job
+    assert list(Answer.objects.filter(assignment=assignment, is_gold=True)
+                .values_list("is_correct", flat=True)) == [True]
 
 
 # token, the worker's assignment with its project (the view, for unmasking), [savepoint],
-# assignment lock, served answers with items, answers update, assignment update, event
-# row, spot-check settings, webhook subscriptions, [release].
-SUBMIT_STATEMENTS = 11
+# assignment lock, served answers with items, answers update (values and gold grades),
+# assignment update (submitted and graded), event row, the worker's project record: lock
+# and update, the project's skills, the worker's skill record: lock and update, [release].
+# From the cache: the quality settings (spot-check rate, tolerances, rules:
+# qa/settings_cache.py) and whether the organization listens to assignment.submitted
+# (marketplace/webhooks/subscriptions.py). Before grading inline (issue 11): 11 here plus
+# 16 in the grading job (its own project and settings lookups, the assignment lock and
+# answers again, the records).
+SUBMIT_STATEMENTS = 14

@@ -43,6 +43,7 @@ from ..models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
 from .destinations import UnsafeDestination, check_url, guarded_session
 from .enums import DeliveryStatus
 from .signing import SIGNATURE_HEADER, derive_secret, sign
+from .subscriptions import webhook_subscriptions_changed
 
 logger = logging.getLogger("quorum.webhooks")
 
@@ -153,6 +154,10 @@ def _note_failure(endpoint_id: int, *, now, error: str) -> None:
         pk=endpoint_id, is_active=True, failing_since=failing_since,
     ).update(is_active=False, disabled_at=now, disabled_reason=reason)
     if disabled:
+        organization_id = (WebhookEndpoint.objects.filter(pk=endpoint_id)
+                           .values_list("organization_id", flat=True).first())
+        if organization_id is not None:  # a queryset update sends no signal
+            webhook_subscriptions_changed(organization_id=organization_id)
         dropped = WebhookDelivery.objects.filter(
             endpoint_id=endpoint_id, status=DeliveryStatus.PENDING,
         ).update(status=DeliveryStatus.FAILED, next_attempt_at=None,

@@ -24,6 +24,7 @@ from .destinations import UnsafeDestination, check_url
 from .enums import DeliveryStatus, WebhookEvent
 from .selectors import webhook_endpoints_subscribed
 from .signing import derive_secret, new_secret_nonce
+from .subscriptions import webhook_subscriptions_changed
 
 URL_MAX_LENGTH = 2000
 # item.finalized is batched; one delivery carries at most this many items, so a big
@@ -100,6 +101,8 @@ def webhook_endpoint_enable(*, endpoint: WebhookEndpoint, actor: User | None) ->
     Deliveries dropped while it was disabled are not resent."""
     WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=False).update(
         is_active=True, disabled_at=None, disabled_reason="", failing_since=None)
+    # A queryset update sends no signal: the cached "who listens" must learn it here.
+    webhook_subscriptions_changed(organization_id=endpoint.organization_id)
     endpoint.refresh_from_db()
     return endpoint
 

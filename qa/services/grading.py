@@ -1,12 +1,14 @@
 """A worker's gold record: accuracy statistics (per worker x project and worker x skill)
 and the quality rules that read them.
 
-The grading flow (flows/results.py) has the marketplace record the grades of a
-submission once (graded_at) and, in the same transaction, calls ``gold_record`` with the
-counts, so a retried job counts nothing twice. Locks: quality records after the
-assignment (config/lock_order.py).
+The submit flow (flows/work.py) grades gold inline when the project's comparator is
+cheap (``gold_judge_inline``): the marketplace stores the grades with the answers and
+sets graded_at, and ``gold_record`` counts them in the same transaction, so a low-accuracy
+suspension fires at the submit itself. Otherwise the grading job (flows/results.py) has
+the marketplace record the grades once (graded_at) and calls ``gold_record`` in its
+transaction. Either way graded_at is set once, so nothing is counted twice. Locks:
+quality records after the assignment (config/lock_order.py).
 """
-from django.db.models import F
 
 from marketplace.enums import AssignmentStatus
 from marketplace.models import Assignment, Project, ProjectSkillRequirement
@@ -15,6 +17,8 @@ from workers.models import WorkerSkill
 from workers.services import worker_skill_set_verified
 
 from ..grading import is_correct
+from marketplace import task_types
+
 from ..locks import project_stats_for_update, skill_stats_for_update
 from ..models import WorkerProjectStats, WorkerSkillStats
 from ..selectors import quality_settings_for, tolerances_for
@@ -25,6 +29,12 @@ from . import rules
 # the verified level only when it differs by at least this many points.
 GOLD_LEVEL_MIN_SEEN = 30
 GOLD_LEVEL_MIN_CHANGE = 5
+# Gold of free-text projects allowing answers longer than this is graded by the job, not
+# in the submit: the edit-distance comparator is quadratic in the text's length (a 100k
+# character answer would hold the request, and its locks, for seconds). Every other
+# comparator is bounded by the label config (ranking size <= 100, a handful of boxes) or
+# linear in the item.
+INLINE_TEXT_MAX_LENGTH = 1000
 
 
 def _record_gold(stats, seen: int, correct: int) -> None:
@@ -44,12 +54,14 @@ def _update_skill_records(assignment, seen: int, correct: int) -> None:
         _record_gold(record, seen, correct)
         record.save(update_fields=["gold_seen", "gold_correct", "accuracy_lower_bound",
                                    "updated_at"])
-        _maybe_move_skill_level(assignment.worker, record)
+        _maybe_move_skill_level(assignment, record)
 
 
-def _maybe_move_skill_level(worker, record: WorkerSkillStats) -> None:
+def _maybe_move_skill_level(assignment, record: WorkerSkillStats) -> None:
     if record.gold_seen < GOLD_LEVEL_MIN_SEEN or record.accuracy_lower_bound is None:
         return
+    # The worker row is read only here (past the threshold), not on every grading.
+    worker = assignment.worker
     level = round(record.accuracy_lower_bound * 100)
     held = WorkerSkill.objects.filter(worker=worker, skill_id=record.skill_id).first()
     if held is not None and held.source != SkillSource.CLAIMED and \
@@ -68,6 +80,17 @@ def gold_judge(*, project: Project):
                                                tolerances)
 
 
+def gold_judge_inline(project: Project):
+    """The gold comparator when grading may run inside the submit (deterministic and
+    cheap for this project's answers: INLINE_TEXT_MAX_LENGTH); None leaves it to the
+    grading job."""
+    rules_of_type = task_types.rules_for(project.task_type)
+    if rules_of_type.comparator == "text_similarity" and \
+            project.label_config.get("max_length", 0) > INLINE_TEXT_MAX_LENGTH:
+        return None
+    return gold_judge(project=project)
+
+
 def gold_record(*, assignment: Assignment, gold_seen: int, gold_correct: int,
                 items_served: int) -> None:
     """Count a graded submission in the worker's records and apply the rules."""
@@ -75,10 +98,9 @@ def gold_record(*, assignment: Assignment, gold_seen: int, gold_correct: int,
     quality = quality_settings_for(project=project)
     stats = project_stats_for_update(worker_id=assignment.worker_id, project_id=project.pk)
     _record_gold(stats, gold_seen, gold_correct)
-    stats.submitted = F("submitted") + 1
+    stats.submitted += 1  # the row is locked: no concurrent increment to lose
     stats.save(update_fields=["gold_seen", "gold_correct", "accuracy_lower_bound",
                               "submitted", "updated_at"])
-    stats.refresh_from_db(fields=["submitted"])
     if gold_seen:
         _update_skill_records(assignment, gold_seen, gold_correct)
     rules.check_accuracy(stats, quality, project.min_gold_accuracy)

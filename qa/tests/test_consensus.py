@@ -472,7 +472,10 @@ def test_the_sweep_grades_and_aggregates_submissions_whose_job_was_lost(requeste
 
     from django.utils import timezone
 
-    project = launched_project(requester, tasks=2, items_per_task=1, overlap=1)
+    # Long free text: gold of such a project is graded by the job, not inside the submit
+    # (qa.services.grading.INLINE_TEXT_MAX_LENGTH), so a lost job leaves it ungraded.
+    project = launched_project(requester, tasks=2, items_per_task=1, overlap=1,
+                               task_type="text", label_config={"max_length": 5000})
     worker = eligible_worker("w1@workers.example")
     stale = claim(worker, project)
     # Submitted, but the commit hooks never run: the grading job was lost.
@@ -522,5 +525,25 @@ def test_the_sweep_aggregates_graded_tasks_whose_aggregation_was_lost(requester)
     assert Item.objects.get(task_id=assignment.task_id).result is None
 
     assert results_flow.sweep_ungraded() == 0   # nothing ungraded; the aggregation is recovered anyway
+
+    assert Item.objects.get(task_id=assignment.task_id).result == "positive"
+
+
+def test_a_lost_aggregation_after_an_inline_grading_is_recovered_by_the_sweep(requester):
+    # Gold graded inside the submit; the aggregation request after commit was lost (its
+    # marker set, the job never run). The sweep aggregates the task all the same.
+    from django.core.cache import cache
+
+    project = launched_project(requester, tasks=1, items_per_task=1, overlap=1)
+    worker = eligible_worker("w1@workers.example")
+    assignment = claim(worker, project)
+    work.submit(assignment_id=assignment.pk, worker=worker,
+                answers=answers_for(assignment, "positive"))
+    assignment.refresh_from_db()
+    assert assignment.graded_at is not None
+    cache.add(results_flow._aggregation_marker(assignment.task_id), 1)  # job lost
+    assert results_flow.aggregation_request(task_id=assignment.task_id) is False
+
+    assert results_flow.sweep_ungraded() == 0
 
     assert Item.objects.get(task_id=assignment.task_id).result == "positive"

@@ -7,12 +7,14 @@ A suspension removes the project from the worker's routing until the requester
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from marketplace.models import Assignment
 from marketplace.services import (
     assignment_claim,
 )
+from qa import services as qa_services
 from qa.enums import QualityActionKind, QualityRule
 from qa.models import QualityAction, WorkerProjectStats
 from qa.tests.conftest import (
@@ -29,7 +31,6 @@ from qa.tests.conftest import (
     submit,
     worker_and_client,
 )
-from flows import results as results_flow
 from flows import work
 
 WORKER_STATS = "/api/v1/worker/stats"
@@ -148,15 +149,17 @@ def test_without_a_minimum_accuracy_nobody_is_suspended(requester):
 def test_a_rule_firing_again_while_suspended_adds_nothing(requester):
     project = accuracy_project(requester)
     worker = eligible_worker("dana@workers.example")
-    graded_later = []
-    for _ in range(2):   # both submitted before either is graded (grading jobs queued)
-        assignment = claim(worker, project)
-        work.submit(assignment_id=assignment.pk, worker=worker,
-                          answers=answers_for(assignment, gold_wrong()))
-        graded_later.append(assignment.pk)
+    assignment = claim(worker, project)
+    work.submit(assignment_id=assignment.pk, worker=worker,
+                answers=answers_for(assignment, gold_wrong()))  # graded inline: suspended
+    assert assignment_claim(worker=worker, project_id=project.pk) is None
 
-    for assignment_id in graded_later:
-        results_flow.grade_submission(assignment_id=assignment_id)
+    # Another graded submission counted while suspended (one the grading job graded,
+    # e.g. long free text): the rule fires again and adds nothing.
+    assignment.refresh_from_db()
+    with transaction.atomic():
+        qa_services.gold_record(assignment=assignment, gold_seen=3, gold_correct=0,
+                                items_served=3)
 
     assert stats_row(worker, project).gold_seen == 6
     assert [(rule, kind) for rule, kind, *_ in actions(worker, project)] == [
