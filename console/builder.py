@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from rest_framework import serializers
 
 from config.errors import ApiError
-from marketplace import services as marketplace_services
+from flows import projects as projects_flow
 from marketplace import task_types
 from marketplace.api.serializers import ProjectInput
 from marketplace.enums import PayModel, TaskType
@@ -142,8 +142,8 @@ def validate(*, organization, actor, body: dict) -> tuple[dict | None, dict[str,
         return None, _serializer_errors(payload.errors)
     try:
         with transaction.atomic():
-            marketplace_services.project_create(organization=organization, actor=actor,
-                                                fields=payload.validated_data)
+            projects_flow.create(organization=organization, actor=actor,
+                                 fields=payload.validated_data)
             raise _DryRun
     except _DryRun:
         pass
@@ -159,8 +159,8 @@ def create(*, organization, actor, body: dict):
     if not payload.is_valid():
         return None, _serializer_errors(payload.errors)
     try:
-        project = marketplace_services.project_create(organization=organization, actor=actor,
-                                                      fields=payload.validated_data)
+        project = projects_flow.create(organization=organization, actor=actor,
+                                       fields=payload.validated_data)
     except ApiError as exc:
         return None, {key: list(problems) for key, problems in (exc.fields or {}).items()} \
             or {"form": [str(exc.detail)]}
@@ -172,7 +172,8 @@ def estimate(*, fields: dict, items: int) -> dict:
     fee); gold rides inside each assignment), what raised overlap could add, and the
     implied hourly pay against the floor - from the services launch itself uses."""
     project = Project(**{name: value for name, value in fields.items()
-                         if name not in ("required_skills", "domain")})
+                         if name not in ("required_skills", "domain",
+                                         *projects_flow.AUTOMATION_FIELDS)})
     project.max_overlap = fields.get("max_overlap") or project.overlap
     tasks = -(-items // project.items_per_task) if items else 0
     slots = tasks * project.overlap

@@ -1,6 +1,8 @@
 """A project's status together with its money: launch reserves the estimated cost in
 escrow (402 when short), resume reserves what grew while paused and looks again at tasks
-left waiting, cancel releases what no work in progress may still cost.
+left waiting, cancel releases what no work in progress may still cost. Create and update
+also carry the project's automation fields (``automation``, ``auto_accept_threshold``,
+``spot_check_rate``: the automation app's settings row) in the same transaction.
 
 Lock order (config/lock_order.py): Project -> ledger accounts.
 """
@@ -12,7 +14,39 @@ from marketplace import services as marketplace
 from marketplace.models import Project
 from payments import services as payments
 
+from . import automation as automation_flow
 from .results import reaggregate_project_job
+
+# Project fields of the API that the automation app stores (API name -> settings field).
+AUTOMATION_FIELDS = {"automation": "mode", "auto_accept_threshold": "auto_accept_threshold",
+                     "spot_check_rate": "spot_check_rate"}
+
+
+def _split_automation(fields: dict) -> tuple[dict, dict]:
+    own = {name: value for name, value in fields.items() if name not in AUTOMATION_FIELDS}
+    automation = {AUTOMATION_FIELDS[name]: value for name, value in fields.items()
+                  if name in AUTOMATION_FIELDS}
+    return own, automation
+
+
+def create(*, organization, actor: User, fields: dict) -> Project:
+    own, automation = _split_automation(fields)
+    with transaction.atomic():
+        project = marketplace.project_create(organization=organization, actor=actor,
+                                             fields=own)
+        if automation:
+            automation_flow.update_settings(project=project, fields=automation)
+    return project
+
+
+def update(*, project: Project, actor: User, changes: dict) -> Project:
+    own, automation = _split_automation(changes)
+    with transaction.atomic():
+        # Always: it refuses any change to a closed project, automation fields included.
+        project = marketplace.project_update(project=project, actor=actor, changes=own)
+        if automation:
+            automation_flow.update_settings(project=project, fields=automation)
+    return project
 
 
 def launch(*, project: Project, actor: User) -> Project:

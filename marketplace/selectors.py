@@ -33,7 +33,8 @@ def organization_of(*, user: User) -> Organization | None:
 
 def project_list(*, organization: Organization) -> QuerySet[Project]:
     return (Project.objects.filter(organization=organization)
-            .select_related("domain").prefetch_related("skill_requirements__skill"))
+            .select_related("domain", "automation_settings")
+            .prefetch_related("skill_requirements__skill"))
 
 
 def project_get(*, organization: Organization, project_id) -> Project:

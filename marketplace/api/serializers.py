@@ -1,6 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from automation.enums import AutomationMode
+from automation.models import AutomationSettings
 from config.input_rules import MAX_BIGINT
 
 from ..enums import PayModel, PiiDetection, Sensitivity, TaskType
@@ -67,6 +69,17 @@ class ProjectInput(serializers.Serializer):
     rejection_ceiling_percent = serializers.IntegerField(
         min_value=0, max_value=100, required=False,
         help_text="Rejections of one worker beyond this share become review requests")
+    # Stored by the automation app (flows.projects); the rest of its settings, the report
+    # and the predictions are under /projects/{id}/automation and /predictions.
+    automation = serializers.ChoiceField(
+        choices=AutomationMode.choices, required=False,
+        help_text="off | prelabel | auto_accept | active")
+    auto_accept_threshold = serializers.FloatField(
+        min_value=0, max_value=1, required=False,
+        help_text="auto_accept: predictions scoring at least this are final")
+    spot_check_rate = serializers.FloatField(
+        min_value=0, max_value=1, required=False,
+        help_text="auto_accept: share of confident predictions the crowd checks")
 
     def validate(self, attrs):
         unknown = set(self.initial_data) - set(self.fields) if isinstance(
@@ -114,6 +127,24 @@ class ProjectOutput(serializers.Serializer):
     retention_keep_results = serializers.BooleanField()
     instructions_version = serializers.IntegerField(
         help_text="Starts at 1; grows when a launched project's instructions change")
+    automation = serializers.SerializerMethodField()
+    auto_accept_threshold = serializers.SerializerMethodField()
+    spot_check_rate = serializers.SerializerMethodField()
+
+    @staticmethod
+    def _automation(project) -> AutomationSettings:
+        # Joined in by the selectors (select_related); a project without a row has the
+        # defaults.
+        return getattr(project, "automation_settings", None) or AutomationSettings()
+
+    def get_automation(self, project) -> str:
+        return self._automation(project).mode
+
+    def get_auto_accept_threshold(self, project) -> float:
+        return self._automation(project).auto_accept_threshold
+
+    def get_spot_check_rate(self, project) -> float:
+        return self._automation(project).spot_check_rate
 
     def get_required_skills(self, project) -> list[dict]:
         return [{"skill": requirement.skill.slug, "min_level": requirement.min_level}

@@ -63,8 +63,8 @@ class ProjectListView(RequesterView):
     def post(self, request):
         payload = ProjectInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        project = services.project_create(organization=self.organization, actor=request.user,
-                                          fields=payload.validated_data)
+        project = projects_flow.create(organization=self.organization, actor=request.user,
+                                       fields=payload.validated_data)
         project = self.get_project(project.pk)
         return Response(ProjectOutput(project).data, status=status.HTTP_201_CREATED)
 
@@ -82,7 +82,7 @@ class ProjectDetailView(RequesterView):
         payload.is_valid(raise_exception=True)
         changes = {name: payload.validated_data[name] for name in payload.initial_data
                    if name in payload.validated_data}
-        services.project_update(project=project, actor=request.user, changes=changes)
+        projects_flow.update(project=project, actor=request.user, changes=changes)
         return Response(ProjectOutput(self.get_project(project_id)).data)
 
 
