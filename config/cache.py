@@ -28,3 +28,8 @@ class QuorumRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusedRedisCacheClient
+
+    def redis_client(self, key: str):
+        """The shared client for commands the cache API has no word for (a Lua script:
+        config/throttling.py); ``key`` must come from ``make_and_validate_key``."""
+        return self._cache.get_client(key, write=True)
