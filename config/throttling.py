@@ -32,9 +32,10 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(duration * 1000))
 return {1, count + 1}
 """
 
-# One registered script per client (redis-py sends EVALSHA, and EVAL once if the server
-# lost it); the clients are shared per pool (config/cache.py), so this stays tiny.
-_scripts: dict = {}
+# Registered once, run on the caller's client: redis-py sends EVALSHA, and loads the script
+# once more if the server lost it. (Cache backends are per thread; keying scripts by client
+# would keep every finished thread's client and pool alive.)
+_script = None
 
 
 class OneRoundTripUserRateThrottle(UserRateThrottle):
@@ -50,12 +51,13 @@ class OneRoundTripUserRateThrottle(UserRateThrottle):
         # Its own key: a list, never mistaken for DRF's pickled history under the plain key.
         redis_key = backend.make_and_validate_key(f"{self.key}:window")
         client = backend.redis_client(redis_key)
-        script = _scripts.get(id(client))
-        if script is None:
-            script = _scripts.setdefault(id(client), client.register_script(_WINDOW_SCRIPT))
+        global _script
+        if _script is None:
+            _script = client.register_script(_WINDOW_SCRIPT)  # a race only registers twice
         self.now = self.timer()
-        allowed, count, *oldest = script(keys=[redis_key],
-                                         args=[repr(self.now), self.duration, self.num_requests])
+        allowed, count, *oldest = _script(
+            keys=[redis_key], args=[repr(self.now), self.duration, self.num_requests],
+            client=client)
         oldest = float(oldest[0]) if oldest and oldest[0] is not None else self.now
         self.history = _History(count, oldest)
         return bool(allowed)

@@ -6,9 +6,9 @@ from rest_framework.response import Response
 
 from automation.selectors import prelabels_for
 from config.input_rules import MAX_BIGINT
-from config.throttling import OneRoundTripUserRateThrottle
 from config.pagination import paginated, paginated_response
 from config.query import choice_param
+from config.throttling import OneRoundTripUserRateThrottle
 from flows import decisions, work
 from payments.selectors import effective_hourly_cents
 from privacy.selectors import answers_from_masked, gold_feedback_for_worker, items_for_worker
