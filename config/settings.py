@@ -253,8 +253,8 @@ SPECTACULAR_SETTINGS = {
 # --- Cache, Celery -----------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    # Django's Redis cache, but one redis.Redis per pool instead of one per command.
+    CACHES = {"default": {"BACKEND": "config.cache.QuorumRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

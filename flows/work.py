@@ -21,6 +21,7 @@ from django.db import transaction
 from marketplace import services as marketplace
 from marketplace.models import Assignment
 from qa import services as qa
+from qa.selectors import quality_settings_memo
 from workers.models import WorkerProfile
 
 from .results import aggregation_request, grade_and_aggregate
@@ -28,7 +29,8 @@ from .results import aggregation_request, grade_and_aggregate
 
 def submit(*, assignment_id: int, worker: WorkerProfile, answers: list) -> Assignment:
     try:
-        with transaction.atomic():
+        # The memo: submit's three readers of the quality settings share one cache read.
+        with transaction.atomic(), quality_settings_memo():
             submitted = marketplace.assignment_submit(
                 assignment_id=assignment_id, worker=worker, answers=answers,
                 judge_for=qa.gold_judge_inline)

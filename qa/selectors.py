@@ -17,7 +17,8 @@ from .models import (
     WorkerProjectStats,
     WorkerSkillStats,
 )
-from .settings_cache import quality_settings_cached
+# quality_settings_memo: for the flows (one cache read per unit of work), re-exported.
+from .settings_cache import quality_settings_cached, quality_settings_memo
 
 
 def quality_settings_for(*, project) -> QualitySettings:

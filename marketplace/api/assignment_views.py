@@ -3,12 +3,12 @@ review (list, approve, reject)."""
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 
 from automation.selectors import prelabels_for
 from config.input_rules import MAX_BIGINT
 from config.pagination import paginated, paginated_response
 from config.query import choice_param
+from config.throttling import OneRoundTripUserRateThrottle
 from flows import decisions, work
 from payments.selectors import effective_hourly_cents
 from privacy.selectors import answers_from_masked, gold_feedback_for_worker, items_for_worker
@@ -19,11 +19,11 @@ from ..enums import AssignmentStatus, RejectionReason
 from .views import RequesterView
 
 
-class WorkerNextThrottle(UserRateThrottle):
+class WorkerNextThrottle(OneRoundTripUserRateThrottle):
     scope = "worker_next"
 
 
-class WorkerSubmitThrottle(UserRateThrottle):
+class WorkerSubmitThrottle(OneRoundTripUserRateThrottle):
     scope = "worker_submit"
 
 

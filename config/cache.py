@@ -1,0 +1,35 @@
+"""Django's Redis cache with one client object per connection pool.
+
+Django's ``RedisCacheClient.get_client`` builds a new ``redis.Redis`` for every cache
+command, and each one copies ~170 response callbacks into a fresh dict: on the worker's
+hot path (throttle, routing, quality settings, webhook subscriptions: 4-6 commands a
+request) the construction cost as much as the round trip's own Python. A ``redis.Redis``
+holds no connection of its own (it borrows one from the pool per command), so one per
+pool is safe to share between threads.
+"""
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+
+class ReusedRedisCacheClient(RedisCacheClient):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            # setdefault: two threads racing here keep the same one.
+            client = self._clients.setdefault(id(pool), self._client(connection_pool=pool))
+        return client
+
+
+class QuorumRedisCache(RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = ReusedRedisCacheClient
+
+    def redis_client(self, key: str):
+        """The shared client for commands the cache API has no word for (a Lua script:
+        config/throttling.py); ``key`` must come from ``make_and_validate_key``."""
+        return self._cache.get_client(key, write=True)

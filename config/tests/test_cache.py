@@ -1,0 +1,46 @@
+"""The Redis cache backend reuses one client per pool (config/cache.py) and still behaves
+as Django's cache."""
+import threading
+
+import pytest
+
+from config.cache import QuorumRedisCache
+
+
+@pytest.fixture
+def redis_cache(settings):
+    location = settings.CACHES["default"]["LOCATION"] if (
+        settings.CACHES["default"]["BACKEND"] == "config.cache.QuorumRedisCache") else None
+    if not location:
+        pytest.skip("needs REDIS_URL (the Redis cache)")
+    backend = QuorumRedisCache(location, {"KEY_PREFIX": "test-cache-reuse"})
+    yield backend
+    backend.delete_many(["a", "b", "n"])
+
+
+def test_one_client_serves_every_command(redis_cache):
+    first = redis_cache._cache.get_client("a")
+    assert redis_cache._cache.get_client("b", write=True) is first
+
+
+def test_cache_commands_work_through_the_shared_client_from_threads(redis_cache):
+    redis_cache.set("a", {"x": 1})
+    redis_cache.set_many({"b": [1, 2]})
+    redis_cache.add("n", 0)
+    errors = []
+
+    def bump():
+        try:
+            for _ in range(50):
+                redis_cache.incr("n")
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert redis_cache.get("n") == 200
+    assert redis_cache.get_many(["a", "b"]) == {"a": {"x": 1}, "b": [1, 2]}
