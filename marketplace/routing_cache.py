@@ -7,34 +7,30 @@ a query of six anti-joins, so it is kept in the Django cache (Redis in productio
 ``[(project id, priority, automation mode)]`` and dropped when anything it depends on
 changes.
 
-Guarantee: an entry never outlives a committed change of its inputs. Entries are tagged
-with two version tokens read *before* the database is: the worker's (bumped on a change of
-that worker's profile, skills, exam attempts, blocks, quality suspensions) and the
-projects' (bumped on a change of any project, its skill or exam requirements, exams,
-skills' domains or automation settings: which workers a project change concerns is not
-known, so every entry goes). A token is bumped when the change is saved and again after
-its transaction commits: a claim that read the old rows before the commit tagged its entry
-with a token that the after-commit bump then outdates, even if that entry is written last.
-Entries also expire after ROUTING_CACHE_SECONDS, a bound on a change no signal saw (a
-queryset ``update()`` or ``bulk_create`` bypasses signals: the services use neither on these
-rows; keep it so, or bump here).
+Guarantee: an entry never outlives a committed change of its inputs
+(config/versioned_cache.py). Entries are tagged with two version tokens: the worker's
+(bumped on a change of that worker's profile, skills, exam attempts, blocks, quality
+suspensions) and the projects' (bumped on a change of any project, its skill or exam
+requirements, exams, skills' domains or automation settings: which workers a project
+change concerns is not known, so every entry goes). Entries also expire after
+ROUTING_CACHE_SECONDS, a bound on a change no signal saw (a queryset ``update()`` or
+``bulk_create`` bypasses signals: the services use neither on these rows; keep it so, or
+bump here).
 
 The claim re-checks the project's status and the task's slot in its own statement, so a
 stale entry could at worst offer a project the worker stopped qualifying for during the
 bound above, never a task that is not open.
 """
-import uuid
-
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+
+from config.versioned_cache import bump_now_and_after_commit, cached
 
 from workers.models import WorkerProfile
 
 from .selectors import routable_projects
 
-ENTRY_VERSION = 1  # bump when the entry's shape changes: old entries are then ignored
+ENTRY_VERSION = 2  # bump when the entry's shape changes: old entries are then ignored
 
 
 def _projects_key() -> str:
@@ -51,55 +47,33 @@ def _entry_key(worker_id: int) -> str:
     return f"routing:e{ENTRY_VERSION}:{worker_id}"
 
 
-def _token(key: str, found: dict) -> str:
-    token = found.get(key)
-    if token is None:
-        # First use (or evicted): whoever adds first wins; everyone then reads that one.
-        cache.add(key, uuid.uuid4().hex, timeout=None)
-        token = cache.get(key)
-    return token
-
-
 def routable_project_list(*, worker: WorkerProfile) -> list[tuple[int, int, str]]:
     """``[(project id, priority, automation mode)]`` routing may serve this worker,
     highest priority first: from the cache, or computed and cached."""
-    keys = [_projects_key(), _worker_key(worker.pk), _entry_key(worker.pk)]
-    found = cache.get_many(keys)
-    tokens = [_token(keys[0], found), _token(keys[1], found)]
-    entry = found.get(keys[2])
-    if entry is not None and entry["tokens"] == tokens:
-        return [tuple(row) for row in entry["projects"]]
-    # Read the worker afresh: the caller's copy was loaded when the request began, before
-    # the tokens were read, and eligibility reads its status and clearance in Python.
-    fresh = WorkerProfile.objects.get(pk=worker.pk)
-    projects = [(pk, priority, mode or "off") for pk, priority, mode in
+    def compute() -> list[tuple[int, int, str]]:
+        # Read the worker afresh: the caller's copy was loaded when the request began,
+        # before the tokens were read, and eligibility reads its status and clearance in
+        # Python.
+        fresh = WorkerProfile.objects.get(pk=worker.pk)
+        return [(pk, priority, mode or "off") for pk, priority, mode in
                 routable_projects(worker=fresh)
                 .order_by("-priority", "pk")
                 .values_list("pk", "priority", "automation_settings__mode")]
-    cache.set(keys[2], {"tokens": tokens, "projects": projects},
-              timeout=settings.ROUTING_CACHE_SECONDS)
-    return projects
+
+    projects = cached(tokens=[_projects_key(), _worker_key(worker.pk)],
+                      entry=_entry_key(worker.pk), compute=compute,
+                      timeout=settings.ROUTING_CACHE_SECONDS)
+    return [tuple(row) for row in projects]
 
 
 # --- invalidation ----------------------------------------------------------------------------
 
-def _bump(key: str) -> None:
-    cache.set(key, uuid.uuid4().hex, timeout=None)
-
-
-def _bump_now_and_after_commit(key: str) -> None:
-    _bump(key)
-    # robust: the change is committed whatever the cache does; the entry's expiry bounds
-    # what a failed bump leaves behind.
-    transaction.on_commit(lambda: _bump(key), robust=True)
-
-
 def projects_changed(**_kwargs) -> None:
-    _bump_now_and_after_commit(_projects_key())
+    bump_now_and_after_commit(_projects_key())
 
 
 def worker_changed(*, worker_id: int) -> None:
-    _bump_now_and_after_commit(_worker_key(worker_id))
+    bump_now_and_after_commit(_worker_key(worker_id))
 
 
 def _worker_row_changed(sender, instance, **_kwargs) -> None:

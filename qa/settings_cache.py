@@ -3,12 +3,10 @@
 Every submit reads them (the spot-check rate, the gold tolerances and the rules' limits)
 and they change only when a requester edits them. The entry is the row (or "no row":
 the defaults apply) in the Django cache (Redis in production), tagged with the project's
-version token read *before* the database is. A save or delete of the row bumps the token
-when saved and again after its transaction commits, the same guarantee as the routing
-cache (marketplace/routing_cache.py): a reader that read the old row before the commit
-tagged its entry with a token that the after-commit bump outdates, so no entry outlives a
-committed change. Entries also expire after QUALITY_SETTINGS_CACHE_SECONDS, a bound on a
-change no signal saw (a queryset ``update()``: keep writes to single-row saves).
+version token, which a save or delete of the row bumps: no entry outlives a committed
+change (config/versioned_cache.py). Entries also expire after
+QUALITY_SETTINGS_CACHE_SECONDS, a bound on a change no signal saw (a queryset
+``update()``: keep writes to single-row saves).
 
 Inside ``quality_settings_memo()`` (one submit: flows/work.py) the entry is read from the
 cache once per project instead of at each of the submit's three readers (review sampling,
@@ -16,18 +14,17 @@ gold tolerances and rules, the accuracy rule): the settings cannot change under 
 work that does not write them, and a save inside the block drops the memo entry anyway.
 """
 import copy
-import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+
+from config.versioned_cache import bump_now_and_after_commit, cached
 
 from .models import QualitySettings
 
-ENTRY_VERSION = 1
+ENTRY_VERSION = 2
 _NO_ROW = "none"
 
 
@@ -69,22 +66,12 @@ def quality_settings_cached(*, project) -> QualitySettings:
 
 def _cached_row(*, project_id: int):
     """The settings row or _NO_ROW, from the cache (filled from the database if stale)."""
-    keys = [_token_key(project_id), _entry_key(project_id)]
-    found = cache.get_many(keys)
-    token = found.get(keys[0])
-    if token is None:
-        cache.add(keys[0], uuid.uuid4().hex, timeout=None)
-        token = cache.get(keys[0])
-    entry = found.get(keys[1])
-    if entry is None or entry["token"] != token:
+    def compute():
         row = QualitySettings.objects.filter(project_id=project_id).first()
-        entry = {"token": token, "row": row if row is not None else _NO_ROW}
-        cache.set(keys[1], entry, timeout=settings.QUALITY_SETTINGS_CACHE_SECONDS)
-    return entry["row"]
+        return row if row is not None else _NO_ROW
 
-
-def _bump(project_id: int) -> None:
-    cache.set(_token_key(project_id), uuid.uuid4().hex, timeout=None)
+    return cached(tokens=[_token_key(project_id)], entry=_entry_key(project_id),
+                  compute=compute, timeout=settings.QUALITY_SETTINGS_CACHE_SECONDS)
 
 
 def _settings_changed(sender, instance, **_kwargs) -> None:
@@ -92,10 +79,7 @@ def _settings_changed(sender, instance, **_kwargs) -> None:
     memo = _memo.get()
     if memo is not None:
         memo.pop(project_id, None)
-    _bump(project_id)
-    # robust: the change is committed whatever the cache does; the entry's expiry bounds
-    # what a failed bump leaves behind.
-    transaction.on_commit(lambda: _bump(project_id), robust=True)
+    bump_now_and_after_commit(_token_key(project_id))
 
 
 def connect_signals() -> None:
