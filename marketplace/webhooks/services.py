@@ -141,8 +141,11 @@ def _emit(*, organization_id: int, event: str, payloads: list[dict]) -> int:
                 body=_body(public_id=public_id, event=event, payload=payload, created_at=now),
                 status=DeliveryStatus.PENDING, next_attempt_at=now))
     WebhookDelivery.objects.bulk_create(deliveries)
-    delivery_ids = [delivery.pk for delivery in deliveries]
+    _deliver_after_commit([delivery.pk for delivery in deliveries])
+    return len(deliveries)
 
+
+def _deliver_after_commit(delivery_ids: list[int]) -> None:
     def enqueue() -> None:
         from .tasks import deliver_webhook
 
@@ -152,7 +155,6 @@ def _emit(*, organization_id: int, event: str, payloads: list[dict]) -> int:
     # robust: a broker hiccup after commit must not fail the caller's request; the beat
     # job sends what was not enqueued.
     transaction.on_commit(enqueue, robust=True)
-    return len(deliveries)
 
 
 def webhook_emit(*, organization_id: int, event: str, payload: dict) -> int:
@@ -227,12 +229,5 @@ def webhook_delivery_resend(*, endpoint: WebhookEndpoint, delivery_id, actor: Us
         resent = WebhookDelivery.objects.create(
             public_id=uuid.uuid4(), endpoint=endpoint, event=original.event,
             body=original.body, status=DeliveryStatus.PENDING, next_attempt_at=timezone.now())
-
-        def enqueue() -> None:
-            from .tasks import deliver_webhook
-
-            deliver_webhook.delay(resent.pk)
-
-        # As for new events: the beat sweep sends it if the broker is down.
-        transaction.on_commit(enqueue, robust=True)
+        _deliver_after_commit([resent.pk])
     return resent

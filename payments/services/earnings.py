@@ -64,24 +64,14 @@ def approval_pay(*, assignment: Assignment, actor: User | None = None) -> Earnin
     cost = pay + fee
     if cost == 0:
         return None
-    escrow = ledger.project_escrow(project)
-    available = ledger.organization_available(project.organization_id)
-    pending = ledger.worker_pending(assignment.worker_id)
-    locked = ledger.lock_accounts([escrow, available, pending, ledger.PLATFORM_FEES])
-    from_escrow = min(cost, locked[escrow.key].balance_cents)
-    from_available = cost - from_escrow
-    if from_available > locked[available.key].balance_cents:
-        raise ApprovalUnfunded(
-            f"Approving needs {cost} cents; the project's escrow holds {from_escrow} and the "
-            f"organization has {locked[available.key].balance_cents} available. Top up, then "
-            "approve again.")
-    journal = ledger.post_journal(
+    journal, _from_escrow = pay_worker_from_escrow(
+        assignment=assignment, amount_cents=pay, fee_cents=fee,
         key=f"approval:{assignment.pk}", kind=JournalKind.APPROVAL,
-        lines=[(escrow, -from_escrow), (available, -from_available), (pending, pay),
-               (ledger.PLATFORM_FEES, fee)],
         memo=f"Assignment {assignment.pk} approved", actor=actor,
-        organization_id=project.organization_id, project=project,
-        worker_id=assignment.worker_id, assignment=assignment)
+        unfunded=lambda from_escrow, available_cents: (
+            f"Approving needs {cost} cents; the project's escrow holds {from_escrow} and "
+            f"the organization has {available_cents} available. Top up, then approve "
+            "again."))
     now = timezone.now()
     return Earning.objects.create(
         worker_id=assignment.worker_id, organization_id=project.organization_id,
@@ -90,6 +80,33 @@ def approval_pay(*, assignment: Assignment, actor: User | None = None) -> Earnin
         amount_cents=pay, fee_cents=fee, active_seconds=seconds,
         hourly_rate_cents=project.hourly_rate_cents if seconds is not None else None,
         available_at=_hold_ends(now), journal=journal)
+
+
+def pay_worker_from_escrow(*, assignment: Assignment, amount_cents: int, fee_cents: int,
+                           key: str, kind: str, memo: str, actor: User | None,
+                           unfunded) -> tuple:
+    """Move ``amount_cents`` (plus the platform fee) to the worker's pending balance, from
+    the project's escrow first and, past what escrow holds, from the organization's
+    available balance; when that cannot cover it either, ApprovalUnfunded (402) with
+    ``unfunded(from_escrow, available_cents)`` as its message. Returns (journal, the part
+    taken from escrow)."""
+    project = assignment.project
+    cost = amount_cents + fee_cents
+    escrow = ledger.project_escrow(project)
+    available = ledger.organization_available(project.organization_id)
+    pending = ledger.worker_pending(assignment.worker_id)
+    locked = ledger.lock_accounts([escrow, available, pending, ledger.PLATFORM_FEES])
+    from_escrow = min(cost, locked[escrow.key].balance_cents)
+    from_available = cost - from_escrow
+    if from_available > locked[available.key].balance_cents:
+        raise ApprovalUnfunded(unfunded(from_escrow, locked[available.key].balance_cents))
+    journal = ledger.post_journal(
+        key=key, kind=kind,
+        lines=[(escrow, -from_escrow), (available, -from_available), (pending, amount_cents),
+               (ledger.PLATFORM_FEES, fee_cents)],
+        memo=memo, actor=actor, organization_id=project.organization_id, project=project,
+        worker_id=assignment.worker_id, assignment=assignment, locked=locked)
+    return journal, from_escrow
 
 
 def bonus_grant(*, project: Project, actor: User, pseudonym: str, amount_cents: int,

@@ -34,9 +34,8 @@ from marketplace.models import Assignment, Project
 
 from .. import ledger
 from ..enums import EarningKind, JournalKind
-from ..errors import ApprovalUnfunded
 from ..models import Earning
-from .earnings import _hold_ends
+from .earnings import _hold_ends, pay_worker_from_escrow
 from .escrow import escrow_reserve_more
 
 # The median is taken over recent work only: the same sample as the progress figure.
@@ -139,39 +138,29 @@ def fair_pay_adjust(*, assignment: Assignment, approval_earning: Earning | None,
         return None
     if Earning.objects.filter(adjusted_assignment_id=assignment.pk).exists():
         return None  # adjusted already: a replayed or second approval path
-    base = approval_earning
     floor = pay_floor_cents(project=project)
     measured = measured_hourly_cents(project=project)
-    if base is None or not floor or measured is None or measured >= floor:
+    if not floor or measured is None or measured >= floor:
         return None
     seconds = _capped_seconds(project, assignment.active_seconds)
     adjustment = reward_meeting_floor_cents(floor_cents=floor, seconds=seconds) \
-        - base.amount_cents
+        - approval_earning.amount_cents
     if adjustment <= 0:
         return None  # this worker was quick enough: the reward already meets the floor
     fee = ledger.platform_fee_cents(adjustment)
     cost = adjustment + fee
-    escrow = ledger.project_escrow(project)
-    available = ledger.organization_available(project.organization_id)
-    pending = ledger.worker_pending(assignment.worker_id)
-    locked = ledger.lock_accounts([escrow, available, pending, ledger.PLATFORM_FEES])
-    from_escrow = min(cost, locked[escrow.key].balance_cents)
-    from_available = cost - from_escrow
-    if from_available > locked[available.key].balance_cents:
-        raise ApprovalUnfunded(
-            f"Approving needs a fair-pay adjustment of {cost} cents (the project pays under "
-            f"{floor} cents an hour of measured work); escrow holds {from_escrow} and the "
-            f"organization has {locked[available.key].balance_cents} available. Top up, then "
-            "approve again.")
     first = not Earning.objects.filter(project=project, kind=EarningKind.FAIR_PAY).exists()
-    journal = ledger.post_journal(
+    journal, from_escrow = pay_worker_from_escrow(
+        assignment=assignment, amount_cents=adjustment, fee_cents=fee,
         key=f"fair_pay:{assignment.pk}", kind=JournalKind.FAIR_PAY,
-        lines=[(escrow, -from_escrow), (available, -from_available), (pending, adjustment),
-               (ledger.PLATFORM_FEES, fee)],
         memo=f"Assignment {assignment.pk}: fair-pay adjustment to {floor} cents/hour "
              f"({seconds} s measured)",
-        actor=actor, organization_id=project.organization_id, project=project,
-        worker_id=assignment.worker_id, assignment=assignment, locked=locked)
+        actor=actor,
+        unfunded=lambda from_escrow, available_cents: (
+            f"Approving needs a fair-pay adjustment of {cost} cents (the project pays "
+            f"under {floor} cents an hour of measured work); escrow holds {from_escrow} "
+            f"and the organization has {available_cents} available. Top up, then "
+            "approve again."))
     earning = Earning.objects.create(
         worker_id=assignment.worker_id, organization_id=project.organization_id,
         project=project, adjusted_assignment=assignment, kind=EarningKind.FAIR_PAY,

@@ -4,6 +4,7 @@ test on any console error (a Content-Security-Policy violation is one)."""
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -90,9 +91,9 @@ class Page:
         assert unexpected == [], unexpected
 
 
-@pytest.fixture
-def web(browser, live_server):
-    context = browser.new_context(viewport=VIEWPORT, locale="en-US")
+@contextmanager
+def _page(browser, live_server, viewport):
+    context = browser.new_context(viewport=viewport, locale="en-US")
     # An init script is not subject to the page's CSP, so axe needs no loosening of it.
     context.add_init_script(path=str(AXE))
     page = Page(context.new_page(), live_server.url)
@@ -103,11 +104,12 @@ def web(browser, live_server):
 
 
 @pytest.fixture
+def web(browser, live_server):
+    with _page(browser, live_server, VIEWPORT) as page:
+        yield page
+
+
+@pytest.fixture
 def second_web(browser, live_server):
-    context = browser.new_context(viewport=PHONE, locale="en-US")
-    context.add_init_script(path=str(AXE))
-    page = Page(context.new_page(), live_server.url)
-    page.page.set_default_timeout(10_000)
-    yield page
-    page.assert_no_console_errors()
-    context.close()
+    with _page(browser, live_server, PHONE) as page:
+        yield page
