@@ -2,6 +2,8 @@
 -> Item -> Assignment -> Answer -> qa rows -> payments rows -> ledger accounts) is
 written once, in config/lock_order.py; every lock here is FOR NO KEY UPDATE (why: same
 place)."""
+from config.compiled_query import CompiledQuery
+
 from .models import Assignment, ItemImport, Project, Task
 
 
@@ -13,9 +15,13 @@ def task_for_update(*, task_id: int) -> Task:
     return Task.objects.select_for_update(no_key=True).get(pk=task_id)
 
 
+_ASSIGNMENT_FOR_UPDATE = CompiledQuery(  # every submit and heartbeat: compiled once
+    lambda assignment_id: Assignment.objects.select_for_update(no_key=True, of=("self",))
+    .select_related("project").filter(pk=assignment_id), assignment_id=int)
+
+
 def assignment_for_update(*, assignment_id: int) -> Assignment:
-    return (Assignment.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("project").get(pk=assignment_id))
+    return _ASSIGNMENT_FOR_UPDATE.get(assignment_id=assignment_id)
 
 
 def item_import_for_update(*, import_id: int) -> ItemImport:

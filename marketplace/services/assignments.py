@@ -19,6 +19,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
+from config.compiled_query import CompiledQuery
 from config.errors import Conflict, required_text
 from workers.models import WorkerProfile
 
@@ -98,6 +99,11 @@ class Submitted:
     graded: Graded | None  # None: grading is left to the job (flows.results)
 
 
+_SERVED_ANSWERS = CompiledQuery(
+    lambda assignment_id: Answer.objects.filter(assignment_id=assignment_id)
+    .select_related("item").order_by("position"), assignment_id=int)
+
+
 def assignment_submit(*, assignment_id: int, worker: WorkerProfile, answers: list,
                       judge_for: Callable[[Project], Callable[[Any, Any], bool] | None]
                       | None = None) -> Submitted:
@@ -111,8 +117,7 @@ def assignment_submit(*, assignment_id: int, worker: WorkerProfile, answers: lis
     if assignment.expires_at <= now:
         raise LeaseExpired("The lease on this assignment expired; it was not submitted.",
                            code="assignment_expired")
-    served = list(Answer.objects.filter(assignment=assignment).select_related("item")
-                  .order_by("position"))
+    served = _SERVED_ANSWERS.fetch(assignment_id=assignment.pk)
     values = validate_answers(project=assignment.project, answers=answers,
                               items={answer.pk: answer.item.data for answer in served})
     judge = judge_for(assignment.project) if judge_for is not None else None

@@ -9,7 +9,7 @@ the marketplace record the grades once (graded_at) and calls ``gold_record`` in 
 transaction. Either way graded_at is set once, so nothing is counted twice. Locks:
 quality records after the assignment (config/lock_order.py).
 """
-
+from config.compiled_query import CompiledQuery
 from marketplace.enums import AssignmentStatus
 from marketplace.models import Assignment, Project, ProjectSkillRequirement
 from workers.enums import SkillSource
@@ -46,10 +46,13 @@ def _record_gold(stats, seen: int, correct: int) -> None:
         stats.accuracy_lower_bound = wilson_lower_bound(stats.gold_correct, stats.gold_seen)
 
 
+_PROJECT_SKILL_IDS = CompiledQuery(
+    lambda project_id: ProjectSkillRequirement.objects.filter(project_id=project_id)
+    .values_list("skill_id", flat=True), project_id=int)
+
+
 def _update_skill_records(assignment, seen: int, correct: int) -> None:
-    skill_ids = list(ProjectSkillRequirement.objects.filter(project_id=assignment.project_id)
-                     .values_list("skill_id", flat=True))
-    for skill_id in skill_ids:
+    for skill_id in _PROJECT_SKILL_IDS.fetch(project_id=assignment.project_id):
         record = skill_stats_for_update(worker_id=assignment.worker_id, skill_id=skill_id)
         _record_gold(record, seen, correct)
         record.save(update_fields=["gold_seen", "gold_correct", "accuracy_lower_bound",
