@@ -26,6 +26,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from config.compiled_query import CompiledQuery
 from config.errors import Conflict
 from workers.models import WorkerProfile
 
@@ -96,8 +97,12 @@ def _lock_worker(worker: WorkerProfile) -> None:
     # FOR NO KEY UPDATE: serialises this worker's claims without blocking the inserts
     # that merely reference the worker row (they take FOR KEY SHARE). Taken before any
     # task lock, and the task locks are SKIP LOCKED, so claims cannot deadlock on it.
-    list(WorkerProfile.objects.select_for_update(no_key=True).filter(pk=worker.pk)
-         .values_list("pk", flat=True))
+    _WORKER_LOCK.fetch(worker_id=worker.pk)
+
+
+_WORKER_LOCK = CompiledQuery(  # every claim
+    lambda worker_id: WorkerProfile.objects.select_for_update(no_key=True)
+    .filter(pk=worker_id).values_list("pk", flat=True), worker_id=int)
 
 
 def _live_or_conflict(*, worker: WorkerProfile, project_id: int | None) -> Assignment | None:
