@@ -151,11 +151,13 @@ def bench_baseline_item_table(project: Project) -> float:
         task_ids = sorted(row[0] for row in cursor.fetchall())
         raw.commit()
         started = time.perf_counter()
+        # Every NOT NULL column the import writes (the item table has no column defaults).
         with cursor.copy("COPY marketplace_item (project_id, task_id, external_id, data,"
-                         " is_gold, created_at) FROM STDIN") as copy:
+                         " is_gold, created_at, sensitivity, pii_types, pii_spans, revision)"
+                         " FROM STDIN") as copy:
             for index in range(ROWS):
                 copy.write_row((project.pk, task_ids[index // ITEMS_PER_TASK], f"e{index}",
-                                Jsonb(row_data(index)), False, now))
+                                Jsonb(row_data(index)), False, now, "public", "{}", "[]", 0))
         raw.commit()
         seconds = time.perf_counter() - started
         cursor.execute("SELECT count(*) FROM marketplace_item WHERE project_id = %s",
