@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from config import input_rules
-from config.gc_pause import gc_paused
 from config.errors import InvalidInput
+from config.gc_pause import gc_paused
 
 FORMATS = ("json", "jsonl", "csv")
 # The keys a JSON/JSONL row may carry; everything else in a row is refused.

@@ -439,7 +439,7 @@ def _payload_store(item_import: ItemImport, payload: bytes) -> None:
         return
     # A binary parameter bound by the server: Django's client-side binding sends bytes
     # as a hex literal twice their size for the server to parse (0.9-1.2 s against
-    # 0.2-0.3 s for a 11 MB upload on the loaded test machine).
+    # 0.2-0.3 s for an 11 MB upload on the loaded test machine).
     with connection.cursor() as cursor, connection.wrap_database_errors:
         psycopg.Cursor(cursor.connection).execute(
             psycopg_sql.SQL("UPDATE {} SET payload = %b WHERE id = %s").format(
