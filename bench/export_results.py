@@ -67,18 +67,20 @@ def seed(requester, workers, items: int, name: str) -> int:
                        [project.pk, OVERLAP, OVERLAP, tasks])
         cursor.execute("""
             INSERT INTO marketplace_item (project_id, task_id, external_id, data, is_gold,
-                                          result, confidence, finalized_at, created_at)
+                                          result, confidence, finalized_at, created_at,
+                                          revision, sensitivity, pii_types, pii_spans)
             SELECT %(project)s, t.id, 'ext-' || t.id || '-' || n,
                    jsonb_build_object('text', 'Review ' || n || ' of task ' || t.id),
-                   false, '"positive"'::jsonb, 0.93, now(), now()
+                   false, '"positive"'::jsonb, 0.93, now(), now(), 1, 'public', '{}', '[]'
             FROM marketplace_task t CROSS JOIN generate_series(1, %(per_task)s) n
             WHERE t.project_id = %(project)s""",
                        {"project": project.pk, "per_task": ITEMS_PER_TASK})
         cursor.execute("""
             INSERT INTO marketplace_assignment (status, created_at, expires_at,
-                last_heartbeat_at, active_seconds, review_reason, reward_cents, submitted_at,
-                project_id, task_id, worker_id)
-            SELECT 'approved', now(), now(), now(), 30, '', 5, now(), %s, t.id, w
+                last_heartbeat_at, active_seconds, review_reason, review_reason_code,
+                reward_cents, submitted_at, instructions_version, project_id, task_id,
+                worker_id)
+            SELECT 'approved', now(), now(), now(), 30, '', '', 5, now(), 1, %s, t.id, w
             FROM marketplace_task t CROSS JOIN unnest(%s::bigint[]) w
             WHERE t.project_id = %s""", [project.pk, worker_ids, project.pk])
         cursor.execute("""

@@ -25,7 +25,8 @@ def assignment_for_update(*, assignment_id: int) -> Assignment:
 
 
 def item_import_for_update(*, import_id: int) -> ItemImport:
-    return ItemImport.objects.select_for_update(no_key=True).get(pk=import_id)
+    # Without the payload: the run has read it already, and it may be 100 MiB.
+    return ItemImport.objects.select_for_update(no_key=True).defer("payload").get(pk=import_id)
 
 
 def gold_item_for_update(*, project_id: int, item_id) -> "Item":

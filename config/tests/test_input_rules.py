@@ -121,6 +121,50 @@ def test_jsonl_rows_too_deep_or_with_nul_name_the_line(requester_client, project
     assert Item.objects.count() == 0
 
 
+def test_jsonl_rows_past_a_rule_are_named_among_clean_rows(requester_client, project):
+    # Row 2 parses (far below the recursion limit) but nests one level too deep, row 3
+    # holds an integer past 64 bits: only a walk over those rows finds them, while the
+    # clean rows around them skip the walk.
+    nested = "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1)
+    content = ('{"data": {"text": "ok"}}\n'
+               '{"data": {"text": "deep", "n": ' + nested + '}}\n'
+               '{"data": {"text": "big", "n": 123456789012345678901}}\n'
+               '{"data": {"text": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[ in a string"}}\n').encode()
+
+    error = _error(_upload(requester_client, project["id"], "rows.jsonl", content))
+
+    assert error["code"] == "invalid_row"
+    (message,) = error["fields"]["rows.2"]
+    assert message.startswith("data.n.0.") and message.endswith(TOO_DEEP)
+    assert Item.objects.count() == 0
+
+    content = content.replace(nested.encode(), b"[[1]]")
+    error = _error(_upload(requester_client, project["id"], "rows.jsonl", content))
+    assert error["fields"] == {"rows.3": [
+        "data.n: Integers must lie between -9223372036854775808 and 9223372036854775807."]}
+
+    content = content.replace(b"123456789012345678901", b"12345678901234567")
+    response = _upload(requester_client, project["id"], "rows.jsonl", content)
+    assert response.status_code == 201, response.content
+    assert Item.objects.count() == 4
+
+
+@pytest.mark.parametrize("text, clean", [
+    ("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH, True),
+    ("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1), False),
+    ('[["' + "[" * 100 + '"]]', True),  # brackets inside a string do not nest
+    ('{"a": "x\\u0000"}', False),
+    ('{"a": "\\ud800"}', False),
+    ('{"a": "\\u00e9"}', True),
+    ('{"a": 1234567890123456789}', False),  # 19 digits: walk to be sure
+    ('{"a": 123456789012345678}', True),
+])
+def test_json_text_is_clean_answers_walk_when_a_rule_may_break(text, clean):
+    from config.input_rules import json_text_is_clean
+
+    assert json_text_is_clean(text) is clean
+
+
 def test_csv_cell_with_nul_names_the_line(requester_client, project):
     content = b"external_id,text\nc1,fine\nc2,b\x00ad\n"
 

@@ -8,13 +8,14 @@ one transaction guarded by that attempt - so a crash stores nothing and a duplic
 delivery stores nothing twice.
 """
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
+import psycopg
 from psycopg import sql as psycopg_sql
 
 from accounts.models import User
@@ -26,6 +27,7 @@ from automation.services import (
 from payments.services import escrow_reserve_shortfall
 from workers.models import QualificationExam
 from config.errors import Conflict, InvalidInput, PaymentRequired
+from config.gc_pause import gc_paused
 
 from .. import task_types
 from ..enums import ImportStatus, ProjectStatus
@@ -58,10 +60,11 @@ class NewItem:
     data: Any
     gold_answer: Any
     task_id: int | None = None
-    # Set by the personal-data scan (sensitive_data.items_scan_for_pii).
+    # Set by the personal-data scan (sensitive_data.items_scan_for_pii); None is "nothing
+    # found" (a fresh dict and list per row cost more than building the row itself).
     sensitivity: str = ""
-    pii_types: dict = field(default_factory=dict)
-    pii_spans: list = field(default_factory=list)
+    pii_types: dict | None = None
+    pii_spans: list | None = None
     # {value, score, model_version}, validated; stored by the automation app once the
     # item has its id.
     prediction: dict | None = None
@@ -104,12 +107,16 @@ def _row_problems(project: Project, row: UploadRow, *, is_gold: bool) -> list[Ro
     """Everything wrong with one row. The single place every row of every upload path
     (inline JSON, files, background imports) passes before anything is stored: a
     per-row check added here (a PII scan, say) refuses the upload with the row named."""
+    data_problems = task_types.item_data_problems(project.task_type, row.data,
+                                                  project.label_config)
+    if not (data_problems or row.unknown_keys or is_gold or row.has_answer
+            or row.prediction is not None):
+        return []  # the common row: good data and nothing else to check
     problems = []
     if row.unknown_keys:
         problems.append(RowProblem(row.row, "row", "unknown key(s): "
                                    + ", ".join(row.unknown_keys) + "."))
-    for message in task_types.item_data_problems(project.task_type, row.data,
-                                                 project.label_config):
+    for message in data_problems:
         problems.append(RowProblem(row.row, "data", message))
     if is_gold:
         if not row.has_answer:
@@ -315,8 +322,8 @@ def _insert_items(project: Project, items: list[NewItem], *, is_gold: bool) -> N
         Item.objects.bulk_create(
             [Item(project=project, task_id=item.task_id, external_id=item.external_id,
                   data=item.data, is_gold=is_gold, gold_answer=item.gold_answer,
-                  sensitivity=item.sensitivity, pii_types=item.pii_types,
-                  pii_spans=item.pii_spans)
+                  sensitivity=item.sensitivity, pii_types=item.pii_types or {},
+                  pii_spans=item.pii_spans or [])
              for item in items], batch_size=INSERT_BATCH_SIZE)
         return
     # COPY in text format, the per-row values written as the column's text input (JSON
@@ -337,20 +344,24 @@ def _insert_items(project: Project, items: list[NewItem], *, is_gold: bool) -> N
         psycopg_sql.Identifier(Item._meta.db_table),
         psycopg_sql.SQL(", ").join(psycopg_sql.Identifier(column) for column in columns))
     dumps = json.dumps
-    layout = [(column, constant.get(column)) for column in columns]
+    template = [constant.get(column) for column in columns]
+    (task_at, external_id_at, data_at, gold_answer_at, sensitivity_at, pii_types_at,
+     pii_spans_at) = (columns.index(column) for column in _PER_ROW_COLUMNS)
     with connection.cursor() as cursor, connection.wrap_database_errors:
         with cursor.cursor.copy(statement) as copy:
             write_row = copy.write_row
             for item in items:
-                per_row = {"task_id": item.task_id, "external_id": item.external_id,
-                           "data": dumps(item.data),
-                           "gold_answer": None if item.gold_answer is None
-                           else dumps(item.gold_answer),
-                           "sensitivity": item.sensitivity,
-                           "pii_types": dumps(item.pii_types),
-                           "pii_spans": dumps(item.pii_spans)}
-                write_row([per_row[column] if column in per_row else value
-                           for column, value in layout])
+                row = template.copy()
+                row[task_at] = item.task_id
+                row[external_id_at] = item.external_id
+                row[data_at] = dumps(item.data)
+                if item.gold_answer is not None:
+                    row[gold_answer_at] = dumps(item.gold_answer)
+                row[sensitivity_at] = item.sensitivity
+                # Most rows hold no personal data: their empty JSON is written as is.
+                row[pii_types_at] = dumps(item.pii_types) if item.pii_types else "{}"
+                row[pii_spans_at] = dumps(item.pii_spans) if item.pii_spans else "[]"
+                write_row(row)
 
 
 def _store(project: Project, items: list[NewItem], *, is_gold: bool) -> ImportResult:
@@ -401,7 +412,7 @@ def items_import(*, project: Project, actor: User, rows: list[UploadRow],
     if not rows:
         raise InvalidInput("The upload holds no rows.", code="empty_upload",
                            fields={"items": ["At least one row is required."]})
-    with transaction.atomic():
+    with gc_paused(), transaction.atomic():
         project = project_for_update(project_id=project.pk)
         _require_open(project)
         _require_items_allowed(project, is_gold=is_gold)
@@ -415,9 +426,26 @@ def item_import_enqueue(*, project: Project, actor: User, payload: bytes, file_f
     after commit, and imports_resume_stale picks up a job that was lost)."""
     _require_open(project)
     _require_items_allowed(project, is_gold=is_gold)
-    return ItemImport.objects.create(
+    item_import = ItemImport.objects.create(
         project=project, created_by=actor, is_gold=is_gold, file_format=file_format,
-        payload=payload, rows_total=rows_total)
+        payload=b"", rows_total=rows_total)
+    _payload_store(item_import, payload)
+    return item_import
+
+
+def _payload_store(item_import: ItemImport, payload: bytes) -> None:
+    if connection.vendor != "postgresql":
+        ItemImport.objects.filter(pk=item_import.pk).update(payload=payload)
+        return
+    # A binary parameter bound by the server: Django's client-side binding sends bytes
+    # as a hex literal twice their size for the server to parse (0.9-1.2 s against
+    # 0.2-0.3 s for an 11 MB upload on the loaded test machine).
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        psycopg.Cursor(cursor.connection).execute(
+            psycopg_sql.SQL("UPDATE {} SET payload = %b WHERE id = %s").format(
+                psycopg_sql.Identifier(ItemImport._meta.db_table)),
+            [payload, item_import.pk])
+    item_import.payload = payload
 
 
 def _claim_import(import_id: int) -> int | None:
@@ -461,6 +489,11 @@ def item_import_run(*, import_id: int) -> None:
     attempt = _claim_import(import_id)
     if attempt is None:
         return  # finished already, or another live run owns it
+    with gc_paused():
+        _run_claimed_import(import_id, attempt)
+
+
+def _run_claimed_import(import_id: int, attempt: int) -> None:
     item_import = ItemImport.objects.select_related("project").get(pk=import_id)
 
     def report_progress(rows_done: int) -> None:
