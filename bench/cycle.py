@@ -156,8 +156,9 @@ def make_project(requester, name: str, tasks: int = TASKS_PER_PROJECT, active: b
     """An active project, one item per task, overlap 3 (the shape of issue 11). With
     ``active``: in automation mode "active", every item predicted with a random score
     (uploaded through the flow, which keeps the tasks' routing scores)."""
+    from flows.imports import import_items
     from flows.projects import launch
-    from marketplace.services import items_import, project_create
+    from marketplace.services import project_create
     from marketplace.uploads import UploadRow
 
     project = project_create(organization=requester.membership.organization, actor=requester,
@@ -169,7 +170,9 @@ def make_project(requester, name: str, tasks: int = TASKS_PER_PROJECT, active: b
         "reward_cents": 5, "items_per_task": 1, "gold_per_task": 0,
         "overlap": OVERLAP, "assignment_duration_seconds": 600,
     })
-    items_import(project=project, actor=requester, is_gold=False, rows=[
+    # Through the flow, as the API does: it refreshes the planner's statistics after a
+    # large upload, which a deployment's autovacuum would otherwise do on its own time.
+    import_items(project=project, actor=requester, is_gold=False, rows=[
         UploadRow(row=i + 1, external_id=None, data={"text": f"Review {i}: it works."},
                   answer=None, has_answer=False) for i in range(tasks)])
     project = launch(project=project, actor=requester)

@@ -70,7 +70,36 @@ class _BoundQuery(Query):
         compiler.col_count = plan.col_count
         compiler.has_extra_select = plan.has_extra_select
         compiler.as_sql = lambda *args, **kwargs: (plan.sql, params)
+        compiler.execute_sql = lambda *args, **kwargs: _rows_prepared(compiler, plan, params)
         return compiler
+
+
+def _rows_prepared(compiler, plan: _Plan, params: tuple) -> list:
+    """What SQLCompiler.execute_sql gives the iterables (a list of row batches), the
+    statement run through a prepared-statement cursor."""
+    with prepared_cursor(compiler.connection) as cursor:
+        cursor.execute(plan.sql, params)
+        rows = cursor.fetchall()
+    if plan.has_extra_select:  # columns only ordering needed, not the caller
+        rows = [row[:plan.col_count] for row in rows]
+    return [rows]
+
+
+def prepared_cursor(connection):
+    """A cursor whose statements PostgreSQL plans once per connection rather than on
+    every run: psycopg's server-side parameters, a statement prepared from its fifth run
+    on (psycopg's threshold). Django's own cursors bind parameters on the client, so
+    PostgreSQL parses and plans each statement afresh: measured on the worker's cycle,
+    planning took more of the database's time than executing (token lookup 0.3 ms to
+    plan, 0.05 ms to run).
+
+    Only for statements whose parameter types PostgreSQL can infer or that cast them
+    (``%s::bigint[]``). Wrapped like any Django cursor: database errors become Django's,
+    and the statement is logged where queries are captured (tests, DEBUG)."""
+    import psycopg  # PostgreSQL only: SQLite deployments never import it
+
+    connection.ensure_connection()
+    return connection._prepare_cursor(psycopg.Cursor(connection.connection))
 
 
 class CompiledQuery:

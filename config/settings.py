@@ -122,6 +122,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The hot path's statements (config/compiled_query.prepared_cursor: the claim, the
+    # token and assignment lookups, the answers update) are prepared on their fifth run
+    # on a connection, so PostgreSQL stops planning them again. Django's own queries bind
+    # on the client and are never prepared. Behind a transaction-mode pooler (PgBouncer
+    # before 1.21) prepared statements break: set DATABASE_PREPARE_THRESHOLD=off there.
+    _prepare_threshold = env_str("DATABASE_PREPARE_THRESHOLD", "5")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        None if _prepare_threshold.lower() in ("off", "none", "") else int(_prepare_threshold))
 if (DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
         and env_bool("DATABASE_POOL", False)):
     # Django 5.2's psycopg pool, shared by the threads of a process: fewer connections

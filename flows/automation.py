@@ -31,7 +31,6 @@ from collections import defaultdict
 from celery import shared_task
 from django.db import transaction
 
-from automation import builtin
 from automation import selectors as automation_selectors
 from automation import services as automation
 from automation.enums import AutomationMode, PredictionState
@@ -245,6 +244,10 @@ def train_builtin_model(*, project_id: int) -> BuiltinModelRun | None:
     project = Project.objects.get(pk=project_id)
     if project.task_type not in (TaskType.SINGLE_CHOICE, TaskType.MULTI_CHOICE):
         return None
+    # Imported here, in the training job: scikit-learn costs every process that loads the
+    # URL routes (this module is among their imports) 2 s at start-up and ~150 MiB.
+    from automation import builtin
+
     multi = project.task_type == TaskType.MULTI_CHOICE
     labelled = automation_selectors.training_set(project=project)
     texts, labels = [text for text, _ in labelled], [label for _, label in labelled]

@@ -9,7 +9,8 @@
                           up again by the stale-import sweep (``resume_stale_imports``).
     after_items_added     the new items' automation: auto-accept the imported predictions
                           (auto-accept mode) and send the items to the project's
-                          prediction endpoint, if it has one.
+                          prediction endpoint, if it has one; after a large upload, fresh
+                          planner statistics for the item and task tables.
 """
 from celery import shared_task
 from django.db import transaction
@@ -18,7 +19,8 @@ from accounts.models import User
 from marketplace import services as marketplace
 from marketplace.enums import ImportStatus
 from marketplace.models import ItemImport, Project
-from marketplace.services.imports import ImportResult
+from marketplace.services.imports import PLANNER_STATISTICS_AFTER_ROWS, ImportResult
+from marketplace.tasks import refresh_planner_statistics
 from marketplace.uploads import UploadRow
 
 from . import prediction_endpoints
@@ -31,12 +33,15 @@ def import_items(*, project: Project, actor: User, rows: list[UploadRow],
         result = marketplace.items_import(project=project, actor=actor, rows=rows,
                                           is_gold=is_gold)
         if not is_gold:
-            after_items_added(project=project, predictions=result.predictions)
+            after_items_added(project=project, predictions=result.predictions,
+                              created=result.created)
     return result
 
 
-def after_items_added(*, project: Project, predictions: int) -> None:
+def after_items_added(*, project: Project, predictions: int, created: int) -> None:
     """Runs in the import's transaction; the jobs start after its commit."""
+    if created >= PLANNER_STATISTICS_AFTER_ROWS:
+        transaction.on_commit(refresh_planner_statistics.delay, robust=True)
     if predictions:
         auto_accept_after_commit(project)
         # The new tasks' routing scores (active mode), after the commit: Task comes
@@ -63,7 +68,8 @@ def run_import(*, import_id: int) -> None:
         with transaction.atomic():
             # The import row does not count predictions: auto-accept finds none to do
             # when the upload carried none.
-            after_items_added(project=item_import.project, predictions=1)
+            after_items_added(project=item_import.project, predictions=1,
+                              created=item_import.rows_total)
 
 
 @shared_task(acks_late=True)

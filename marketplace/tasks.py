@@ -4,6 +4,7 @@ from celery import shared_task
 from .services import (
     assignments_expire_overdue,
     item_import_run,
+    planner_statistics_refresh,
 )
 from .services.sensitive_data import items_apply_retention
 from .webhooks.tasks import deliver_due_webhooks, deliver_webhook  # noqa: F401 (registers them)
@@ -14,6 +15,11 @@ def run_item_import(import_id: int) -> None:
     """The bare import. Uploads enqueue flows.imports.import_job, which runs this and
     then what follows an import (auto-accept, the prediction endpoint)."""
     item_import_run(import_id=import_id)
+
+
+@shared_task(acks_late=True)
+def refresh_planner_statistics() -> None:
+    planner_statistics_refresh()
 
 
 @shared_task(acks_late=True)

@@ -21,6 +21,7 @@ from .imports import (
     item_import_enqueue,
     item_import_run,
     items_import,
+    planner_statistics_refresh,
 )
 from .organizations import organization_create
 from .projects import (
@@ -68,7 +69,7 @@ __all__ = [
     "assignment_reject", "assignment_return", "assignment_submit",
     "assignments_due_for_auto_approval", "assignments_expire_overdue", "ImportResult",
     "gold_answer_update", "gold_item_retire", "imports_resume_stale", "item_import_enqueue",
-    "item_import_run", "items_import",
+    "item_import_run", "items_import", "planner_statistics_refresh",
     "organization_create", "project_cancel", "project_complete",
     "project_complete_if_active", "project_create", "project_launch", "project_pause",
     "project_pause_for_funds", "project_resume", "project_update", "worker_pseudonym_for",

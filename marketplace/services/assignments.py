@@ -19,7 +19,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from config.compiled_query import CompiledQuery
+from config.compiled_query import CompiledQuery, prepared_cursor
 from config.errors import Conflict, required_text
 from workers.models import WorkerProfile
 
@@ -113,7 +113,7 @@ def _store_answers(served: list[Answer]) -> None:
         Answer.objects.bulk_update(served, ["value", "is_correct"])
         return
     value_field = Answer._meta.get_field("value")
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(_STORE_ANSWERS_SQL, [
             [answer.pk for answer in served],
             # what the field itself would store (its encoder, its None rule)

@@ -389,6 +389,22 @@ def _store(project: Project, items: list[NewItem], *, is_gold: bool) -> ImportRe
                         predictions=predictions)
 
 
+# An upload this large can change the item and task tables' shape faster than autovacuum
+# notices (it analyzes after 10 % of a table changed, on its own schedule): planning the
+# claim and the submit with the old row counts chose sequential scans of the item table
+# (measured right after a 2,000-item import: 5.2 ms of database CPU per next -> submit
+# cycle with the stale statistics, 3.9 ms after ANALYZE).
+PLANNER_STATISTICS_AFTER_ROWS = 1000
+
+
+def planner_statistics_refresh() -> None:
+    """ANALYZE the tables an import grows (PostgreSQL samples a bounded number of rows:
+    well under a second whatever their size)."""
+    with connection.cursor() as cursor:
+        for table in (Item._meta.db_table, Task._meta.db_table):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
 def _store_predictions(project: Project, items: list[NewItem], *, after_pk: int) -> int:
     """Store the rows' predictions through the automation app's one writer (the bulk
     endpoint's), now that the items have ids. COPY returns no ids; but the project is
