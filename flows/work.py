@@ -20,6 +20,7 @@ from django.db import transaction
 
 from marketplace import services as marketplace
 from marketplace.models import Assignment
+from privacy.selectors import answers_from_masked
 from qa import services as qa
 from qa.selectors import quality_settings_memo
 from workers.models import WorkerProfile
@@ -27,13 +28,22 @@ from workers.models import WorkerProfile
 from .results import aggregation_request, grade_and_aggregate
 
 
-def submit(*, assignment_id: int, worker: WorkerProfile, answers: list) -> Assignment:
+def _from_masked_text(assignment: Assignment, answers: list) -> list:
+    return answers_from_masked(assignment=assignment, answers=answers)
+
+
+def submit(*, assignment_id: int, worker: WorkerProfile, answers: list,
+           on_masked_text: bool = False) -> Assignment:
+    """``on_masked_text``: the answers come from a worker who was shown the items as
+    privacy.items_for_worker masks them (the API and the web app); span offsets are then
+    mapped back to the original text (privacy.answers_from_masked), under the lock."""
     try:
         # The memo: submit's three readers of the quality settings share one cache read.
         with transaction.atomic(), quality_settings_memo():
             submitted = marketplace.assignment_submit(
                 assignment_id=assignment_id, worker=worker, answers=answers,
-                judge_for=qa.gold_judge_inline)
+                judge_for=qa.gold_judge_inline,
+                map_answers=_from_masked_text if on_masked_text else None)
             assignment, graded = submitted.assignment, submitted.graded
             qa.review_maybe_request(assignment=assignment)
             if graded is not None:

@@ -5,7 +5,6 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from config.compiled_query import CompiledQuery
 from qa.selectors import live_suspensions, suspended_from_project
 from workers.enums import ApplicationStatus, WorkerStatus
 from workers.selectors import eligible_projects
@@ -102,21 +101,6 @@ def worker_assignment_get(*, worker, assignment_id):
         return worker_assignment_list(worker=worker).get(pk=int(assignment_id))
     except (Assignment.DoesNotExist, ValueError, TypeError):
         raise Http404
-
-
-def worker_assignment_with_project(*, worker, assignment_id):
-    """The worker's own assignment with its project and nothing else (the submit path:
-    no missed-gold prefetch), or 404."""
-    try:
-        return _WORKER_ASSIGNMENT_WITH_PROJECT.get(assignment_id=int(assignment_id),
-                                                   worker_id=worker.pk)
-    except (Assignment.DoesNotExist, ValueError, TypeError):
-        raise Http404
-
-
-_WORKER_ASSIGNMENT_WITH_PROJECT = CompiledQuery(  # every submit
-    lambda assignment_id, worker_id: Assignment.objects.select_related("project")
-    .filter(pk=assignment_id, worker_id=worker_id), assignment_id=int, worker_id=int)
 
 
 def project_assignment_list(*, project: Project, status: str | None = None):

@@ -1,9 +1,7 @@
 """Every call the worker pages make into the core loop, in one place: the same flows and
 services the API views call (see README "How a submission flows")."""
 from flows import work
-from marketplace import selectors as marketplace_selectors
 from marketplace import services as marketplace_services
-from privacy.selectors import answers_from_masked
 from qa import services as qa_services
 
 
@@ -17,11 +15,8 @@ def heartbeat(*, worker, assignment_id: int):
 
 
 def submit(*, worker, assignment_id: int, answers: list):
-    # Span offsets given on masked text are mapped back to the original, as in the API.
-    served = marketplace_selectors.worker_assignment_get(worker=worker,
-                                                         assignment_id=assignment_id)
-    return work.submit(assignment_id=assignment_id, worker=worker,
-                       answers=answers_from_masked(assignment=served, answers=answers))
+    return work.submit(assignment_id=assignment_id, worker=worker, answers=answers,
+                       on_masked_text=True)
 
 
 def give_back(*, worker, assignment_id: int):

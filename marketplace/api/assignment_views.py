@@ -11,7 +11,7 @@ from config.query import choice_param
 from config.throttling import OneRoundTripUserRateThrottle
 from flows import decisions, work
 from payments.selectors import effective_hourly_cents
-from privacy.selectors import answers_from_masked, gold_feedback_for_worker, items_for_worker
+from privacy.selectors import gold_feedback_for_worker, items_for_worker
 from workers.api.views import WorkerView
 
 from .. import selectors, services
@@ -270,12 +270,9 @@ class SubmitView(WorkerView):
     def post(self, request, assignment_id):
         payload = SubmitInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        served = selectors.worker_assignment_with_project(worker=self.worker,
-                                                          assignment_id=assignment_id)
-        answers = answers_from_masked(assignment=served,
-                                      answers=payload.validated_data["answers"])
         assignment = work.submit(assignment_id=assignment_id, worker=self.worker,
-                                 answers=answers)
+                                 answers=payload.validated_data["answers"],
+                                 on_masked_text=True)
         return Response({"status": assignment.status, "assignment_id": assignment.pk,
                          "active_seconds": assignment.active_seconds})
 

@@ -128,17 +128,23 @@ _SERVED_ANSWERS = CompiledQuery(
 
 def assignment_submit(*, assignment_id: int, worker: WorkerProfile, answers: list,
                       judge_for: Callable[[Project], Callable[[Any, Any], bool] | None]
-                      | None = None) -> Submitted:
+                      | None = None,
+                      map_answers: Callable[[Assignment, list], list] | None = None,
+                      ) -> Submitted:
     """Record a worker's answers (in the caller's transaction); LeaseExpired past the
     lease. ``judge_for(project)`` may give the gold comparator: the gold answers are then
     graded in the same statements that store the values (graded_at set, so the grading
-    job and the sweep grade nothing twice); None leaves grading to the job."""
+    job and the sweep grade nothing twice); None leaves grading to the job.
+    ``map_answers(assignment, answers)`` may rewrite the answers once the locked
+    assignment (with its project) is at hand, before they are validated."""
     now = timezone.now()
     assignment = _owned_for_update(assignment_id, worker)
     _require_live(assignment, action="submit")
     if assignment.expires_at <= now:
         raise LeaseExpired("The lease on this assignment expired; it was not submitted.",
                            code="assignment_expired")
+    if map_answers is not None:
+        answers = map_answers(assignment, answers)
     served = _SERVED_ANSWERS.fetch(assignment_id=assignment.pk)
     values = validate_answers(project=assignment.project, answers=answers,
                               items={answer.pk: answer.item.data for answer in served})

@@ -141,13 +141,13 @@ def test_submit_statements_grading_gold_inline(gold_project):
                 .values_list("is_correct", flat=True)) == [True]
 
 
-# token, the worker's assignment with its project (the view, for unmasking), [savepoint],
-# assignment lock, served answers with items, answers update (values and gold grades),
+# token, [savepoint], assignment lock (with its project: the answers are unmasked under
+# it), served answers with items, answers update (values and gold grades),
 # assignment update (submitted and graded), event row, the worker's project record: lock
 # and update, the project's skills, the worker's skill record: lock and update, [release].
 # From the cache: the quality settings (spot-check rate, tolerances, rules:
 # qa/settings_cache.py) and whether the organization listens to assignment.submitted
 # (marketplace/webhooks/subscriptions.py). Before grading inline (issue 11): 11 here plus
 # 16 in the grading job (its own project and settings lookups, the assignment lock and
-# answers again, the records).
-SUBMIT_STATEMENTS = 14
+# answers again, the records); 14 until the view stopped reading the assignment apart.
+SUBMIT_STATEMENTS = 13
