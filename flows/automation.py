@@ -224,10 +224,10 @@ def pause_auto_accept(*, project_id: int, model_version: str, reason: str,
     return returned
 
 
-def after_results(*, project_id: int) -> None:
+def after_results(*, project: Project) -> None:
     """What automation does once the crowd finalised items: judge the gate, and retrain
     the built-in model when enough new results came in."""
-    project = Project.objects.get(pk=project_id)
+    project_id = project.pk
     settings = automation.settings_for(project=project)
     # Read once for both steps: a pause by the gate changes neither the mode nor the
     # built-in model switch.

@@ -28,6 +28,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -38,6 +39,7 @@ from marketplace.enums import ProjectStatus
 from marketplace.models import Project
 from payments import services as payments
 from qa import services as qa
+from qa.selectors import quality_settings_memo
 
 from . import aggregation_queue
 from . import automation as automation_flow
@@ -54,8 +56,9 @@ AGGREGATION_BATCH = 200
 def aggregation_request(*, task_id: int) -> bool:
     """Request the aggregation of this task (called after the submit's commit). Requests
     wait in a set that one drain job at a time empties in batches
-    (flows/aggregation_queue.py): N submits while the job waits cost one aggregation of
-    their task, and M tasks one job. True when a job was enqueued.
+    (flows/aggregation_queue.py); the job starts AGGREGATION_DELAY_MS after the request
+    that enqueued it. N submits while the job waits cost one aggregation of their task,
+    and M tasks one job. True when a job was enqueued.
 
     None is lost: the job takes the tasks *before* it reads them, so a submit whose
     request came after that is requested and taken again. A lost job is recovered by
@@ -63,7 +66,8 @@ def aggregation_request(*, task_id: int) -> bool:
     if not aggregation_queue.request(task_id):
         return False
     try:
-        aggregate_pending_job.delay()
+        # Later: the requests of the next moments join the batch this job will take.
+        aggregate_pending_job.apply_async(countdown=settings.AGGREGATION_DELAY_MS / 1000)
     except Exception:
         aggregation_queue.enqueue_failed()  # the next submit tries again
         raise
@@ -102,7 +106,8 @@ def aggregate_tasks(*, task_ids: list[int]) -> list[int]:
 
 def _aggregate_project_tasks(project_id: int, task_ids: list[int]) -> list[int]:
     funds_short = False
-    with transaction.atomic():
+    # The memo: the agreement record's readers of the quality settings share one read.
+    with transaction.atomic(), quality_settings_memo():
         works = marketplace.tasks_lock_for_aggregation(project_id=project_id,
                                                        task_ids=task_ids)
         if not works:
@@ -139,7 +144,7 @@ def _aggregate_project_tasks(project_id: int, task_ids: list[int]) -> list[int]:
             marketplace.project_pause_for_funds(project=project)
     if final:
         # The gate may send auto-accepted items back before the project could complete.
-        automation_flow.after_results(project_id=project.pk)
+        automation_flow.after_results(project=project)
         complete_project_if_done(project_id=project.pk)
     return list(final)
 
@@ -234,7 +239,7 @@ def aggregate_pending_job() -> int:
         # More may wait than one batch: the next job is queued now, so that another
         # worker process can take it while this one aggregates.
         try:
-            aggregate_pending_job.delay()
+            aggregate_pending_job.apply_async()
         except Exception:
             # The rest stays pending: the next submit's request enqueues the job.
             aggregation_queue.enqueue_failed()

@@ -34,8 +34,8 @@ def test_three_submits_of_a_task_while_its_job_waits_make_one_aggregation(
         requester, monkeypatch):
     project = launched_project(requester, tasks=1, items_per_task=1, overlap=3)
     enqueued = []
-    monkeypatch.setattr(results.aggregate_pending_job, "delay",
-                        lambda: enqueued.append("drain"))
+    monkeypatch.setattr(results.aggregate_pending_job, "apply_async",
+                        lambda **options: enqueued.append("drain"))
     hooks = []
     for email in ("a@workers.example", "b@workers.example", "c@workers.example"):
         worker = eligible_worker(email)
@@ -54,8 +54,8 @@ def test_tasks_requested_while_the_job_waits_are_aggregated_by_that_one_job(
         requester, monkeypatch):
     project = launched_project(requester, tasks=3, items_per_task=1, overlap=1)
     enqueued = []
-    monkeypatch.setattr(results.aggregate_pending_job, "delay",
-                        lambda: enqueued.append("drain"))
+    monkeypatch.setattr(results.aggregate_pending_job, "apply_async",
+                        lambda **options: enqueued.append("drain"))
     hooks = []
     for email in ("a@workers.example", "b@workers.example", "c@workers.example"):
         worker = eligible_worker(email)
@@ -74,8 +74,8 @@ def test_a_job_takes_at_most_a_batch_and_queues_the_next(requester, monkeypatch)
     project = launched_project(requester, tasks=3, items_per_task=1, overlap=1)
     monkeypatch.setattr(results, "AGGREGATION_BATCH", 2)
     enqueued = []
-    monkeypatch.setattr(results.aggregate_pending_job, "delay",
-                        lambda: enqueued.append("drain"))
+    monkeypatch.setattr(results.aggregate_pending_job, "apply_async",
+                        lambda **options: enqueued.append("drain"))
     hooks = []
     for email in ("a@workers.example", "b@workers.example", "c@workers.example"):
         worker = eligible_worker(email)
@@ -93,8 +93,8 @@ def test_a_job_takes_at_most_a_batch_and_queues_the_next(requester, monkeypatch)
 def test_a_submit_committing_after_the_job_started_requests_another(requester, monkeypatch):
     project = launched_project(requester, tasks=1, items_per_task=1, overlap=2)
     enqueued = []
-    monkeypatch.setattr(results.aggregate_pending_job, "delay",
-                        lambda: enqueued.append("drain"))
+    monkeypatch.setattr(results.aggregate_pending_job, "apply_async",
+                        lambda **options: enqueued.append("drain"))
     first = eligible_worker("a@workers.example")
     run_commit_hooks(submit_capturing(claim(first, project), first, "positive"))
     second = eligible_worker("b@workers.example")
@@ -112,10 +112,10 @@ def test_a_submit_committing_after_the_job_started_requests_another(requester, m
 def test_a_failed_enqueue_leaves_no_marker_and_the_task_pending(requester, monkeypatch):
     project = launched_project(requester, tasks=1, items_per_task=1, overlap=1)
 
-    def broker_down():
+    def broker_down(**options):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(results.aggregate_pending_job, "delay", broker_down)
+    monkeypatch.setattr(results.aggregate_pending_job, "apply_async", broker_down)
     worker = eligible_worker("a@workers.example")
     hooks = submit_capturing(claim(worker, project), worker, "positive")
     task_id = Assignment.objects.get(project=project).task_id
@@ -126,8 +126,8 @@ def test_a_failed_enqueue_leaves_no_marker_and_the_task_pending(requester, monke
     assert cache.get(aggregation_queue.MARKER_KEY) is None
     # The next request enqueues a job, which finds the task still pending.
     enqueued = []
-    monkeypatch.setattr(results.aggregate_pending_job, "delay",
-                        lambda: enqueued.append("drain"))
+    monkeypatch.setattr(results.aggregate_pending_job, "apply_async",
+                        lambda **options: enqueued.append("drain"))
     assert results.aggregation_request(task_id=task_id) is True
     assert results.aggregate_pending_job() == 1
     assert Item.objects.get(project=project).result == "positive"

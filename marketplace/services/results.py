@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
+
+from config.bulk import bulk_update
 from django.utils import timezone
 
 from ..enums import LABELLED_STATUSES, AssignmentStatus, ProjectStatus, TaskStatus
@@ -73,30 +75,37 @@ def tasks_lock_for_aggregation(*, project_id: int, task_ids: Iterable[int]
     one statement) and return their unfinished items and labels. A task not ready (a
     slot still live, overlap not reached) is left out; one with nothing left to
     aggregate completes here."""
-    tasks = list(Task.objects.select_for_update(no_key=True)
+    tasks = list(Task.objects.select_for_update(no_key=True, of=("self",))
+                 .select_related("project")
                  .filter(pk__in=list(task_ids), project_id=project_id,
                          status=TaskStatus.OPEN, filled__gte=F("overlap")).order_by("pk"))
     if not tasks:
         return []
-    # Read after the locks, in a statement of its own: a claim that took a task's last
+    # Read after the locks, in a statement of their own: a claim that took a task's last
     # slot committed before we got its lock, and its live assignment is visible now.
-    live = set(Assignment.objects.filter(task_id__in=[task.pk for task in tasks],
-                                         status=AssignmentStatus.ASSIGNED)
-               .values_list("task_id", flat=True))
-    tasks = [task for task in tasks if task.pk not in live]
-    if not tasks:
-        return []
     pending: dict[int, list[Item]] = {task.pk: [] for task in tasks}
-    for item in Item.objects.filter(task_id__in=list(pending),
-                                    finalized_at__isnull=True).order_by("pk"):
+    live = set()
+    for item in (Item.objects.filter(task_id__in=list(pending), finalized_at__isnull=True)
+                 .annotate(slot_live=Exists(Assignment.objects.filter(
+                     task_id=OuterRef("task_id"), status=AssignmentStatus.ASSIGNED)))
+                 .order_by("pk")):
+        if item.slot_live:
+            live.add(item.task_id)
         pending[item.task_id].append(item)
-    finished = [task_id for task_id, items in pending.items() if not items]
-    if finished:
-        Task.objects.filter(pk__in=finished).update(status=TaskStatus.COMPLETE)
-    tasks = [task for task in tasks if pending[task.pk]]
+    empty = [task_id for task_id, items in pending.items() if not items]
+    if empty:
+        # Nothing left to aggregate (rare: the model's results took every item); complete
+        # the task unless a slot is still live.
+        live.update(Assignment.objects.filter(task_id__in=empty,
+                                              status=AssignmentStatus.ASSIGNED)
+                    .values_list("task_id", flat=True))
+        finished = [task_id for task_id in empty if task_id not in live]
+        if finished:
+            Task.objects.filter(pk__in=finished).update(status=TaskStatus.COMPLETE)
+    tasks = [task for task in tasks if pending[task.pk] and task.pk not in live]
     if not tasks:
         return []
-    project = Project.objects.get(pk=project_id)
+    project = tasks[0].project
     labels: dict[int, list[Answer]] = {task.pk: [] for task in tasks}
     task_of_item = {item.pk: task.pk for task in tasks for item in pending[task.pk]}
     for answer in _labels_of(list(task_of_item)):
@@ -146,9 +155,7 @@ def items_record_results(*, project: Project, task: Task | None,
     when ``finalize``; completes the task when none of its items is left pending.
     Announces every item whose result is new or changed; returns those items."""
     changed, touched = _apply_results(items, results, finalize=finalize, now=timezone.now())
-    if touched:
-        Item.objects.bulk_update(touched, ["result", "confidence", "finalized_at",
-                                           "revision"])
+    bulk_update(Item, touched, ["result", "confidence", "finalized_at", "revision"])
     if task is not None and not Item.objects.filter(task=task,
                                                     finalized_at__isnull=True).exists():
         Task.objects.filter(pk=task.pk).update(status=TaskStatus.COMPLETE)
@@ -174,9 +181,7 @@ def tasks_record_results(*, project: Project, pending: dict[int, list[Item]],
             changed_by_task.append(changed)
         if len(stored) == len(items):
             finished.append(task_id)
-    if touched:
-        Item.objects.bulk_update(touched, ["result", "confidence", "finalized_at",
-                                           "revision"])
+    bulk_update(Item, touched, ["result", "confidence", "finalized_at", "revision"])
     if finished:
         Task.objects.filter(pk__in=finished).update(status=TaskStatus.COMPLETE)
     _announce(project, changed_by_task)

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 
+from config.bulk import bulk_update
 from marketplace import task_types
 from marketplace.enums import ProjectStatus
 from marketplace.models import Answer, Item, Project, Task
@@ -71,8 +72,8 @@ def agreement_record(*, project: Project, answers: list[Answer], results: dict) 
     for worker_id, stats in records.items():
         stats.items_compared += compared[worker_id]
         stats.items_disagreed += disagreed[worker_id]
-    WorkerProjectStats.objects.bulk_update(list(records.values()),
-                                           ["items_compared", "items_disagreed"])
+    bulk_update(WorkerProjectStats, list(records.values()),
+                ["items_compared", "items_disagreed"])
     for worker_id in sorted(records):
         rules.check_disagreement(records[worker_id], quality)
 
