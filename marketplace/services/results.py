@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Exists, F, OuterRef
-
-from config.bulk import bulk_update
 from django.utils import timezone
 
+from config.bulk import bulk_update
+
+from .. import task_types
 from ..enums import LABELLED_STATUSES, AssignmentStatus, ProjectStatus, TaskStatus
 from ..locks import assignment_for_update, task_for_update
 from ..models import Answer, Assignment, Item, Project, Task
@@ -85,7 +86,13 @@ def tasks_lock_for_aggregation(*, project_id: int, task_ids: Iterable[int]
     # slot committed before we got its lock, and its live assignment is visible now.
     pending: dict[int, list[Item]] = {task.pk: [] for task in tasks}
     live = set()
+    # What aggregating and storing results read of an item (the data only when the
+    # aggregator does): the rest of the row (personal-data records, gold fields) stays.
+    fields = [*_RESULT_FIELDS, "task", "external_id"]
+    if task_types.rules_for(tasks[0].project.task_type).aggregation_reads_data:
+        fields.append("data")
     for item in (Item.objects.filter(task_id__in=list(pending), finalized_at__isnull=True)
+                 .only(*fields)
                  .annotate(slot_live=Exists(Assignment.objects.filter(
                      task_id=OuterRef("task_id"), status=AssignmentStatus.ASSIGNED)))
                  .order_by("pk")):
@@ -123,9 +130,12 @@ def task_lock_finalized(*, task_id: int) -> TaskWork:
 
 
 def _labels_of(item_ids: list[int]) -> list[Answer]:
+    """The counted labels of the items: value and worker (``answer.assignment.worker_id``)
+    are what aggregation reads, so only those are loaded."""
     return list(Answer.objects.filter(item_id__in=item_ids, is_gold=False,
                                       assignment__status__in=LABELLED_STATUSES)
-                .select_related("assignment").order_by("pk"))
+                .select_related("assignment")
+                .only("item_id", "value", "assignment__worker_id").order_by("pk"))
 
 
 def task_raise_overlap(*, task: Task) -> None:
@@ -155,7 +165,7 @@ def items_record_results(*, project: Project, task: Task | None,
     when ``finalize``; completes the task when none of its items is left pending.
     Announces every item whose result is new or changed; returns those items."""
     changed, touched = _apply_results(items, results, finalize=finalize, now=timezone.now())
-    bulk_update(Item, touched, ["result", "confidence", "finalized_at", "revision"])
+    bulk_update(Item, touched, _RESULT_FIELDS)
     if task is not None and not Item.objects.filter(task=task,
                                                     finalized_at__isnull=True).exists():
         Task.objects.filter(pk=task.pk).update(status=TaskStatus.COMPLETE)
@@ -181,11 +191,14 @@ def tasks_record_results(*, project: Project, pending: dict[int, list[Item]],
             changed_by_task.append(changed)
         if len(stored) == len(items):
             finished.append(task_id)
-    bulk_update(Item, touched, ["result", "confidence", "finalized_at", "revision"])
+    bulk_update(Item, touched, _RESULT_FIELDS)
     if finished:
         Task.objects.filter(pk__in=finished).update(status=TaskStatus.COMPLETE)
     _announce(project, changed_by_task)
     return [item for changed in changed_by_task for item in changed]
+
+
+_RESULT_FIELDS = ["result", "confidence", "finalized_at", "revision"]
 
 
 def _apply_results(items: Iterable[Item], results: dict[int, tuple[Any, float]], *,

@@ -159,7 +159,8 @@ def _aggregate(project: Project, items: list[Item], answers: list[Answer],
         [Annotation(item_key=a.item_id, worker_key=a.assignment.worker_id, value=a.value)
          for a in answers],
         {worker_id: qualities[worker_id] for worker_id in worker_ids},
-        item_data={item.pk: item.data for item in items})
+        item_data={item.pk: item.data for item in items}
+        if task_types.rules_for(project.task_type).aggregation_reads_data else None)
 
 
 def project_refined_results(*, project: Project, labels: list[tuple]) -> dict[int, tuple]:
