@@ -20,9 +20,9 @@
                        project-wide pass (changed results announced with a new revision).
 
 Lock order (config/lock_order.py): Task -> Item -> quality records -> ledger accounts
-(then the Task rows held already, for a raised overlap); the project lock of completion is taken in a transaction of
-its own. Every job is idempotent: grades once (graded_at), aggregation only of a ready
-task, completion by status.
+(then the Task rows held already, for a raised overlap); the project lock of completion
+is taken in a transaction of its own. Every job is idempotent: grades once (graded_at),
+aggregation only of a ready task, completion by status.
 """
 import logging
 from datetime import timedelta

@@ -8,7 +8,6 @@ qa computes here; the marketplace stores (marketplace.services.results) and the 
 from collections import defaultdict
 from dataclasses import dataclass
 
-
 from config.bulk import bulk_update
 from marketplace import task_types
 from marketplace.enums import ProjectStatus
