@@ -19,7 +19,9 @@ What runs, all on 127.0.0.1:
   statement, through psycopg in autocommit, by min(N, BENCH_RAW_CONNECTIONS) threads each
   with its own connection (PostgreSQL's max_connections is shared on this machine).
 
-One JSON line per N, with the ratio http/raw, then a summary. After each HTTP phase the
+One JSON line per N, with the ratio http/raw, the CPU seconds the gunicorn and Celery
+process trees spent from the measured run's start to the end of the waits below (per
+cycle, and per task aggregated), then a summary. After each HTTP phase the
 bench waits at most 5 s for every submission to be graded and counts the ones still
 ungraded, then at most 5 s more for the tasks whose aggregation the worker owes and counts
 those left (reported, not a violation: a late aggregation loses nothing); the ungraded ones, over-assignments
@@ -264,6 +266,38 @@ def tasks_unaggregated(project_id: int, grace: float) -> tuple[int, float]:
 
 
 # --- processes -------------------------------------------------------------------------------
+
+# name -> pid of the servers started by main(), whose CPU each HTTP phase reports.
+SERVER_PIDS: dict[str, int] = {}
+
+
+def process_tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of a live process and its live children (gunicorn's and
+    Celery's worker processes), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command: state, ppid, ..., utime (12th), stime (13th).
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def items_finalized(project_id: int) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM marketplace_item WHERE project_id = %s "
+                       "AND finalized_at IS NOT NULL", [project_id])
+        return int(cursor.fetchone()[0])
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -523,11 +557,23 @@ def http_phase(port, workers, requester, count, run, submit: bool,
     project = make_project(requester, f"http {count} {run}", active=active)
     loops = [(http_loop, (port, token, submit)) for _, token in workers[:count]]
     run_phase(loops, WARMUP_SECONDS)
+    cpu_before = {name: process_tree_cpu(pid) for name, pid in SERVER_PIDS.items()}
+    finalized_before = items_finalized(project.pk)
     stats, wall = run_phase(loops, SECONDS)
     submitted, ungraded, waited = ungraded_after_grace(project.pk, GRADING_GRACE_SECONDS)
     unaggregated, aggregation_wait = tasks_unaggregated(project.pk, GRADING_GRACE_SECONDS)
+    aggregated = items_finalized(project.pk) - finalized_before  # one item per task
+    cpu = {name: round(process_tree_cpu(pid) - cpu_before[name], 2)
+           for name, pid in SERVER_PIDS.items()}
     project_cancel(requester, project)
     return {
+        # CPU seconds of each server's process tree from the measured run's start to the
+        # end of the waits after it (the Celery backlog included).
+        "cpu_s": cpu, "tasks_aggregated": aggregated,
+        "celery_cpu_ms_per_task_aggregated": round(cpu["celery"] * 1000 / aggregated, 2)
+        if aggregated and "celery" in cpu else None,
+        "gunicorn_cpu_ms_per_cycle": round(cpu["gunicorn"] * 1000 / stats.cycles, 2)
+        if stats.cycles and "gunicorn" in cpu else None,
         "cycles_per_s": round(stats.cycles / wall, 1), "cycles": stats.cycles,
         "next_p50_ms": percentile(stats.next_ms, 0.5),
         "next_p99_ms": percentile(stats.next_ms, 0.99),
@@ -615,11 +661,13 @@ def main(*, name: str, counts: tuple, submit_raw: bool, goals: list,
     log_dir = Path(tempfile.mkdtemp(prefix=f"quorum-bench-{name}-"))
     port = free_port()
     celery = start_celery(log_dir / "celery.log")
+    SERVER_PIDS["celery"] = celery.pid
     server = None
     violations = 0
     figures = {}
     try:
         server = start_gunicorn(port, log_dir / "gunicorn.log")
+        SERVER_PIDS["gunicorn"] = server.pid
         phases = [(count, False) for count in counts]
         if active_clients:
             phases.append((active_clients, True))

@@ -334,6 +334,10 @@ QUALITY_SETTINGS_CACHE_SECONDS = env_int("QUALITY_SETTINGS_CACHE_SECONDS", 300, 
 # subscriptions.py).
 WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS = env_int("WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS", 300,
                                               minimum=1)
+# The aggregation job starts this long after the first request that queued it, so that it
+# finds a batch of tasks rather than one (flows/results.py): a job's fixed cost (its
+# statements, the Celery round trips) spread over the tasks the delay gathered.
+AGGREGATION_DELAY_MS = env_int("AGGREGATION_DELAY_MS", 500, minimum=0)
 
 # --- Workers ----------------------------------------------------------------------------
 # Workers cleared for sensitive data must have accepted this version of the terms.

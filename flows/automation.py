@@ -14,7 +14,7 @@ it, and the built-in model.
                         the predictions auto-accepted or, for the random spot-check sample,
                         leaves them to the crowd; payments gives back the escrow of tasks
                         that no worker will ever claim. Then the project completes if done.
-    check_gate          after the crowd finalised items (flows.results.aggregate_task): the
+    check_gate          after the crowd finalised items (flows.results.aggregate_tasks): the
                         Wilson lower bound of each model version's accuracy on its spot
                         checks; under the target, ``pause_auto_accept``.
     pause_auto_accept   automation records the pause; marketplace reopens that version's
@@ -218,18 +218,20 @@ def pause_auto_accept(*, project_id: int, model_version: str, reason: str,
         with transaction.atomic():
             marketplace.project_pause_for_funds(project=project)
     # Tasks the crowd had filled already hold labels for these items: aggregate them now.
-    from .results import aggregate_task
-    for task_id in reopened_tasks:
-        aggregate_task(task_id=task_id)
+    from .results import aggregate_tasks
+    aggregate_tasks(task_ids=reopened_tasks)
     return returned
 
 
-def after_results(*, project_id: int) -> None:
+def after_results(*, project: Project) -> None:
     """What automation does once the crowd finalised items: judge the gate, and retrain
     the built-in model when enough new results came in."""
-    check_gate(project_id=project_id)
-    project = Project.objects.get(pk=project_id)
+    project_id = project.pk
     settings = automation.settings_for(project=project)
+    # Read once for both steps: a pause by the gate changes neither the mode nor the
+    # built-in model switch.
+    if settings.mode == AutomationMode.AUTO_ACCEPT and settings.paused_at is None:
+        check_gate(project_id=project_id)
     if settings.builtin_model and settings.mode != AutomationMode.OFF:
         last = BuiltinModelRun.objects.filter(project=project).first()
         finalised = len(automation_selectors.training_set(project=project))

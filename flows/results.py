@@ -4,26 +4,31 @@
                        qa counts them and applies the rules (quality records). The
                        submit does this itself when grading is cheap (flows/work.py);
                        the job and the sweep grade what it left; then
-    aggregation_request   after a submit's commit: one aggregation job per task at a
-                       time (a marker in the cache), so N submits of a task while its job
-                       waits in the queue make one aggregation, not N; then
-    aggregate_task     marketplace locks the task when every slot is done, qa computes
-                       the consensus, payments reserves escrow for one more label when
-                       items are unsure (dynamic overlap), marketplace stores and
-                       announces the results (item.finalized with its revision); then
+    aggregation_request   after a submit's commit: the task joins a pending set that
+                       one drain job at a time empties in batches
+                       (flows/aggregation_queue.py), so N submits of a task while the
+                       job waits make one aggregation, and M tasks one job; then
+    aggregate_tasks    per project, marketplace locks the tasks whose slots are all done
+                       (one statement), qa computes each task's consensus (the workers'
+                       records read once), marketplace stores and announces the results
+                       (item.finalized with its revision, a payload per task), qa
+                       counts agreement in the workers' records, payments reserves
+                       escrow for one more label of a task whose items are unsure
+                       (dynamic overlap); then
     complete_project_if_done   marketplace completes the project, payments releases the
                        unspent escrow, and a categorical project is refined in one
                        project-wide pass (changed results announced with a new revision).
 
-Lock order (config/lock_order.py): Task -> Item -> Assignment -> Answer -> quality
-records -> ledger accounts; the project lock of completion is taken in a transaction of
-its own. Every job is idempotent: grades once (graded_at), aggregation only of a ready
-task, completion by status.
+Lock order (config/lock_order.py): Task -> Item -> quality records -> ledger accounts
+(then the Task rows held already, for a raised overlap); the project lock of completion
+is taken in a transaction of its own. Every job is idempotent: grades once (graded_at),
+aggregation only of a ready task, completion by status.
 """
+import logging
 from datetime import timedelta
 
 from celery import shared_task
-from django.core.cache import cache
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -34,36 +39,37 @@ from marketplace.enums import ProjectStatus
 from marketplace.models import Project
 from payments import services as payments
 from qa import services as qa
+from qa.selectors import quality_settings_memo
 
+from . import aggregation_queue
 from . import automation as automation_flow
+
+logger = logging.getLogger(__name__)
 
 # Submissions older than this and still ungraded lost their grading job.
 UNGRADED_GRACE = timedelta(minutes=2)
-# How long an aggregation marker may stand without its job starting (a process killed
-# between the marker and the enqueue): until then the task's submits enqueue nothing new
-# and the sweep's tasks_awaiting_aggregation is what recovers the task.
-AGGREGATION_MARKER_SECONDS = 60
-
-
-def _aggregation_marker(task_id: int) -> str:
-    return f"aggregation:queued:{task_id}"
+# Tasks one drain job aggregates at most (a transaction per project among them): enough
+# to spread its fixed statements thin, few enough to keep the task locks brief.
+AGGREGATION_BATCH = 200
 
 
 def aggregation_request(*, task_id: int) -> bool:
-    """Enqueue one aggregation of this task unless one is queued and not yet started
-    (called after the submit's commit). True when a job was enqueued.
+    """Request the aggregation of this task (called after the submit's commit). Requests
+    wait in a set that one drain job at a time empties in batches
+    (flows/aggregation_queue.py); the job starts AGGREGATION_DELAY_MS after the request
+    that enqueued it. N submits while the job waits cost one aggregation of their task,
+    and M tasks one job. True when a job was enqueued.
 
-    No submission is left out: the job drops the marker *before* it reads the task, so a
-    submit that found the marker committed before the job's read (the marker is set after
-    commit), and a submit that commits after the read finds no marker and enqueues again.
-    A lost job is recovered by the sweep (tasks awaiting aggregation)."""
-    marker = _aggregation_marker(task_id)
-    if not cache.add(marker, 1, timeout=AGGREGATION_MARKER_SECONDS):
+    None is lost: the job takes the tasks *before* it reads them, so a submit whose
+    request came after that is requested and taken again. A lost job is recovered by
+    the sweep (tasks awaiting aggregation)."""
+    if not aggregation_queue.request(task_id):
         return False
     try:
-        aggregate_task_job.delay(task_id)
+        # Later: the requests of the next moments join the batch this job will take.
+        aggregate_pending_job.apply_async(countdown=settings.AGGREGATION_DELAY_MS / 1000)
     except Exception:
-        cache.delete(marker)  # the next submit of the task tries again
+        aggregation_queue.enqueue_failed()  # the next submit tries again
         raise
     return True
 
@@ -84,36 +90,63 @@ def grade_submission(*, assignment_id: int) -> int:
 
 def aggregate_task(*, task_id: int) -> list[int]:
     """Aggregate a task whose slots are all done. Returns the ids of items finalised."""
+    return aggregate_tasks(task_ids=[task_id])
+
+
+def aggregate_tasks(*, task_ids: list[int]) -> list[int]:
+    """Aggregate those of the tasks whose slots are all done, one transaction per
+    project: the tasks locked in one statement, the workers' records read once, the
+    items, tasks and records written in one statement each. Returns the ids of items
+    finalised."""
+    finalised: list[int] = []
+    for project_id, ids in marketplace.tasks_by_project(task_ids=task_ids).items():
+        finalised += _aggregate_project_tasks(project_id, ids)
+    return finalised
+
+
+def _aggregate_project_tasks(project_id: int, task_ids: list[int]) -> list[int]:
     funds_short = False
-    with transaction.atomic():
-        work = marketplace.task_lock_for_aggregation(task_id=task_id)
-        if work is None:
+    # The memo: the agreement record's readers of the quality settings share one read.
+    with transaction.atomic(), quality_settings_memo():
+        works = marketplace.tasks_lock_for_aggregation(project_id=project_id,
+                                                       task_ids=task_ids)
+        if not works:
             return []
-        consensus = qa.task_consensus(project=work.project, task=work.task,
-                                      pending=work.pending, answers=work.answers)
-        if consensus.wants_more:
+        project = works[0].project
+        consensus = qa.tasks_consensus(project=project, works=works)
+        final = {pk: result for work in works
+                 for pk, result in consensus[work.task.pk].final.items()}
+        marketplace.tasks_record_results(
+            project=project, results=final,
+            pending={work.task.pk: work.pending for work in works})
+        qa.agreement_record(
+            project=project,
+            answers=[answer for work in works for answer in work.answers
+                     if answer.item_id in final],
+            results={pk: consensus[work.task.pk].results[pk] for work in works
+                     for pk in consensus[work.task.pk].final})
+        # Last: ledger accounts come after the quality records in the lock order; the
+        # tasks are ours already. The unsure items stay pending either way.
+        for work in works:
+            if not consensus[work.task.pk].wants_more:
+                continue
             if payments.escrow_reserve_more(
-                    project=work.project,
-                    amount_cents=payments.assignment_cost_cents(project=work.project)):
-                # One more label for the whole task; confident items finalise now.
+                    project=project,
+                    amount_cents=payments.assignment_cost_cents(project=project)):
+                # One more label for the whole task; confident items finalised above.
                 marketplace.task_raise_overlap(task=work.task)
             else:
                 # No money for another label: the unsure items wait, and the project
                 # stops routing until the requester tops up and resumes it.
                 funds_short = True
-        marketplace.items_record_results(project=work.project, task=work.task,
-                                         results=consensus.final, items=work.pending)
-        qa.agreement_record(project=work.project,
-                            answers=[a for a in work.answers if a.item_id in consensus.final],
-                            results={pk: consensus.results[pk] for pk in consensus.final})
     if funds_short:
         with transaction.atomic():
-            marketplace.project_pause_for_funds(project=work.project)
-    if consensus.final:
+            marketplace.project_pause_for_funds(project=project)
+    if final:
         # The gate may send auto-accepted items back before the project could complete.
-        automation_flow.after_results(project_id=work.project.pk)
-        complete_project_if_done(project_id=work.project.pk)
-    return list(consensus.final)
+        automation_flow.after_results(project=project)
+        complete_project_if_done(project_id=project.pk)
+    return list(final)
 
 
 def revise_task_results(*, task_id: int) -> int:
@@ -164,9 +197,9 @@ def refine_project(*, project_id: int) -> int:
 def reaggregate_project(*, project_id: int) -> int:
     """Aggregate tasks left waiting (a lost job, a project resumed after funds ran out),
     then complete the project if that finished it."""
-    finalised = 0
-    for task_id in marketplace_selectors.tasks_awaiting_aggregation(project_id=project_id):
-        finalised += len(aggregate_task(task_id=task_id))
+    task_ids = marketplace_selectors.tasks_awaiting_aggregation(project_id=project_id)
+    finalised = sum(len(aggregate_tasks(task_ids=task_ids[start:start + AGGREGATION_BATCH]))
+                    for start in range(0, len(task_ids), AGGREGATION_BATCH))
     complete_project_if_done(project_id=project_id)
     return finalised
 
@@ -180,9 +213,10 @@ def sweep() -> int:
         grade_submission(assignment_id=assignment_id)
         aggregate_task(task_id=marketplace_selectors.assignment_task_id(
             assignment_id=assignment_id))
-    for task_id in marketplace_selectors.tasks_awaiting_aggregation(
-            project_status=ProjectStatus.ACTIVE, limit=1000):
-        aggregate_task(task_id=task_id)
+    task_ids = marketplace_selectors.tasks_awaiting_aggregation(
+        project_status=ProjectStatus.ACTIVE, limit=1000)
+    for start in range(0, len(task_ids), AGGREGATION_BATCH):
+        aggregate_tasks(task_ids=task_ids[start:start + AGGREGATION_BATCH])
     return len(stale)
 
 
@@ -197,10 +231,25 @@ def grade_and_aggregate(assignment_id: int) -> int:
 
 
 @shared_task(acks_late=True)
+def aggregate_pending_job() -> int:
+    # Takes the tasks (and drops the marker) before reading them: a submit committing
+    # from here on is requested again (flows/aggregation_queue.py).
+    task_ids = aggregation_queue.take(AGGREGATION_BATCH)
+    if len(task_ids) == AGGREGATION_BATCH and aggregation_queue.claim_drain():
+        # More may wait than one batch: the next job is queued now, so that another
+        # worker process can take it while this one aggregates.
+        try:
+            aggregate_pending_job.apply_async()
+        except Exception:
+            # The rest stays pending: the next submit's request enqueues the job.
+            aggregation_queue.enqueue_failed()
+            logger.exception("Could not enqueue the next aggregation drain")
+    return len(aggregate_tasks(task_ids=task_ids))
+
+
+@shared_task(acks_late=True)
 def aggregate_task_job(task_id: int) -> int:
-    # Drop the marker first: a submit committing from here on requests a job of its own
-    # (aggregation_request); one that committed before is read below.
-    cache.delete(_aggregation_marker(task_id))
+    # Jobs of one task each, queued before the drain job existed, still run.
     return len(aggregate_task(task_id=task_id))
 
 

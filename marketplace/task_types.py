@@ -183,6 +183,9 @@ class TaskTypeRules:
     comparator: str
     # Krippendorff level of measurement for agreement, or None when not measured.
     agreement_level: str | None
+    # Whether the aggregator reads the items' data (span offsets index data.text); the
+    # others need only the labels, and the aggregation job then leaves the data unread.
+    aggregation_reads_data: bool = False
 
 
 REGISTRY: dict[str, TaskTypeRules] = {
@@ -191,7 +194,8 @@ REGISTRY: dict[str, TaskTypeRules] = {
     TaskType.MULTI_CHOICE: TaskTypeRules(False, "multi_choice", "jaccard", "nominal"),
     TaskType.RATING: TaskTypeRules(False, "rating", "distance", "interval"),
     TaskType.TEXT: TaskTypeRules(False, "reference", "text_similarity", None),
-    TaskType.SPANS: TaskTypeRules(False, "spans", "span_f1", None),
+    TaskType.SPANS: TaskTypeRules(False, "spans", "span_f1", None,
+                                  aggregation_reads_data=True),
     TaskType.BBOX: TaskTypeRules(False, "bbox", "box_iou", None),
     TaskType.RANKING: TaskTypeRules(False, "reference", "kendall_tau", None),
 }

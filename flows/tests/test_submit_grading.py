@@ -7,7 +7,7 @@ from django.db import connection
 from django.test import TestCase
 
 from config.lock_order import assert_lock_order, recorded_row_locks
-from flows import results, work
+from flows import aggregation_queue, results, work
 from marketplace.models import Assignment, Item
 from qa.enums import QualityActionKind, QualityRule
 from qa.models import QualityAction, WorkerProjectStats
@@ -34,54 +34,103 @@ def test_three_submits_of_a_task_while_its_job_waits_make_one_aggregation(
         requester, monkeypatch):
     project = launched_project(requester, tasks=1, items_per_task=1, overlap=3)
     enqueued = []
-    monkeypatch.setattr(results.aggregate_task_job, "delay", enqueued.append)
+    monkeypatch.setattr(results.aggregate_pending_job, "apply_async",
+                        lambda **options: enqueued.append("drain"))
     hooks = []
     for email in ("a@workers.example", "b@workers.example", "c@workers.example"):
         worker = eligible_worker(email)
         hooks += submit_capturing(claim(worker, project), worker, "positive")
     run_commit_hooks(hooks)  # the three commits, before the worker picks the job up
 
-    task_id = Assignment.objects.filter(project=project).first().task_id
-    assert enqueued == [task_id]
+    assert enqueued == ["drain"]
     assert Item.objects.get(project=project).result is None  # the job has not run yet
 
-    results.aggregate_task_job(task_id)  # the worker runs the one job
+    assert results.aggregate_pending_job() == 1  # the worker runs the one job
 
     assert Item.objects.get(project=project).result == "positive"
+
+
+def test_tasks_requested_while_the_job_waits_are_aggregated_by_that_one_job(
+        requester, monkeypatch):
+    project = launched_project(requester, tasks=3, items_per_task=1, overlap=1)
+    enqueued = []
+    monkeypatch.setattr(results.aggregate_pending_job, "apply_async",
+                        lambda **options: enqueued.append("drain"))
+    hooks = []
+    for email in ("a@workers.example", "b@workers.example", "c@workers.example"):
+        worker = eligible_worker(email)
+        hooks += submit_capturing(claim(worker, project), worker, "negative")
+    run_commit_hooks(hooks)
+
+    assert enqueued == ["drain"]
+    assert results.aggregate_pending_job() == 3
+    assert list(Item.objects.filter(project=project).values_list("result", flat=True)) == [
+        "negative"] * 3
+    project.refresh_from_db()
+    assert project.status == "completed"
+
+
+def test_a_job_takes_at_most_a_batch_and_queues_the_next(requester, monkeypatch):
+    project = launched_project(requester, tasks=3, items_per_task=1, overlap=1)
+    monkeypatch.setattr(results, "AGGREGATION_BATCH", 2)
+    enqueued = []
+    monkeypatch.setattr(results.aggregate_pending_job, "apply_async",
+                        lambda **options: enqueued.append("drain"))
+    hooks = []
+    for email in ("a@workers.example", "b@workers.example", "c@workers.example"):
+        worker = eligible_worker(email)
+        hooks += submit_capturing(claim(worker, project), worker, "negative")
+    run_commit_hooks(hooks)
+
+    assert results.aggregate_pending_job() == 2
+    assert enqueued == ["drain", "drain"]  # the first job queued a second
+    assert Item.objects.filter(project=project, finalized_at__isnull=True).count() == 1
+    assert results.aggregate_pending_job() == 1
+    assert enqueued == ["drain", "drain"]  # a short batch: nothing more to drain
+    assert not Item.objects.filter(project=project, finalized_at__isnull=True).exists()
 
 
 def test_a_submit_committing_after_the_job_started_requests_another(requester, monkeypatch):
     project = launched_project(requester, tasks=1, items_per_task=1, overlap=2)
     enqueued = []
-    monkeypatch.setattr(results.aggregate_task_job, "delay", enqueued.append)
+    monkeypatch.setattr(results.aggregate_pending_job, "apply_async",
+                        lambda **options: enqueued.append("drain"))
     first = eligible_worker("a@workers.example")
     run_commit_hooks(submit_capturing(claim(first, project), first, "positive"))
     second = eligible_worker("b@workers.example")
     second_assignment = claim(second, project)
-    task_id = second_assignment.task_id
 
-    # The job starts (drops the marker) and finds the task not ready: a slot is live.
-    assert results.aggregate_task_job(task_id) == 0
+    # The job starts (takes the task) and finds it not ready: a slot is live.
+    assert results.aggregate_pending_job() == 0
     run_commit_hooks(submit_capturing(second_assignment, second, "positive"))
 
-    assert enqueued == [task_id, task_id]  # the late submit was not swallowed
-    results.aggregate_task_job(task_id)
+    assert enqueued == ["drain", "drain"]  # the late submit was not swallowed
+    assert results.aggregate_pending_job() == 1
     assert Item.objects.get(project=project).result == "positive"
 
 
-def test_a_failed_enqueue_leaves_no_marker(requester, monkeypatch):
+def test_a_failed_enqueue_leaves_no_marker_and_the_task_pending(requester, monkeypatch):
     project = launched_project(requester, tasks=1, items_per_task=1, overlap=1)
 
-    def broker_down(task_id):
+    def broker_down(**options):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(results.aggregate_task_job, "delay", broker_down)
-    task_id = claim(eligible_worker("a@workers.example"), project).task_id
+    monkeypatch.setattr(results.aggregate_pending_job, "apply_async", broker_down)
+    worker = eligible_worker("a@workers.example")
+    hooks = submit_capturing(claim(worker, project), worker, "positive")
+    task_id = Assignment.objects.get(project=project).task_id
 
     with pytest.raises(ConnectionError):
-        results.aggregation_request(task_id=task_id)
+        run_commit_hooks(hooks)
 
-    assert cache.get(results._aggregation_marker(task_id)) is None
+    assert cache.get(aggregation_queue.MARKER_KEY) is None
+    # The next request enqueues a job, which finds the task still pending.
+    enqueued = []
+    monkeypatch.setattr(results.aggregate_pending_job, "apply_async",
+                        lambda **options: enqueued.append("drain"))
+    assert results.aggregation_request(task_id=task_id) is True
+    assert results.aggregate_pending_job() == 1
+    assert Item.objects.get(project=project).result == "positive"
 
 
 def test_a_worker_failing_gold_is_suspended_by_the_submit_itself(requester):

@@ -11,9 +11,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from config.bulk import bulk_update
+
+from .. import task_types
 from ..enums import LABELLED_STATUSES, AssignmentStatus, ProjectStatus, TaskStatus
 from ..locks import assignment_for_update, task_for_update
 from ..models import Answer, Assignment, Item, Project, Task
@@ -56,20 +59,66 @@ class TaskWork:
     answers: list[Answer]
 
 
-def task_lock_for_aggregation(*, task_id: int) -> TaskWork | None:
-    """Lock a task whose slots are all done; None when it is not ready (a slot still
-    live, overlap not reached) or has nothing left to aggregate (then it completes)."""
-    task = task_for_update(task_id=task_id)
-    if task.status != TaskStatus.OPEN or task.filled < task.overlap:
-        return None
-    if Assignment.objects.filter(task=task, status=AssignmentStatus.ASSIGNED).exists():
-        return None
-    pending = list(Item.objects.filter(task=task, finalized_at__isnull=True).order_by("pk"))
-    if not pending:
-        Task.objects.filter(pk=task.pk).update(status=TaskStatus.COMPLETE)
-        return None
-    return TaskWork(task=task, project=Project.objects.get(pk=task.project_id),
-                    pending=pending, answers=_labels_of(pending))
+def tasks_by_project(*, task_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Project id -> the ids of those tasks in it (unlocked: which transaction handles
+    which task; every decision is taken again under the lock)."""
+    grouped: dict[int, list[int]] = {}
+    for project_id, task_id in (Task.objects.filter(pk__in=list(task_ids))
+                                .order_by("project_id", "pk")
+                                .values_list("project_id", "pk")):
+        grouped.setdefault(project_id, []).append(task_id)
+    return grouped
+
+
+def tasks_lock_for_aggregation(*, project_id: int, task_ids: Iterable[int]
+                               ) -> list[TaskWork]:
+    """Lock the project's tasks among ``task_ids`` whose slots are all done (in id order,
+    one statement) and return their unfinished items and labels. A task not ready (a
+    slot still live, overlap not reached) is left out; one with nothing left to
+    aggregate completes here."""
+    tasks = list(Task.objects.select_for_update(no_key=True, of=("self",))
+                 .select_related("project")
+                 .filter(pk__in=list(task_ids), project_id=project_id,
+                         status=TaskStatus.OPEN, filled__gte=F("overlap")).order_by("pk"))
+    if not tasks:
+        return []
+    # Read after the locks, in a statement of their own: a claim that took a task's last
+    # slot committed before we got its lock, and its live assignment is visible now.
+    pending: dict[int, list[Item]] = {task.pk: [] for task in tasks}
+    live = set()
+    # What aggregating and storing results read of an item (the data only when the
+    # aggregator does): the rest of the row (personal-data records, gold fields) stays.
+    fields = [*_RESULT_FIELDS, "task", "external_id"]
+    if task_types.rules_for(tasks[0].project.task_type).aggregation_reads_data:
+        fields.append("data")
+    for item in (Item.objects.filter(task_id__in=list(pending), finalized_at__isnull=True)
+                 .only(*fields)
+                 .annotate(slot_live=Exists(Assignment.objects.filter(
+                     task_id=OuterRef("task_id"), status=AssignmentStatus.ASSIGNED)))
+                 .order_by("pk")):
+        if item.slot_live:
+            live.add(item.task_id)
+        pending[item.task_id].append(item)
+    empty = [task_id for task_id, items in pending.items() if not items]
+    if empty:
+        # Nothing left to aggregate (rare: the model's results took every item); complete
+        # the task unless a slot is still live.
+        live.update(Assignment.objects.filter(task_id__in=empty,
+                                              status=AssignmentStatus.ASSIGNED)
+                    .values_list("task_id", flat=True))
+        finished = [task_id for task_id in empty if task_id not in live]
+        if finished:
+            Task.objects.filter(pk__in=finished).update(status=TaskStatus.COMPLETE)
+    tasks = [task for task in tasks if pending[task.pk] and task.pk not in live]
+    if not tasks:
+        return []
+    project = tasks[0].project
+    labels: dict[int, list[Answer]] = {task.pk: [] for task in tasks}
+    task_of_item = {item.pk: task.pk for task in tasks for item in pending[task.pk]}
+    for answer in _labels_of(list(task_of_item)):
+        labels[task_of_item[answer.item_id]].append(answer)
+    return [TaskWork(task=task, project=project, pending=pending[task.pk],
+                     answers=labels[task.pk]) for task in tasks]
 
 
 def task_lock_finalized(*, task_id: int) -> TaskWork:
@@ -77,13 +126,16 @@ def task_lock_finalized(*, task_id: int) -> TaskWork:
     task = task_for_update(task_id=task_id)
     items = list(Item.objects.filter(task=task, finalized_at__isnull=False).order_by("pk"))
     return TaskWork(task=task, project=Project.objects.get(pk=task.project_id),
-                    pending=items, answers=_labels_of(items))
+                    pending=items, answers=_labels_of([item.pk for item in items]))
 
 
-def _labels_of(items: list[Item]) -> list[Answer]:
-    return list(Answer.objects.filter(item__in=items, is_gold=False,
+def _labels_of(item_ids: list[int]) -> list[Answer]:
+    """The counted labels of the items: value and worker (``answer.assignment.worker_id``)
+    are what aggregation reads, so only those are loaded."""
+    return list(Answer.objects.filter(item_id__in=item_ids, is_gold=False,
                                       assignment__status__in=LABELLED_STATUSES)
-                .select_related("assignment").order_by("pk"))
+                .select_related("assignment")
+                .only("item_id", "value", "assignment__worker_id").order_by("pk"))
 
 
 def task_raise_overlap(*, task: Task) -> None:
@@ -112,7 +164,47 @@ def items_record_results(*, project: Project, task: Task | None,
     """Store results (item id -> (result, confidence)) on items of a locked task, final
     when ``finalize``; completes the task when none of its items is left pending.
     Announces every item whose result is new or changed; returns those items."""
+    changed, touched = _apply_results(items, results, finalize=finalize, now=timezone.now())
+    bulk_update(Item, touched, _RESULT_FIELDS)
+    if task is not None and not Item.objects.filter(task=task,
+                                                    finalized_at__isnull=True).exists():
+        Task.objects.filter(pk=task.pk).update(status=TaskStatus.COMPLETE)
+    _announce(project, [changed])
+    return changed
+
+
+def tasks_record_results(*, project: Project, pending: dict[int, list[Item]],
+                         results: dict[int, tuple[Any, float]]) -> list[Item]:
+    """Aggregation of several locked tasks of a project: store the final results (item
+    id -> (result, confidence)) on their items in one statement and complete each task
+    none of whose items is left pending. ``pending`` (task id -> its unfinished items)
+    was read under the task locks, and only a holder of the task lock finalises items,
+    so it is all a task has left. Announces the items whose result is new or changed:
+    one ``item.finalized`` payload per task, as when tasks were aggregated one at a
+    time. Returns those items."""
     now = timezone.now()
+    changed_by_task, touched, finished = [], [], []
+    for task_id, items in pending.items():
+        changed, stored = _apply_results(items, results, finalize=True, now=now)
+        touched += stored
+        if changed:
+            changed_by_task.append(changed)
+        if len(stored) == len(items):
+            finished.append(task_id)
+    bulk_update(Item, touched, _RESULT_FIELDS)
+    if finished:
+        Task.objects.filter(pk__in=finished).update(status=TaskStatus.COMPLETE)
+    _announce(project, changed_by_task)
+    return [item for changed in changed_by_task for item in changed]
+
+
+_RESULT_FIELDS = ["result", "confidence", "finalized_at", "revision"]
+
+
+def _apply_results(items: Iterable[Item], results: dict[int, tuple[Any, float]], *,
+                   finalize: bool, now) -> tuple[list[Item], list[Item]]:
+    """Set result and confidence on the items that have one; the revision grows when an
+    item's result is new or changed. (changed items, every item set)."""
     changed, touched = [], []
     for item in items:
         if item.pk not in results:
@@ -125,19 +217,14 @@ def items_record_results(*, project: Project, task: Task | None,
         if finalize and item.finalized_at is None:
             item.finalized_at = now
         touched.append(item)
-    Item.objects.bulk_update(touched, ["result", "confidence", "finalized_at", "revision"])
-    if task is not None and not Item.objects.filter(task=task,
-                                                    finalized_at__isnull=True).exists():
-        Task.objects.filter(pk=task.pk).update(status=TaskStatus.COMPLETE)
-    _announce(project, changed)
-    return changed
+    return changed, touched
 
 
-def _announce(project: Project, items: list[Item]) -> None:
-    if items:
-        webhook_emit_items_finalized(project=project, items=[
-            {"item_id": item.pk, "external_id": item.external_id, "result": item.result,
-             "confidence": item.confidence, "revision": item.revision} for item in items])
+def _announce(project: Project, groups: list[list[Item]]) -> None:
+    webhook_emit_items_finalized(project=project, groups=[[
+        {"item_id": item.pk, "external_id": item.external_id, "result": item.result,
+         "confidence": item.confidence, "revision": item.revision} for item in items]
+        for items in groups if items])
 
 
 def project_items_unfinished(*, project_id: int) -> bool:

@@ -24,7 +24,7 @@ from .destinations import UnsafeDestination, check_url
 from .enums import DeliveryStatus, WebhookEvent
 from .selectors import webhook_endpoints_subscribed
 from .signing import derive_secret, new_secret_nonce
-from .subscriptions import webhook_subscriptions_changed
+from .subscriptions import organization_listens_to, webhook_subscriptions_changed
 
 URL_MAX_LENGTH = 2000
 # item.finalized is batched; one delivery carries at most this many items, so a big
@@ -187,12 +187,24 @@ def _with_instructions_version(items: list[dict]) -> list[dict]:
             for item in items]
 
 
-def webhook_emit_items_finalized(*, project: Project, items: list[dict]) -> int:
+def webhook_emit_items_finalized(*, project: Project, items: list[dict] | None = None,
+                                 groups: list[list[dict]] | None = None) -> int:
     """``item.finalized`` for a batch of items: one delivery per endpoint per chunk of at
-    most MAX_ITEMS_PER_DELIVERY items, each ``{"project_id", "items": [...]}``."""
-    items = _with_instructions_version(items)
-    chunks = [items[start:start + MAX_ITEMS_PER_DELIVERY]
-              for start in range(0, len(items), MAX_ITEMS_PER_DELIVERY)]
+    most MAX_ITEMS_PER_DELIVERY items, each ``{"project_id", "items": [...]}``.
+    ``groups`` announces several batches decided together (the tasks of one aggregation
+    job), each in deliveries of its own as if emitted one at a time, with one read of
+    the endpoints and one insert."""
+    groups = [group for group in ([items] if groups is None else groups) if group]
+    # The cached "who listens" (a stale "no" is ruled out by its bumps) spares the
+    # aggregation of an organization without item.finalized endpoints every query here.
+    if not groups or not organization_listens_to(organization_id=project.organization_id,
+                                                 event=WebhookEvent.ITEM_FINALIZED):
+        return 0
+    versioned = iter(_with_instructions_version([item for group in groups
+                                                 for item in group]))
+    groups = [[next(versioned) for _ in group] for group in groups]
+    chunks = [group[start:start + MAX_ITEMS_PER_DELIVERY] for group in groups
+              for start in range(0, len(group), MAX_ITEMS_PER_DELIVERY)]
     return _emit(organization_id=project.organization_id, event=WebhookEvent.ITEM_FINALIZED,
                  payloads=[{"project_id": project.pk, "items": chunk} for chunk in chunks])
 

@@ -6,7 +6,7 @@ from .consensus import (
     agreement_record,
     items_results,
     project_refined_results,
-    task_consensus,
+    tasks_consensus,
 )
 from .disputes import dispute_conclude, dispute_open, dispute_resolve_check
 from .grading import assignment_returned_record, gold_judge, gold_judge_inline, gold_record
@@ -26,5 +26,5 @@ __all__ = [
     "dispute_open", "dispute_resolve_check", "gold_judge", "gold_judge_inline", "gold_record", "items_results",
     "project_refined_results", "review_claim", "review_close_if_decided",
     "review_conclude", "review_maybe_request", "review_request", "review_verdict_check", "reviewer_grant",
-    "suspension_lift", "task_consensus",
+    "suspension_lift", "tasks_consensus",
 ]

@@ -8,8 +8,7 @@ qa computes here; the marketplace stores (marketplace.services.results) and the 
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import F
-
+from config.bulk import bulk_update
 from marketplace import task_types
 from marketplace.enums import ProjectStatus
 from marketplace.models import Answer, Item, Project, Task
@@ -50,7 +49,10 @@ def worker_qualities(project: Project, worker_ids: list[int]) -> dict[int, Worke
 
 def agreement_record(*, project: Project, answers: list[Answer], results: dict) -> None:
     """Persistent-disagreement bookkeeping: compare each worker with the final answers
-    (``results``: item id -> ItemResult) and apply the disagreement rule."""
+    (``results``: item id -> ItemResult) and apply the disagreement rule. Set-based: the
+    workers' records are locked in one statement (by worker id, the order every
+    multi-row lock of these records keeps) and updated in one, whatever the number of
+    tasks the results came from."""
     tolerances = tolerances_for(quality_settings_for(project=project))
     compared: dict[int, int] = defaultdict(int)
     disagreed: dict[int, int] = defaultdict(int)
@@ -65,13 +67,35 @@ def agreement_record(*, project: Project, answers: list[Answer], results: dict) 
     if not compared:
         return
     quality = quality_settings_for(project=project)
-    for worker_id in sorted(compared):
-        WorkerProjectStats.objects.get_or_create(worker_id=worker_id, project=project)
-        WorkerProjectStats.objects.filter(worker_id=worker_id, project=project).update(
-            items_compared=F("items_compared") + compared[worker_id],
-            items_disagreed=F("items_disagreed") + disagreed[worker_id])
-        stats = WorkerProjectStats.objects.get(worker_id=worker_id, project=project)
-        rules.check_disagreement(stats, quality)
+    records = _stats_for_update(project, sorted(compared))
+    for worker_id, stats in records.items():
+        stats.items_compared += compared[worker_id]
+        stats.items_disagreed += disagreed[worker_id]
+    bulk_update(WorkerProjectStats, list(records.values()),
+                ["items_compared", "items_disagreed"])
+    for worker_id in sorted(records):
+        rules.check_disagreement(records[worker_id], quality)
+
+
+def _stats_for_update(project: Project, worker_ids: list[int]
+                      ) -> dict[int, WorkerProjectStats]:
+    """The workers' records on the project, locked, created first when missing (the
+    submit creates them, so that is rare)."""
+    def locked():
+        return {row.worker_id: row for row in WorkerProjectStats.objects
+                .select_for_update(no_key=True)
+                .filter(project=project, worker_id__in=worker_ids).order_by("worker_id")}
+
+    records = locked()
+    if len(records) < len(worker_ids):
+        # Released locks would be taken again out of order: insert the missing rows,
+        # then lock the whole set again in worker order (the held ones are ours already).
+        WorkerProjectStats.objects.bulk_create(
+            [WorkerProjectStats(worker_id=worker_id, project=project)
+             for worker_id in worker_ids if worker_id not in records],
+            ignore_conflicts=True)
+        records = locked()
+    return records
 
 
 @dataclass
@@ -84,9 +108,21 @@ class Consensus:
     results: dict                     # item id -> ItemResult (for the agreement record)
 
 
-def task_consensus(*, project: Project, task: Task, pending: list[Item],
-                   answers: list[Answer]) -> Consensus:
-    results = _aggregate(project, pending, answers)
+def tasks_consensus(*, project: Project, works: list) -> dict[int, Consensus]:
+    """Task id -> Consensus for each of ``works`` (objects with ``task``, ``pending``
+    items and their ``answers``: marketplace's TaskWork), all tasks of ``project``. The
+    workers' records are read once for them all; each task is aggregated on its own, as
+    it would be alone (Dawid–Skene learns from the items it is given)."""
+    worker_ids = sorted({answer.assignment.worker_id for work in works
+                         for answer in work.answers})
+    qualities = worker_qualities(project, worker_ids)
+    return {work.task.pk: _consensus(project, work.task, work.pending, work.answers,
+                                     qualities) for work in works}
+
+
+def _consensus(project: Project, task: Task, pending: list[Item], answers: list[Answer],
+               qualities: dict[int, WorkerQuality]) -> Consensus:
+    results = _aggregate(project, pending, answers, qualities)
     target = project.confidence_target
     # Only a project that can still route work gets one more slot: a cancelled one
     # would reserve escrow for a slot nobody is ever served and never finalise.
@@ -110,15 +146,20 @@ def items_results(*, project: Project, items: list[Item], answers: list[Answer]
             for pk, result in _aggregate(project, items, answers).items()}
 
 
-def _aggregate(project: Project, items: list[Item], answers: list[Answer]) -> dict:
-    """Item id -> ItemResult from the items' labels, workers weighted by their record."""
+def _aggregate(project: Project, items: list[Item], answers: list[Answer],
+               qualities: dict[int, WorkerQuality] | None = None) -> dict:
+    """Item id -> ItemResult from the items' labels, workers weighted by their record
+    (``qualities``: read here unless the caller read them for several tasks)."""
     worker_ids = sorted({answer.assignment.worker_id for answer in answers})
+    if qualities is None:
+        qualities = worker_qualities(project, worker_ids)
     return aggregate(
         project.task_type, project.label_config,
         [Annotation(item_key=a.item_id, worker_key=a.assignment.worker_id, value=a.value)
          for a in answers],
-        worker_qualities(project, worker_ids),
-        item_data={item.pk: item.data for item in items})
+        {worker_id: qualities[worker_id] for worker_id in worker_ids},
+        item_data={item.pk: item.data for item in items}
+        if task_types.rules_for(project.task_type).aggregation_reads_data else None)
 
 
 def project_refined_results(*, project: Project, labels: list[tuple]) -> dict[int, tuple]:

@@ -103,6 +103,15 @@ def check_returns(stats: WorkerProjectStats, rules: QualitySettings) -> bool:
 
 
 def check_disagreement(stats: WorkerProjectStats, rules: QualitySettings) -> bool:
+    # Checked after every aggregation for every worker in it. The counters only grow, so
+    # what came after the last lift is at most the totals: totals that cannot fire the
+    # rule (too few items, or too few disagreements for the minimum at the limit rate)
+    # spare the lookup of that lift. Division is monotonic in floating point too, so
+    # this never skips a case the exact check below would fire on.
+    minimum = rules.min_items_for_disagreement_rule
+    if stats.items_compared < minimum or (
+            minimum and stats.items_disagreed / minimum < rules.max_disagreement_rate):
+        return False
     counts = _since_last_lift(stats, QualityRule.DISAGREEMENT)
     compared, disagreed = counts["items_compared"], counts["items_disagreed"]
     if compared < rules.min_items_for_disagreement_rule:

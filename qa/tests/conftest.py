@@ -1,7 +1,7 @@
 """Helpers for the qa tests: eligible workers, launched projects, and work claimed and
 submitted through the marketplace services, with the commit hooks run the way a real
 commit runs them (submit, gold graded inline -> flows.results.aggregation_request ->
-aggregate_task_job; long free text: grade_and_aggregate,
+aggregate_pending_job; long free text: grade_and_aggregate,
 Celery eager under ``make test``).
 
 Small copies of the helpers of marketplace/tests/test_assignment_lifecycle.py and

@@ -530,9 +530,11 @@ def test_the_sweep_aggregates_graded_tasks_whose_aggregation_was_lost(requester)
 
 
 def test_a_lost_aggregation_after_an_inline_grading_is_recovered_by_the_sweep(requester):
-    # Gold graded inside the submit; the aggregation request after commit was lost (its
-    # marker set, the job never run). The sweep aggregates the task all the same.
+    # Gold graded inside the submit; the aggregation request after commit was lost (the
+    # drain marker set, the job never run). The sweep aggregates the task all the same.
     from django.core.cache import cache
+
+    from flows import aggregation_queue
 
     project = launched_project(requester, tasks=1, items_per_task=1, overlap=1)
     worker = eligible_worker("w1@workers.example")
@@ -541,7 +543,7 @@ def test_a_lost_aggregation_after_an_inline_grading_is_recovered_by_the_sweep(re
                 answers=answers_for(assignment, "positive"))
     assignment.refresh_from_db()
     assert assignment.graded_at is not None
-    cache.add(results_flow._aggregation_marker(assignment.task_id), 1)  # job lost
+    cache.add(aggregation_queue.MARKER_KEY, 1)  # job lost
     assert results_flow.aggregation_request(task_id=assignment.task_id) is False
 
     assert results_flow.sweep_ungraded() == 0
