@@ -13,13 +13,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from config.compiled_query import CompiledQuery, prepared_cursor
+from config.bulk import bulk_update
+from config.compiled_query import CompiledQuery
 from config.errors import Conflict, required_text
 from workers.models import WorkerProfile
 
@@ -99,28 +100,6 @@ class Submitted:
     graded: Graded | None  # None: grading is left to the job (flows.results)
 
 
-# The served answers' values and grades in one statement whatever their number: the ORM's
-# bulk_update builds a CASE per column per row (7 % of a cycle's CPU on PostgreSQL).
-_STORE_ANSWERS_SQL = """
-UPDATE marketplace_answer AS answer SET value = stored.value, is_correct = stored.is_correct
-FROM unnest(%s::bigint[], %s::jsonb[], %s::boolean[]) AS stored (id, value, is_correct)
-WHERE answer.id = stored.id
-"""
-
-
-def _store_answers(served: list[Answer]) -> None:
-    if connection.vendor != "postgresql":
-        Answer.objects.bulk_update(served, ["value", "is_correct"])
-        return
-    value_field = Answer._meta.get_field("value")
-    with prepared_cursor(connection) as cursor:
-        cursor.execute(_STORE_ANSWERS_SQL, [
-            [answer.pk for answer in served],
-            # what the field itself would store (its encoder, its None rule)
-            [value_field.get_db_prep_save(answer.value, connection) for answer in served],
-            [answer.is_correct for answer in served]])
-
-
 _SERVED_ANSWERS = CompiledQuery(
     lambda assignment_id: Answer.objects.filter(assignment_id=assignment_id)
     .select_related("item").order_by("position"), assignment_id=int)
@@ -153,7 +132,7 @@ def assignment_submit(*, assignment_id: int, worker: WorkerProfile, answers: lis
         answer.value = values[answer.pk]
         if judge is not None and answer.is_gold:
             answer.is_correct = judge(answer.value, answer.item.gold_answer)
-    _store_answers(served)
+    bulk_update(Answer, served, ["value", "is_correct"])  # one statement on PostgreSQL
     assignment.active_seconds += _elapsed_active_seconds(assignment, now)
     assignment.last_heartbeat_at = now
     assignment.status = AssignmentStatus.SUBMITTED
