@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection
 from django.db.models import BigIntegerField, Case, F, Value, When
+from django.utils import timezone
 
 from .enums import EXTERNAL_KINDS, AccountKind
 from .models import Entry, Journal, LedgerAccount
@@ -165,6 +166,8 @@ def post_journals(postings: list[Posting], *,
     before it. Any refusal raises before anything is written (InsufficientFunds,
     LedgerError); a key posted before raises IntegrityError from the unique index.
     """
+    if not postings:
+        return []
     checked = []
     for posting in postings:
         lines = [(ref, int(amount)) for ref, amount in posting.lines if amount]
@@ -190,18 +193,69 @@ def post_journals(postings: list[Posting], *,
                 raise InsufficientFunds(account, needed_cents=-delta,
                                         balance_cents=balances[account_key])
             balances[account_key] += delta
-    journals = Journal.objects.bulk_create(
-        Journal(key=posting.key, kind=posting.kind, memo=posting.memo[:500],
-                actor=posting.actor, **posting.causes) for posting, _lines in checked)
-    Entry.objects.bulk_create(
-        Entry(journal_id=journal.pk, account_id=accounts[ref.key].pk, amount_cents=amount)
-        for journal, (_posting, lines) in zip(journals, checked) for ref, amount in lines)
+    if connection.vendor == "postgresql":
+        journals = _insert_postgresql(checked, accounts)
+    else:
+        journals = Journal.objects.bulk_create(
+            Journal(key=posting.key, kind=posting.kind, memo=posting.memo[:500],
+                    actor=posting.actor, **posting.causes) for posting, _lines in checked)
+        Entry.objects.bulk_create(
+            Entry(journal_id=journal.pk, account_id=accounts[ref.key].pk, amount_cents=amount)
+            for journal, (_posting, lines) in zip(journals, checked) for ref, amount in lines)
     changed = {accounts[key].pk: balances[key] - accounts[key].balance_cents
                for key in wanted if balances[key] != accounts[key].balance_cents}
     if changed:
         _add_to_balances(changed)
     for key in wanted:
         accounts[key].balance_cents = balances[key]
+    return journals
+
+
+_JOURNAL_FIELDS = [field for field in Journal._meta.concrete_fields if not field.primary_key]
+
+
+def _insert_postgresql(checked, accounts: dict[str, LedgerAccount]) -> list[Journal]:
+    """The journals and their entries in two INSERT ... SELECT FROM unnest(arrays)
+    statements, column by column: the same rows bulk_create writes, without building
+    and preparing a model instance per row and value first (that was half the Python
+    time of a payout batch's ledger work). Journal instances are built for the caller
+    from the returned ids."""
+    now = timezone.now()
+    columns: dict[str, list] = {field.attname: [] for field in _JOURNAL_FIELDS}
+    rows = []
+    for posting, _lines in checked:
+        row = {"key": posting.key, "kind": posting.kind, "memo": posting.memo[:500],
+               "actor_id": posting.actor.pk if posting.actor is not None else None}
+        for name, value in posting.causes.items():
+            row[Journal._meta.get_field(name).attname] = getattr(value, "pk", value)
+        for field in _JOURNAL_FIELDS:
+            if field.attname in row:
+                value = row[field.attname]
+            elif getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
+                value = row[field.attname] = now
+            else:
+                value = row[field.attname] = field.get_default()
+            columns[field.attname].append(value)
+        rows.append(row)
+    names = ", ".join(connection.ops.quote_name(field.column) for field in _JOURNAL_FIELDS)
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in _JOURNAL_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(f'INSERT INTO "{Journal._meta.db_table}" ({names}) '
+                       f'SELECT * FROM unnest({arrays}) RETURNING "id", "key"',
+                       [columns[field.attname] for field in _JOURNAL_FIELDS])
+        ids = {key: pk for pk, key in cursor.fetchall()}
+        entries = [(ids[posting.key], accounts[ref.key].pk, amount)
+                   for posting, lines in checked for ref, amount in lines]
+        cursor.execute(
+            f'INSERT INTO "{Entry._meta.db_table}" (journal_id, account_id, amount_cents) '
+            "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[])",
+            [list(column) for column in zip(*entries)])
+    journals = []
+    for row in rows:
+        journal = Journal(id=ids[row["key"]], **row)
+        journal._state.adding = False
+        journal._state.db = connection.alias
+        journals.append(journal)
     return journals
 
 
