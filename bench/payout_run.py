@@ -283,7 +283,11 @@ def main() -> None:
     # This process enqueues the runs: through the broker, as the admin API does.
     os.environ["CELERY_BROKER_URL"] = cycle.REDIS_URL
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
-    cycle.setup_django()
+    try:
+        cycle.setup_django()
+    except BaseException:
+        stripe_process.terminate()  # started first: settings read its address
+        raise
     log_dir = Path(tempfile.mkdtemp(prefix="quorum-bench-payout-"))
     checks_failed = []
     worker = None
