@@ -58,6 +58,47 @@ def test_an_internal_account_never_goes_negative():
     assert Journal.objects.count() == 1
 
 
+def test_many_journals_post_together_each_balanced_with_its_causes():
+    org = _org_ref()
+    _credit(org, 100)
+    worker = make_worker()
+    pending = ledger.worker_pending(worker.pk)
+
+    journals = ledger.post_journals([
+        ledger.Posting(key="bonus:a", kind=JournalKind.BONUS, lines=[(org, -60), (pending, 60)],
+                       memo="first", causes={"worker": worker}),
+        ledger.Posting(key="bonus:b", kind=JournalKind.BONUS, lines=[(org, -40), (pending, 40)],
+                       causes={"worker_id": worker.pk})])
+
+    assert [journal.key for journal in journals] == ["bonus:a", "bonus:b"]
+    assert ledger.balance_of(org) == 0
+    assert ledger.balance_of(pending) == 100
+    stored = {journal.key: journal for journal in Journal.objects.filter(kind=JournalKind.BONUS)}
+    assert {key: (journal.pk, journal.memo, journal.worker_id)
+            for key, journal in stored.items()} == {
+        "bonus:a": (journals[0].pk, "first", worker.pk),
+        "bonus:b": (journals[1].pk, "", worker.pk)}
+    assert sorted(Entry.objects.filter(journal=journals[1])
+                  .values_list("amount_cents", flat=True)) == [-40, 40]
+
+
+def test_a_later_posting_that_would_overdraw_refuses_the_whole_batch():
+    org = _org_ref()
+    _credit(org, 100)
+    pending = ledger.worker_pending(make_worker().pk)
+
+    with pytest.raises(ledger.InsufficientFunds) as refused:
+        ledger.post_journals([
+            ledger.Posting(key="bonus:a", kind=JournalKind.BONUS,
+                           lines=[(org, -60), (pending, 60)]),
+            ledger.Posting(key="bonus:b", kind=JournalKind.BONUS,
+                           lines=[(org, -41), (pending, 41)])])
+
+    assert (refused.value.balance_cents, refused.value.shortfall_cents) == (40, 1)
+    assert ledger.balance_of(org) == 100
+    assert Journal.objects.count() == 1
+
+
 def test_a_journal_key_is_posted_once():
     org = _org_ref()
     _credit(org, 100, key="credit:same")
