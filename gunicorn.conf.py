@@ -1,25 +1,35 @@
 """Gunicorn settings for Quorum (read by default from the working directory: a bare
 ``gunicorn config.wsgi:application`` uses them, as docker-compose and bench/cycle.py do).
 
-Why these values (measured with bench/cycle.py at 32 clients, 10 s, on the 2-core
-development machine with PostgreSQL, Redis and a Celery worker on the same cores and
-other test suites keeping the load at 7-12; 2026-11-30, next -> submit cycles/s):
+Why these values (measured with bench/cycle.py, 10 s phases, on the 2-core development
+machine with PostgreSQL, Redis and a Celery worker on the same cores; next -> submit
+cycles/s at 12 / 32 clients, gunicorn CPU per cycle in brackets):
 
-    gthread 2 workers x 8 threads   12.3    (chosen)
-    gthread 4 workers x 4 threads    7.1
-    gthread 4 workers x 1 thread     4.3    (what sync workers do)
-    4 x 4 with Django's psycopg pool instead of persistent connections    4.0
+    2026-11-30 13:05-13:12 UTC, after this round's hot-path work, load 7-10:
+    gthread 2 workers x 8 threads   104 / 78    (11.4 / 12.9 ms)
+    gthread 2 workers x 4 threads   120 / 92, again 111 / 78   (10.0-10.7 / 10.2-12.5 ms)  (chosen)
+    gthread 2 workers x 3 threads   118 / 85    (10.1 / 11.2 ms)
+    gthread 2 workers x 2 threads   130 / 92    (9.2 / 10.4 ms)
+    gthread 3 workers x 4 threads   108 / 96    (11.9 / 10.4 ms)
+    gthread 4 workers x 2 threads   109 / 91    (12.1 / 11.5 ms)
+    earlier, when a request made a dozen round trips (load 7-12):
+    gthread 2 workers x 8 threads   12.3 at 32 clients; 4 x 4: 7.1; 4 x 1 (sync-like): 4.3;
+    4 x 4 with Django's psycopg pool instead of persistent connections: 4.0
 
 - ``gthread``: a request spends most of its time waiting on PostgreSQL (a dozen round
-  trips per claim); threads overlap those waits while one thread runs Python. One thread
+  trips per cycle); threads overlap those waits while one thread runs Python. One thread
   per process (the ``sync`` worker's model) left the cores idle during queries. The
   async worker classes (gevent, eventlet) would need psycopg and the Redis client
   patched, for what threads already give.
 - workers = cores: Python holds the GIL while it builds queries and renders JSON, so
   parallelism comes from processes, but on a machine shared with PostgreSQL and Celery
   more processes than cores only competed with them for CPU.
-- threads = 8: enough to keep each process busy through the database waits; each keeps
-  one persistent connection (workers x threads = 16 in all, well below PostgreSQL's 100).
+- threads = 4: enough to keep each process busy through the database waits now that a
+  request makes three to thirteen short ones; more threads only fought over the GIL
+  (CPU per cycle rose with the thread count). Fewer would do as well on the hot path, but
+  a long request (a results export streams for minutes, an upload parses) holds its
+  thread, and four per process keep the hot path moving beside a couple of those. Each
+  thread keeps one persistent connection (workers x threads = 8 in all).
 - keep-alive 30 s: the worker app and API clients reuse their connection between next
   and submit; gunicorn faces clients directly (or through a proxy that keeps
   connections open).
@@ -38,7 +48,7 @@ wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", _cores))
-threads = int(os.environ.get("GUNICORN_THREADS", 8))
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 30))
 # A claim or submit answers in milliseconds; an upload of MAX_UPLOAD_BYTES over a slow
 # link is the longest request and larger files go through the background import.
