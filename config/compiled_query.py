@@ -77,7 +77,7 @@ class _BoundQuery(Query):
 def _rows_prepared(compiler, plan: _Plan, params: tuple) -> list:
     """What SQLCompiler.execute_sql gives the iterables (a list of row batches), the
     statement run through a prepared-statement cursor."""
-    with prepared_cursor(compiler.connection) as cursor:
+    with _prepared_cursor(compiler.connection) as cursor:
         cursor.execute(plan.sql, params)
         rows = cursor.fetchall()
     if plan.has_extra_select:  # columns only ordering needed, not the caller
@@ -85,10 +85,11 @@ def _rows_prepared(compiler, plan: _Plan, params: tuple) -> list:
     return [rows]
 
 
-def prepared_cursor(connection):
+def _prepared_cursor(connection):
     """A cursor whose statements PostgreSQL plans once per connection rather than on
-    every run: psycopg's server-side parameters, a statement prepared from its fifth run
-    on (psycopg's threshold). Django's own cursors bind parameters on the client, so
+    every run: psycopg's server-side parameters, a statement prepared once it has run
+    DATABASE_PREPARE_THRESHOLD times on the connection (config/settings.py). Django's
+    own cursors bind parameters on the client, so
     PostgreSQL parses and plans each statement afresh: measured on the worker's cycle,
     planning took more of the database's time than executing (token lookup 0.3 ms to
     plan, 0.05 ms to run).
@@ -109,10 +110,13 @@ class CompiledQuery:
         self._plans: dict[str, _Plan] = {}
         self._lock = threading.Lock()
 
-    def fetch(self, *, using: str = DEFAULT_DB_ALIAS, **values) -> list:
+    def _check(self, values: dict) -> None:
         if values.keys() != self._parameters.keys():
             raise TypeError(f"expected parameters {sorted(self._parameters)}, "
                             f"got {sorted(values)}")
+
+    def fetch(self, *, using: str = DEFAULT_DB_ALIAS, **values) -> list:
+        self._check(values)
         connection = connections[using]
         if connection.vendor != "postgresql":
             return list(self._build(**values).using(using))
@@ -122,6 +126,13 @@ class CompiledQuery:
         queryset.query.compiled_plan = plan
         queryset.query.compiled_params = plan.bind(values)
         return list(queryset)
+
+    def sql_with_params(self, *, using: str = DEFAULT_DB_ALIAS, **values) -> tuple[str, tuple]:
+        """The compiled SQL and this call's parameters, for a statement that embeds the
+        read (PostgreSQL only: marketplace/services/claim_sql.py builds its claim on it)."""
+        self._check(values)
+        plan = self._plans.get(using) or self._compile(using)
+        return plan.sql, plan.bind(values)
 
     def get(self, *, using: str = DEFAULT_DB_ALIAS, **values):
         """The one row, or the model's DoesNotExist / MultipleObjectsReturned (the

@@ -123,9 +123,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # The hot path's statements (config/compiled_query.prepared_cursor: the claim, the
-    # token and assignment lookups, the answers update) are prepared on their fifth run
-    # on a connection, so PostgreSQL stops planning them again. Django's own queries bind
+    # The hot path's compiled reads (config/compiled_query.py: the token lookup, the
+    # assignment, answer, worker and quality-record reads and locks) are prepared on their
+    # fifth run on a connection, so PostgreSQL stops planning them again. Django's own queries bind
     # on the client and are never prepared. Behind a transaction-mode pooler (PgBouncer
     # before 1.21) prepared statements break: set DATABASE_PREPARE_THRESHOLD=off there.
     _prepare_threshold = env_str("DATABASE_PREPARE_THRESHOLD", "5")

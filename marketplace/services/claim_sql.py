@@ -21,11 +21,12 @@ then oldest) or, for projects in automation mode "active", ``task_active_routing
 ``gold_per_task`` of them; each lands in a uniformly random gap between the task's items.
 """
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db import connection
 from django.db.models import Exists, F
 
+from config.compiled_query import CompiledQuery
 from workers.models import WorkerProfile
 
 from ..enums import AssignmentStatus, PayModel, ProjectStatus
@@ -114,44 +115,42 @@ class Claimed:
     items: list[dict]  # [{id: answer id, data}] in served order
 
 
-def _compile_pick(*, worker: WorkerProfile, project_ids: list[int], order: str,
-                  now: datetime) -> tuple[str, tuple]:
+def _pick(*, worker: WorkerProfile, project_ids: list[int], order: str, now: datetime):
     tasks = claimable_tasks(worker=worker, project_ids=project_ids)
     if len(project_ids) == 1:
         # A scalar equality (not = ANY) lets the planner walk the partial index in order.
         tasks = tasks.filter(project_id=project_ids[0])
     live_lease = Assignment.objects.filter(worker_id=worker.pk, expires_at__gt=now,
                                            status=AssignmentStatus.ASSIGNED)
-    pick = (tasks
+    return (tasks
             .filter(project__status=ProjectStatus.ACTIVE)  # even from a stale cache entry
             .exclude(Exists(live_lease))  # one live lease per worker
             .select_for_update(no_key=True, skip_locked=True, of=("self",))
             .order_by(*ORDERS[order]).values("id", "project_id")[:1])
-    return pick.query.sql_with_params()
 
 
 # Compiling the pick through the ORM costs more CPU than the database spends running the
-# whole claim, so it is compiled once per shape (order, number of projects) with stand-in
-# values, whose places in the parameters are then filled with each claim's own.
-_WORKER_STAND_IN = -790_001
-_PROJECT_STAND_INS = range(-790_002, -791_002, -1)
-_NOW_STAND_IN = datetime(1901, 1, 1, tzinfo=UTC)
-_compiled: dict[tuple[str, int], tuple[str, tuple]] = {}
+# whole claim, so it is compiled once per shape (order, number of projects).
+_PICKS: dict[tuple[str, int], CompiledQuery] = {}
+
+
+def _pick_query(order: str, count: int) -> CompiledQuery:
+    shape = (order, count)
+    if shape not in _PICKS:  # two threads may both build it: the same query either way
+        names = [f"project_{index}" for index in range(count)]
+        _PICKS[shape] = CompiledQuery(
+            lambda worker_id, now, **projects: _pick(
+                worker=WorkerProfile(pk=worker_id), now=now, order=order,
+                project_ids=[projects[name] for name in names]),
+            worker_id=int, now=datetime, **dict.fromkeys(names, int))
+    return _PICKS[shape]
 
 
 def _pick_sql(*, worker: WorkerProfile, project_ids: list[int], order: str,
               now: datetime) -> tuple[str, tuple]:
-    shape = (order, len(project_ids))
-    if shape not in _compiled:
-        _compiled[shape] = _compile_pick(
-            worker=WorkerProfile(pk=_WORKER_STAND_IN),
-            project_ids=list(_PROJECT_STAND_INS[:len(project_ids)]), order=order,
-            now=_NOW_STAND_IN)
-    sql, stand_ins = _compiled[shape]
-    values = {_WORKER_STAND_IN: worker.pk, _NOW_STAND_IN: now,
-              **dict(zip(_PROJECT_STAND_INS, project_ids))}
-    return sql, tuple(values.get(param, param) if isinstance(param, (int, datetime))
-                      and not isinstance(param, bool) else param for param in stand_ins)
+    return _pick_query(order, len(project_ids)).sql_with_params(
+        worker_id=worker.pk, now=now,
+        **{f"project_{index}": project_id for index, project_id in enumerate(project_ids)})
 
 
 def claim_in_one_statement(*, worker: WorkerProfile, project_ids: list[int], order: str,
@@ -164,7 +163,7 @@ def claim_in_one_statement(*, worker: WorkerProfile, project_ids: list[int], ord
     params = (*pick_params, worker.pk, now, now, now, worker.pk, worker.pk, worker.pk,
               list(project_ids),
               [pseudonym_value(project_id, worker.pk) for project_id in project_ids])
-    # Not a prepared statement (config/compiled_query.prepared_cursor): from its sixth
+    # Not a prepared statement (config/compiled_query.py's reads are): from its sixth
     # run PostgreSQL may keep a generic plan, which for this pick walked the whole task
     # table (the database's CPU per cycle went from 5 to 22 ms). Planned per run instead.
     with connection.cursor() as cursor:
