@@ -11,8 +11,8 @@ from drf_spectacular.views import (
 from .health import healthz, metrics
 
 api_v1 = [
+    path("", include("marketplace.api.urls")),  # first: it holds the worker's hot path
     path("", include("accounts.api.urls")),
-    path("", include("marketplace.api.urls")),
     path("", include("workers.api.urls")),
     path("", include("qa.api.urls")),
     path("", include("payments.api.urls")),

@@ -3,6 +3,12 @@ from django.urls import include, path
 from . import assignment_views, views
 
 urlpatterns = [
+    # The worker's hot path first: Django tries the patterns in order, and every pattern
+    # (and failed include) before the match costs a regex and a list of what was tried.
+    path("worker/tasks/next", assignment_views.NextTaskView.as_view(), name="worker-next"),
+    path("worker/assignments/<int:assignment_id>/submit", assignment_views.SubmitView.as_view()),
+    path("worker/assignments/<int:assignment_id>/heartbeat",
+         assignment_views.HeartbeatView.as_view()),
     path("", include("marketplace.webhooks.urls")),
     path("projects", views.ProjectListView.as_view(), name="project-list"),
     path("projects/<int:project_id>", views.ProjectDetailView.as_view(), name="project-detail"),
@@ -22,13 +28,9 @@ urlpatterns = [
     path("assignments/<int:assignment_id>/reject", assignment_views.RejectView.as_view()),
     path("worker/availability", assignment_views.AvailabilityView.as_view(),
          name="worker-availability"),
-    path("worker/tasks/next", assignment_views.NextTaskView.as_view(), name="worker-next"),
     path("worker/assignments", assignment_views.WorkerAssignmentListView.as_view(),
          name="worker-assignments"),
     path("worker/assignments/<int:assignment_id>",
          assignment_views.WorkerAssignmentDetailView.as_view()),
-    path("worker/assignments/<int:assignment_id>/heartbeat",
-         assignment_views.HeartbeatView.as_view()),
-    path("worker/assignments/<int:assignment_id>/submit", assignment_views.SubmitView.as_view()),
     path("worker/assignments/<int:assignment_id>/return", assignment_views.ReturnView.as_view()),
 ]
