@@ -110,13 +110,18 @@ class CompiledQuery:
         self._plans: dict[str, _Plan] = {}
         self._lock = threading.Lock()
 
-    def _check(self, values: dict) -> None:
+    def _check(self, values: dict) -> dict:
+        """The values as the ORM would have prepared them: ``pk="12"`` is the integer 12
+        there (a prepared statement would refuse the text), ``pk="x"`` a ValueError."""
         if values.keys() != self._parameters.keys():
             raise TypeError(f"expected parameters {sorted(self._parameters)}, "
                             f"got {sorted(values)}")
+        kinds = self._parameters
+        return {name: value if kinds[name] is datetime else kinds[name](value)
+                for name, value in values.items()}
 
     def fetch(self, *, using: str = DEFAULT_DB_ALIAS, **values) -> list:
-        self._check(values)
+        values = self._check(values)
         connection = connections[using]
         if connection.vendor != "postgresql":
             return list(self._build(**values).using(using))
@@ -130,7 +135,7 @@ class CompiledQuery:
     def sql_with_params(self, *, using: str = DEFAULT_DB_ALIAS, **values) -> tuple[str, tuple]:
         """The compiled SQL and this call's parameters, for a statement that embeds the
         read (PostgreSQL only: marketplace/services/claim_sql.py builds its claim on it)."""
-        self._check(values)
+        values = self._check(values)
         plan = self._plans.get(using) or self._compile(using)
         return plan.sql, plan.bind(values)
 

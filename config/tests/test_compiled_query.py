@@ -111,6 +111,14 @@ def test_a_parameter_the_lookup_transforms_is_refused_at_first_use(two_organizat
         contains.fetch(part="acme")
 
 
+def test_values_are_prepared_as_the_orm_prepares_them(two_organizations):
+    acme = two_organizations["Acme"]
+    long_ago = datetime(2000, 1, 1, tzinfo=UTC)
+    assert len(MEMBERS.fetch(organization_id=str(acme.pk), joined_after=long_ago)) == 2
+    with pytest.raises(ValueError):
+        MEMBERS.fetch(organization_id="acme", joined_after=long_ago)
+
+
 def test_parameters_must_be_the_declared_ones(two_organizations):
     with pytest.raises(TypeError):
         EMAILS.fetch(nom="Acme")
