@@ -30,17 +30,29 @@ def submit_capturing(assignment, worker, value):
     return callbacks
 
 
-def test_three_submits_of_a_task_while_its_job_waits_make_one_aggregation(
-        requester, monkeypatch):
-    project = launched_project(requester, tasks=1, items_per_task=1, overlap=3)
+def drain_jobs_enqueued(monkeypatch) -> list:
+    """The drain jobs the submits enqueue, recorded instead of sent."""
     enqueued = []
     monkeypatch.setattr(results.aggregate_pending_job, "apply_async",
                         lambda **options: enqueued.append("drain"))
+    return enqueued
+
+
+def three_workers_submit(project, value) -> None:
+    """Three workers each claim and submit; the commits run after all three (the drain
+    job still queued)."""
     hooks = []
     for email in ("a@workers.example", "b@workers.example", "c@workers.example"):
         worker = eligible_worker(email)
-        hooks += submit_capturing(claim(worker, project), worker, "positive")
-    run_commit_hooks(hooks)  # the three commits, before the worker picks the job up
+        hooks += submit_capturing(claim(worker, project), worker, value)
+    run_commit_hooks(hooks)
+
+
+def test_three_submits_of_a_task_while_its_job_waits_make_one_aggregation(
+        requester, monkeypatch):
+    project = launched_project(requester, tasks=1, items_per_task=1, overlap=3)
+    enqueued = drain_jobs_enqueued(monkeypatch)
+    three_workers_submit(project, "positive")  # before the worker picks the job up
 
     assert enqueued == ["drain"]
     assert Item.objects.get(project=project).result is None  # the job has not run yet
@@ -53,14 +65,8 @@ def test_three_submits_of_a_task_while_its_job_waits_make_one_aggregation(
 def test_tasks_requested_while_the_job_waits_are_aggregated_by_that_one_job(
         requester, monkeypatch):
     project = launched_project(requester, tasks=3, items_per_task=1, overlap=1)
-    enqueued = []
-    monkeypatch.setattr(results.aggregate_pending_job, "apply_async",
-                        lambda **options: enqueued.append("drain"))
-    hooks = []
-    for email in ("a@workers.example", "b@workers.example", "c@workers.example"):
-        worker = eligible_worker(email)
-        hooks += submit_capturing(claim(worker, project), worker, "negative")
-    run_commit_hooks(hooks)
+    enqueued = drain_jobs_enqueued(monkeypatch)
+    three_workers_submit(project, "negative")
 
     assert enqueued == ["drain"]
     assert results.aggregate_pending_job() == 3
@@ -73,14 +79,8 @@ def test_tasks_requested_while_the_job_waits_are_aggregated_by_that_one_job(
 def test_a_job_takes_at_most_a_batch_and_queues_the_next(requester, monkeypatch):
     project = launched_project(requester, tasks=3, items_per_task=1, overlap=1)
     monkeypatch.setattr(results, "AGGREGATION_BATCH", 2)
-    enqueued = []
-    monkeypatch.setattr(results.aggregate_pending_job, "apply_async",
-                        lambda **options: enqueued.append("drain"))
-    hooks = []
-    for email in ("a@workers.example", "b@workers.example", "c@workers.example"):
-        worker = eligible_worker(email)
-        hooks += submit_capturing(claim(worker, project), worker, "negative")
-    run_commit_hooks(hooks)
+    enqueued = drain_jobs_enqueued(monkeypatch)
+    three_workers_submit(project, "negative")
 
     assert results.aggregate_pending_job() == 2
     assert enqueued == ["drain", "drain"]  # the first job queued a second
@@ -92,9 +92,7 @@ def test_a_job_takes_at_most_a_batch_and_queues_the_next(requester, monkeypatch)
 
 def test_a_submit_committing_after_the_job_started_requests_another(requester, monkeypatch):
     project = launched_project(requester, tasks=1, items_per_task=1, overlap=2)
-    enqueued = []
-    monkeypatch.setattr(results.aggregate_pending_job, "apply_async",
-                        lambda **options: enqueued.append("drain"))
+    enqueued = drain_jobs_enqueued(monkeypatch)
     first = eligible_worker("a@workers.example")
     run_commit_hooks(submit_capturing(claim(first, project), first, "positive"))
     second = eligible_worker("b@workers.example")
@@ -125,9 +123,7 @@ def test_a_failed_enqueue_leaves_no_marker_and_the_task_pending(requester, monke
 
     assert cache.get(aggregation_queue.MARKER_KEY) is None
     # The next request enqueues a job, which finds the task still pending.
-    enqueued = []
-    monkeypatch.setattr(results.aggregate_pending_job, "apply_async",
-                        lambda **options: enqueued.append("drain"))
+    drain_jobs_enqueued(monkeypatch)
     assert results.aggregation_request(task_id=task_id) is True
     assert results.aggregate_pending_job() == 1
     assert Item.objects.get(project=project).result == "positive"
