@@ -149,6 +149,12 @@ def _aggregate_project_tasks(project_id: int, task_ids: list[int]) -> list[int]:
     return list(final)
 
 
+def _aggregate_in_batches(task_ids: list[int]) -> int:
+    """Aggregate the tasks AGGREGATION_BATCH at a time; the number of items finalised."""
+    return sum(len(aggregate_tasks(task_ids=task_ids[start:start + AGGREGATION_BATCH]))
+               for start in range(0, len(task_ids), AGGREGATION_BATCH))
+
+
 def revise_task_results(*, task_id: int) -> int:
     """A late decision changed which labels count on a task whose items were final:
     recompute them now, announce what changed. Returns the number changed."""
@@ -197,9 +203,8 @@ def refine_project(*, project_id: int) -> int:
 def reaggregate_project(*, project_id: int) -> int:
     """Aggregate tasks left waiting (a lost job, a project resumed after funds ran out),
     then complete the project if that finished it."""
-    task_ids = marketplace_selectors.tasks_awaiting_aggregation(project_id=project_id)
-    finalised = sum(len(aggregate_tasks(task_ids=task_ids[start:start + AGGREGATION_BATCH]))
-                    for start in range(0, len(task_ids), AGGREGATION_BATCH))
+    finalised = _aggregate_in_batches(
+        marketplace_selectors.tasks_awaiting_aggregation(project_id=project_id))
     complete_project_if_done(project_id=project_id)
     return finalised
 
@@ -213,10 +218,8 @@ def sweep() -> int:
         grade_submission(assignment_id=assignment_id)
         aggregate_task(task_id=marketplace_selectors.assignment_task_id(
             assignment_id=assignment_id))
-    task_ids = marketplace_selectors.tasks_awaiting_aggregation(
-        project_status=ProjectStatus.ACTIVE, limit=1000)
-    for start in range(0, len(task_ids), AGGREGATION_BATCH):
-        aggregate_tasks(task_ids=task_ids[start:start + AGGREGATION_BATCH])
+    _aggregate_in_batches(marketplace_selectors.tasks_awaiting_aggregation(
+        project_status=ProjectStatus.ACTIVE, limit=1000))
     return len(stale)
 
 
