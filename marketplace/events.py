@@ -3,6 +3,8 @@
 Nothing reacts to these rows: what follows a decision (grading, payment, webhooks) is
 called in order by the use case's flow (the ``flows`` package).
 """
+from config.compiled_write import insert
+
 from .models import Assignment, AssignmentEvent
 
 SUBMITTED = "assignment.submitted"
@@ -13,5 +15,5 @@ RETURNED = "assignment.returned"
 
 
 def record(kind: str, *, assignment: Assignment, actor=None, **details) -> AssignmentEvent:
-    return AssignmentEvent.objects.create(assignment=assignment, kind=kind, actor=actor,
-                                          details=details)
+    return insert(AssignmentEvent(assignment=assignment, kind=kind, actor=actor,
+                                  details=details))

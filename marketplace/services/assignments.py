@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.models import User
 from config.bulk import bulk_update
 from config.compiled_query import CompiledQuery
+from config.compiled_write import save_fields
 from config.errors import Conflict, required_text
 from workers.models import WorkerProfile
 
@@ -144,7 +145,7 @@ def assignment_submit(*, assignment_id: int, worker: WorkerProfile, answers: lis
     if judge is not None:
         assignment.graded_at = now
         fields.append("graded_at")
-    assignment.save(update_fields=fields)
+    save_fields(assignment, fields)
     events.record(events.SUBMITTED, assignment=assignment, actor=worker.user)
     if judge is None:
         return Submitted(assignment=assignment, graded=None)

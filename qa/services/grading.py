@@ -10,6 +10,7 @@ transaction. Either way graded_at is set once, so nothing is counted twice. Lock
 quality records after the assignment (config/lock_order.py).
 """
 from config.compiled_query import CompiledQuery
+from config.compiled_write import save_fields
 from marketplace.enums import AssignmentStatus
 from marketplace.models import Assignment, Project, ProjectSkillRequirement
 from workers.enums import SkillSource
@@ -55,8 +56,8 @@ def _update_skill_records(assignment, seen: int, correct: int) -> None:
     for skill_id in _PROJECT_SKILL_IDS.fetch(project_id=assignment.project_id):
         record = skill_stats_for_update(worker_id=assignment.worker_id, skill_id=skill_id)
         _record_gold(record, seen, correct)
-        record.save(update_fields=["gold_seen", "gold_correct", "accuracy_lower_bound",
-                                   "updated_at"])
+        save_fields(record, ["gold_seen", "gold_correct", "accuracy_lower_bound",
+                             "updated_at"])
         _maybe_move_skill_level(assignment, record)
 
 
@@ -102,8 +103,8 @@ def gold_record(*, assignment: Assignment, gold_seen: int, gold_correct: int,
     stats = project_stats_for_update(worker_id=assignment.worker_id, project_id=project.pk)
     _record_gold(stats, gold_seen, gold_correct)
     stats.submitted += 1  # the row is locked: no concurrent increment to lose
-    stats.save(update_fields=["gold_seen", "gold_correct", "accuracy_lower_bound",
-                              "submitted", "updated_at"])
+    save_fields(stats, ["gold_seen", "gold_correct", "accuracy_lower_bound", "submitted",
+                        "updated_at"])
     if gold_seen:
         _update_skill_records(assignment, gold_seen, gold_correct)
     rules.check_accuracy(stats, quality, project.min_gold_accuracy)

@@ -1,0 +1,118 @@
+"""config.compiled_write: the ORM's single-row writes, their SQL built once."""
+from datetime import timedelta
+
+import pytest
+from django.db import DatabaseError, connection
+from django.db.models import signals
+from django.db.models.sql import compiler
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from conftest import make_worker
+from config.compiled_write import insert, save_fields
+from marketplace.models import Organization
+from marketplace.services import project_create
+from qa.models import WorkerProjectStats
+from workers.tests.factories import make_ready_worker, project_fields
+
+pytestmark = pytest.mark.django_db
+
+
+def test_save_fields_writes_only_the_named_fields():
+    organization = Organization.objects.create(name="Acme")
+    created = organization.created_at
+    Organization.objects.filter(pk=organization.pk).update(
+        created_at=created - timedelta(days=1))
+    organization.name = "Acme Labs"
+
+    save_fields(organization, ["name"])
+
+    stored = Organization.objects.get(pk=organization.pk)
+    assert (stored.name, stored.created_at) == ("Acme Labs", created - timedelta(days=1))
+
+
+def test_save_fields_applies_auto_now_to_the_row_and_the_instance(requester):
+    worker = make_ready_worker(make_worker("dana@workers.example"), skills={})
+    project = project_create(organization=requester.membership.organization,
+                             actor=requester, fields=project_fields())
+    stats = WorkerProjectStats.objects.create(worker=worker, project=project)
+    before = stats.updated_at
+    stats.submitted = 7
+
+    save_fields(stats, ["submitted", "updated_at"])
+
+    stored = WorkerProjectStats.objects.get(pk=stats.pk)
+    assert stored.submitted == 7
+    assert stored.updated_at == stats.updated_at > before
+
+
+def test_save_fields_of_a_deleted_row_is_a_database_error():
+    organization = Organization.objects.create(name="Acme")
+    Organization.objects.filter(pk=organization.pk).delete()
+    organization.name = "Gone"
+
+    with pytest.raises(DatabaseError):
+        save_fields(organization, ["name"])
+
+
+def test_insert_applies_auto_now_add_and_sets_the_key():
+    started = timezone.now()
+
+    organization = insert(Organization(name="Acme"))
+
+    stored = Organization.objects.get(pk=organization.pk)
+    assert stored.name == "Acme"
+    assert started - timedelta(seconds=1) < stored.created_at == organization.created_at
+    assert not organization._state.adding
+
+
+def test_insert_stores_json_and_null_foreign_keys(requester):
+    from marketplace.models import Assignment, AssignmentEvent
+    from marketplace.tests.test_hot_path_queries import launched, next_task, ready_client
+    launched(requester)
+    _, client = ready_client()
+    assignment = Assignment.objects.get(pk=next_task(client).json()["assignment_id"])
+
+    event = insert(AssignmentEvent(assignment=assignment, kind="test.kind",
+                                   details={"n": [1, "two", None]}))
+
+    stored = AssignmentEvent.objects.get(pk=event.pk)
+    assert (stored.kind, stored.details, stored.actor_id) == (
+        "test.kind", {"n": [1, "two", None]}, None)
+
+
+def test_a_model_with_save_receivers_goes_through_the_orm_so_they_fire():
+    heard = []
+
+    def receiver(sender, instance, **kwargs):
+        heard.append((instance.pk, kwargs.get("update_fields"), kwargs["created"]))
+
+    signals.post_save.connect(receiver, sender=Organization, dispatch_uid="test-receiver")
+    try:
+        organization = insert(Organization(name="Acme"))
+        organization.name = "Acme Labs"
+        save_fields(organization, ["name"])
+    finally:
+        signals.post_save.disconnect(sender=Organization, dispatch_uid="test-receiver")
+
+    assert heard == [(organization.pk, None, True),
+                     (organization.pk, frozenset({"name"}), False)]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the compiled path")
+def test_each_statement_is_built_once(monkeypatch):
+    organization = insert(Organization(name="Acme"))  # both compiled here
+    save_fields(organization, ["name"])
+    monkeypatch.setattr(compiler.SQLUpdateCompiler, "as_sql",
+                        lambda *args, **kwargs: pytest.fail("the ORM built the update"))
+    monkeypatch.setattr(compiler.SQLInsertCompiler, "as_sql",
+                        lambda *args, **kwargs: pytest.fail("the ORM built the insert"))
+    organization.name = "Acme Labs"
+
+    with CaptureQueriesContext(connection) as captured:
+        save_fields(organization, ["name"])
+        other = insert(Organization(name="Beta"))
+
+    assert len(captured.captured_queries) == 2
+    assert Organization.objects.get(pk=organization.pk).name == "Acme Labs"
+    assert Organization.objects.get(pk=other.pk).name == "Beta"
