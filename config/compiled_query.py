@@ -23,6 +23,7 @@ not found and the definition fails at its first use, loudly. Results are fetched
 Only PostgreSQL's compilation is kept; on other databases (SQLite for ``make run``)
 ``fetch`` simply evaluates the queryset, so both run the same definition.
 """
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -42,6 +43,48 @@ def _marker(kind: type, index: int):
     if kind is datetime:
         return _MARKER_EPOCH + timedelta(seconds=index)
     raise TypeError(f"CompiledQuery parameters are int, str or datetime, not {kind!r}")
+
+
+_PLACEHOLDER = re.compile(r"%%|%s")
+_PLAIN_TEXT = re.compile(r"[A-Za-z0-9_.:-]*")
+
+
+def _literal(value) -> str | None:
+    """A constant of the definition as SQL text, or None to keep it a parameter (only
+    values whose text is unambiguous: integers, booleans, plain words)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"({int(value)})" if value < 0 else str(int(value))  # "- -1" is a comment
+    if isinstance(value, str):  # enum members too (TaskStatus.OPEN): their text
+        text = str.__str__(value)
+        return f"'{text}'" if _PLAIN_TEXT.fullmatch(text) else None
+    return None
+
+
+def _inline_constants(sql: str, slots: list) -> tuple[str, tuple]:
+    """The definition's constants (a status, a flag, an EXISTS' 1) written into the SQL:
+    a prepared statement's generic plan then knows them. With ``status = $2`` PostgreSQL
+    cannot use a partial index ``WHERE status = 'open'``; the generic plan of the claim's
+    pick sorted every free task of the project instead of reading the first in order."""
+    kept, position = [], 0
+
+    def placeholder(match):
+        nonlocal position
+        if match.group() == "%%":
+            return "%%"
+        slot = slots[position]
+        position += 1
+        literal = _literal(slot[0]) if isinstance(slot, tuple) else None
+        if literal is None:
+            kept.append(slot)
+            return "%s"
+        return literal
+
+    sql = _PLACEHOLDER.sub(placeholder, sql)
+    if position != len(slots):
+        raise ValueError("CompiledQuery: the SQL's placeholders do not match its parameters")
+    return sql, tuple(kept)
 
 
 class _Plan:
@@ -77,7 +120,7 @@ class _BoundQuery(Query):
 def _rows_prepared(compiler, plan: _Plan, params: tuple) -> list:
     """What SQLCompiler.execute_sql gives the iterables (a list of row batches), the
     statement run through a prepared-statement cursor."""
-    with _prepared_cursor(compiler.connection) as cursor:
+    with prepared_cursor(compiler.connection) as cursor:
         cursor.execute(plan.sql, params)
         rows = cursor.fetchall()
     if plan.has_extra_select:  # columns only ordering needed, not the caller
@@ -85,7 +128,7 @@ def _rows_prepared(compiler, plan: _Plan, params: tuple) -> list:
     return [rows]
 
 
-def _prepared_cursor(connection):
+def prepared_cursor(connection):
     """A cursor whose statements PostgreSQL plans once per connection rather than on
     every run: psycopg's server-side parameters, a statement prepared once it has run
     DATABASE_PREPARE_THRESHOLD times on the connection (config/settings.py). Django's
@@ -170,8 +213,9 @@ class CompiledQuery:
             if missing:
                 raise ValueError(f"CompiledQuery: {sorted(missing)} did not reach the SQL "
                                  "as given (transformed by a lookup?); use the ORM here")
+            sql, slots = _inline_constants(sql, slots)
             plan = _Plan()
-            plan.queryset, plan.sql, plan.slots = queryset, sql, tuple(slots)
+            plan.queryset, plan.sql, plan.slots = queryset, sql, slots
             plan.select, plan.klass_info = compiler.select, compiler.klass_info
             plan.annotation_col_map = compiler.annotation_col_map
             plan.col_count, plan.has_extra_select = compiler.col_count, compiler.has_extra_select

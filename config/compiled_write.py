@@ -23,7 +23,7 @@ to some models: their signals must fire).
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import signals
 
-from .compiled_query import _prepared_cursor
+from .compiled_query import prepared_cursor
 
 _UPDATES: dict[tuple, tuple[str, list]] = {}
 _INSERTS: dict[tuple, tuple[str, list]] = {}
@@ -61,7 +61,7 @@ def save_fields(instance, fields: list[str], *, using: str = DEFAULT_DB_ALIAS) -
     params = [field.get_db_prep_save(field.pre_save(instance, add=False), connection)
               for field in columns]
     params.append(model._meta.pk.get_db_prep_value(instance.pk, connection))
-    with _prepared_cursor(connection) as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
         if cursor.rowcount == 0:
             raise DatabaseError("Save with update_fields did not affect any rows.")
@@ -89,7 +89,7 @@ def insert(instance, *, using: str = DEFAULT_DB_ALIAS):
     sql, columns = compiled
     params = [field.get_db_prep_save(field.pre_save(instance, add=True), connection)
               for field in columns]
-    with _prepared_cursor(connection) as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
         instance.pk = cursor.fetchone()[0]
     instance._state.adding = False

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from marketplace.models import Membership, Organization
-from config.compiled_query import CompiledQuery
+from config.compiled_query import CompiledQuery, _inline_constants
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +122,32 @@ def test_values_are_prepared_as_the_orm_prepares_them(two_organizations):
 def test_parameters_must_be_the_declared_ones(two_organizations):
     with pytest.raises(TypeError):
         EMAILS.fetch(nom="Acme")
+
+
+
+# A member's e-mail by organization, above a user id, with constants of two kinds: a
+# plain word and a text that is not one.
+MEMBER_EMAILS = CompiledQuery(
+    lambda name, above: User.objects.filter(
+        membership__organization__name=name, id__gt=above, first_name="Ann",
+        last_name="O'Brien %").values_list("email", flat=True), name=str, above=int)
+
+
+@on_postgresql
+def test_constants_are_written_into_the_sql_and_values_stay_parameters(two_organizations):
+    sql, params = MEMBER_EMAILS.sql_with_params(name="Acme", above=-7)
+
+    # A plain word is a literal (a generic plan knows it: a partial index on it stays
+    # usable); the caller's values, and text that is not a plain word, stay parameters.
+    assert '"accounts_user"."first_name" = \'Ann\'' in sql
+    assert sorted(map(str, params)) == ["-7", "Acme", "O'Brien %"]
+    User.objects.filter(email="acme0@example.com").update(first_name="Ann",
+                                                          last_name="O'Brien %")
+    assert MEMBER_EMAILS.fetch(name="Acme", above=-7) == ["acme0@example.com"]
+
+
+@on_postgresql
+def test_a_negative_constant_stays_one_number():
+    sql, kept = _inline_constants("SELECT 5 - %s, %s, '%%'", [(-1,), "value"])
+
+    assert (sql, kept) == ("SELECT 5 - (-1), %s, '%%'", ("value",))

@@ -151,3 +151,48 @@ def test_submit_statements_grading_gold_inline(gold_project):
 # 16 in the grading job (its own project and settings lookups, the assignment lock and
 # answers again, the records); 14 until the view stopped reading the assignment apart.
 SUBMIT_STATEMENTS = 13
+
+
+def _generic_plan(sql: str, params: tuple) -> str:
+    """EXPLAIN of the statement as PostgreSQL's plan cache keeps it once it goes generic
+    (the claim is a prepared statement), with sorts and sequential scans priced out: only
+    a plan that can read the routing index in order avoids them."""
+    def declared_type(value) -> str:
+        for kind, name in ((bool, "boolean"), (int, "bigint"), (str, "text")):
+            if isinstance(value, kind):
+                return name
+        return "timestamptz"
+
+    pieces = sql.split("%s")
+    numbered = "".join(piece + (f"${index + 1}" if index < len(params) else "")
+                       for index, piece in enumerate(pieces))
+    declared = ", ".join(declared_type(value) for value in params)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"PREPARE generic_pick ({declared}) AS {numbered}")
+        try:
+            cursor.execute("EXPLAIN EXECUTE generic_pick(" + ", ".join(
+                ["%s"] * len(params)) + ")", params)
+            return "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("DEALLOCATE generic_pick")
+
+
+def test_the_prepared_claims_generic_plan_reads_the_routing_index_in_order(gold_project):
+    from django.utils import timezone
+
+    from marketplace.services.claim_sql import _pick_sql
+    from workers.models import WorkerProfile
+    user, _ = ready_client()
+    worker = WorkerProfile.objects.get(user=user)
+
+    sql, params = _pick_sql(worker=worker, project_ids=[gold_project.pk], order="default",
+                            now=timezone.now())
+    plan = _generic_plan(sql, params)
+
+    # With the task's status as a parameter the partial index (WHERE status = 'open')
+    # could not serve a generic plan: it sorted every free task of the project.
+    assert "task_routing_free_idx" in plan, plan
+    assert "Sort" not in plan, plan
