@@ -41,31 +41,45 @@ def _compiled_path(model, using: str):
 def save_fields(instance, fields: list[str], *, using: str = DEFAULT_DB_ALIAS) -> None:
     """``instance.save(update_fields=fields)`` for a row that exists: the same values
     written (``auto_now`` fields set on the instance too), DatabaseError if no row was."""
-    model = type(instance)
-    connection = _compiled_path(model, using)
+    connection = _compiled_path(type(instance), using)
     if connection is None or instance.pk is None:
         instance.save(update_fields=fields, using=using)
         return
-    key = (model, tuple(fields), using)
+    if _update(instance, fields, connection, pre_save=True) == 0:
+        raise DatabaseError("Save with update_fields did not affect any rows.")
+    instance._state.db = using
+
+
+def update_one(instance, fields: list[str], *, using: str = DEFAULT_DB_ALIAS) -> int:
+    """``bulk_update([instance], fields)``: the values as they are (no ``auto_now``, no
+    signals, as bulk_update); the number of rows updated."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return type(instance).objects.using(using).bulk_update([instance], fields)
+    return _update(instance, fields, connection, pre_save=False)
+
+
+def _update(instance, fields: list[str], connection, *, pre_save: bool) -> int:
+    model = type(instance)
+    key = (model, tuple(fields), connection.alias)
     compiled = _UPDATES.get(key)
     if compiled is None:
         columns = [model._meta.get_field(name) for name in fields]
         if any(not field.concrete or field.primary_key for field in columns):
-            raise ValueError(f"save_fields: {fields} must be concrete non-key fields")
+            raise ValueError(f"compiled update: {fields} must be concrete non-key fields")
         quote = connection.ops.quote_name
         compiled = (f"UPDATE {quote(model._meta.db_table)} SET "
                     + ", ".join(f"{quote(field.column)} = %s" for field in columns)
                     + f" WHERE {quote(model._meta.pk.column)} = %s", columns)
         _UPDATES[key] = compiled
     sql, columns = compiled
-    params = [field.get_db_prep_save(field.pre_save(instance, add=False), connection)
+    params = [field.get_db_prep_save(field.pre_save(instance, add=False) if pre_save
+                                     else getattr(instance, field.attname), connection)
               for field in columns]
     params.append(model._meta.pk.get_db_prep_value(instance.pk, connection))
     with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
-        if cursor.rowcount == 0:
-            raise DatabaseError("Save with update_fields did not affect any rows.")
-    instance._state.db = using
+        return cursor.rowcount
 
 
 def insert(instance, *, using: str = DEFAULT_DB_ALIAS):

@@ -116,3 +116,39 @@ def test_each_statement_is_built_once(monkeypatch):
     assert len(captured.captured_queries) == 2
     assert Organization.objects.get(pk=organization.pk).name == "Acme Labs"
     assert Organization.objects.get(pk=other.pk).name == "Beta"
+
+
+def test_bulk_update_of_one_row_writes_it_as_given_and_counts_it(requester):
+    from config.bulk import bulk_update
+    worker = make_ready_worker(make_worker("dana@workers.example"), skills={})
+    project = project_create(organization=requester.membership.organization,
+                             actor=requester, fields=project_fields())
+    stats = WorkerProjectStats.objects.create(worker=worker, project=project)
+    stamped = stats.updated_at
+    stats.submitted, stats.accuracy_lower_bound = 3, 0.25
+
+    assert bulk_update(WorkerProjectStats, [stats], ["submitted", "accuracy_lower_bound",
+                                                     "updated_at"]) == 1
+
+    stored = WorkerProjectStats.objects.get(pk=stats.pk)
+    # As Django's bulk_update: the values as they are, auto_now not applied.
+    assert (stored.submitted, stored.accuracy_lower_bound, stored.updated_at) == (
+        3, 0.25, stamped)
+    WorkerProjectStats.objects.filter(pk=stats.pk).delete()
+    assert bulk_update(WorkerProjectStats, [stats], ["submitted"]) == 0
+
+
+def test_bulk_update_of_several_rows_writes_each(requester):
+    from config.bulk import bulk_update
+    project = project_create(organization=requester.membership.organization,
+                             actor=requester, fields=project_fields())
+    records = [WorkerProjectStats.objects.create(
+        worker=make_ready_worker(make_worker(f"w{index}@workers.example"), skills={}),
+        project=project) for index in range(3)]
+    for index, record in enumerate(records):
+        record.submitted = index + 10
+
+    assert bulk_update(WorkerProjectStats, records, ["submitted"]) == 3
+
+    assert sorted(WorkerProjectStats.objects.values_list("submitted", flat=True)) == [
+        10, 11, 12]
