@@ -27,6 +27,7 @@ from .compiled_query import prepared_cursor
 
 _UPDATES: dict[tuple, tuple[str, list]] = {}
 _INSERTS: dict[tuple, tuple[str, list]] = {}
+_RETURNING: dict[tuple, tuple[str, list]] = {}
 
 
 def _compiled_path(model, using: str):
@@ -109,3 +110,56 @@ def insert(instance, *, using: str = DEFAULT_DB_ALIAS):
     instance._state.adding = False
     instance._state.db = using
     return instance
+
+
+def update_returning(model, *, where: dict, add: dict, using: str = DEFAULT_DB_ALIAS):
+    """``UPDATE t SET f = f + n, ..., <auto_now fields> = now WHERE k = v ... RETURNING *``:
+    a row locked, counted and read in one statement, where ``select_for_update`` and
+    ``save`` take two (the same FOR NO KEY UPDATE-strength lock). The row as a model
+    instance after the update, or None when none matches. ``where`` must match at most
+    one row (a unique key)."""
+    connection = connections[using]
+    touched = [field for field in model._meta.concrete_fields if getattr(field, "auto_now", False)]
+    if connection.vendor != "postgresql":
+        instance = model.objects.using(using).select_for_update().filter(**where).first()
+        if instance is None:
+            return None
+        for name, amount in add.items():
+            setattr(instance, name, getattr(instance, name) + amount)
+        instance.save(update_fields=[*add, *(field.name for field in touched)], using=using)
+        return instance
+    key = (model, tuple(where), tuple(add), using)
+    compiled = _RETURNING.get(key)
+    if compiled is None:
+        quote = connection.ops.quote_name
+        fields = model._meta.concrete_fields
+        sets = [f"{quote(model._meta.get_field(name).column)} = "
+                f"{quote(model._meta.get_field(name).column)} + %s" for name in add]
+        sets += [f"{quote(field.column)} = %s" for field in touched]
+        compiled = (f"UPDATE {quote(model._meta.db_table)} SET {', '.join(sets)} WHERE "
+                    + " AND ".join(f"{quote(model._meta.get_field(name).column)} = %s"
+                                   for name in where)
+                    + " RETURNING " + ", ".join(quote(field.column) for field in fields),
+                    [field.attname for field in fields])
+        _RETURNING[key] = compiled
+    sql, attnames = compiled
+    params = [*add.values(),
+              *(field.get_db_prep_save(field.pre_save(model(), add=False), connection)
+                for field in touched),
+              *(model._meta.get_field(name).get_db_prep_value(value, connection)
+                for name, value in where.items())]
+    with prepared_cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    converters = [(field, field.from_db_value) for field in model._meta.concrete_fields
+                  if hasattr(field, "from_db_value")]
+    values = list(row)
+    if converters:
+        index = {field.attname: position for position, field in
+                 enumerate(model._meta.concrete_fields)}
+        for field, convert in converters:
+            values[index[field.attname]] = convert(values[index[field.attname]], None,
+                                                   connection)
+    return model.from_db(using, attnames, values)

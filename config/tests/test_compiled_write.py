@@ -152,3 +152,32 @@ def test_bulk_update_of_several_rows_writes_each(requester):
 
     assert sorted(WorkerProjectStats.objects.values_list("submitted", flat=True)) == [
         10, 11, 12]
+
+
+def test_update_returning_counts_locks_and_reads_the_row_in_one_statement(requester):
+    from config.compiled_write import update_returning
+    worker = make_ready_worker(make_worker("dana@workers.example"), skills={})
+    project = project_create(organization=requester.membership.organization,
+                             actor=requester, fields=project_fields())
+    made = WorkerProjectStats.objects.create(worker=worker, project=project, gold_seen=2,
+                                             accuracy_lower_bound=0.5)
+    key = {"worker_id": worker.pk, "project_id": project.pk}
+
+    with CaptureQueriesContext(connection) as captured:
+        stats = update_returning(WorkerProjectStats, where=key,
+                                 add={"gold_seen": 3, "submitted": 1})
+
+    assert (stats.pk, stats.gold_seen, stats.submitted, stats.accuracy_lower_bound) == (
+        made.pk, 5, 1, 0.5)
+    assert stats.updated_at > made.updated_at  # auto_now applied, as save() would
+    stored = WorkerProjectStats.objects.get(pk=made.pk)
+    assert (stored.gold_seen, stored.submitted, stored.updated_at) == (5, 1, stats.updated_at)
+    if connection.vendor == "postgresql":
+        assert len(captured.captured_queries) == 1
+        assert captured.captured_queries[0]["sql"].startswith("UPDATE")
+
+
+def test_update_returning_of_no_row_is_none(requester):
+    from config.compiled_write import update_returning
+    assert update_returning(WorkerProjectStats, where={"worker_id": 0, "project_id": 0},
+                            add={"submitted": 1}) is None

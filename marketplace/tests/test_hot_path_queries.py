@@ -141,6 +141,23 @@ def test_submit_statements_grading_gold_inline(gold_project):
                 .values_list("is_correct", flat=True)) == [True]
 
 
+def test_submit_statements_without_gold(requester):
+    launched(requester, gold=0, items_per_task=1, overlap=2)
+    _, client = ready_client()
+    assert submit(client, next_task(client).json()).status_code == 200  # records exist now
+    body = next_task(client).json()
+
+    sql, response = statements(lambda: submit(client, body))
+
+    assert response.status_code == 200, response.content
+    # token, [savepoint], assignment lock, served answers, the answer (a primary-key
+    # update), assignment update, event row, the worker's project record counted and
+    # read in one UPDATE ... RETURNING (no gold: its lower bound stands), [release].
+    assert len(sql) == 9, "\n".join(sql)
+    assert sql[4].startswith('UPDATE "marketplace_answer"') and "jsonb" not in sql[4]
+    assert sql[7].startswith('UPDATE "qa_workerprojectstats"') and "RETURNING" in sql[7]
+
+
 # token, [savepoint], assignment lock (with its project: the answers are unmasked under
 # it), served answers with items, answers update (values and gold grades),
 # assignment update (submitted and graded), event row, the worker's project record: lock

@@ -10,7 +10,7 @@ transaction. Either way graded_at is set once, so nothing is counted twice. Lock
 quality records after the assignment (config/lock_order.py).
 """
 from config.compiled_query import CompiledQuery
-from config.compiled_write import save_fields
+from config.compiled_write import save_fields, update_returning
 from marketplace.enums import AssignmentStatus
 from marketplace.models import Assignment, Project, ProjectSkillRequirement
 from workers.enums import SkillSource
@@ -41,10 +41,31 @@ INLINE_TEXT_MAX_LENGTH = 1000
 def _record_gold(stats, seen: int, correct: int) -> None:
     stats.gold_seen += seen
     stats.gold_correct += correct
+    _recompute_lower_bound(stats)
+
+
+def _recompute_lower_bound(stats) -> None:
     if isinstance(stats, WorkerProjectStats):
         stats.accuracy_lower_bound = wilson_lower_bound(stats.record_correct, stats.record_seen)
     else:  # a skill's record is its gold alone: spot checks judge a project's work
         stats.accuracy_lower_bound = wilson_lower_bound(stats.gold_correct, stats.gold_seen)
+
+
+def _project_record_counted(*, worker_id: int, project_id: int, seen: int,
+                            correct: int) -> WorkerProjectStats:
+    """The worker's project record with one more submission and its gold counted, locked:
+    one statement counts and reads it (the row exists after the worker's first
+    submission). The lower bound moves only with gold, so only then is it written."""
+    key = {"worker_id": worker_id, "project_id": project_id}
+    counts = {"gold_seen": seen, "gold_correct": correct, "submitted": 1}
+    stats = update_returning(WorkerProjectStats, where=key, add=counts)
+    if stats is None:
+        WorkerProjectStats.objects.get_or_create(**key)  # a racing creator wins the key
+        stats = update_returning(WorkerProjectStats, where=key, add=counts)
+    if seen:
+        _recompute_lower_bound(stats)
+        save_fields(stats, ["accuracy_lower_bound"])
+    return stats
 
 
 _PROJECT_SKILL_IDS = CompiledQuery(
@@ -100,11 +121,8 @@ def gold_record(*, assignment: Assignment, gold_seen: int, gold_correct: int,
     """Count a graded submission in the worker's records and apply the rules."""
     project = assignment.project
     quality = quality_settings_for(project=project)
-    stats = project_stats_for_update(worker_id=assignment.worker_id, project_id=project.pk)
-    _record_gold(stats, gold_seen, gold_correct)
-    stats.submitted += 1  # the row is locked: no concurrent increment to lose
-    save_fields(stats, ["gold_seen", "gold_correct", "accuracy_lower_bound", "submitted",
-                        "updated_at"])
+    stats = _project_record_counted(worker_id=assignment.worker_id, project_id=project.pk,
+                                    seen=gold_seen, correct=gold_correct)
     if gold_seen:
         _update_skill_records(assignment, gold_seen, gold_correct)
     rules.check_accuracy(stats, quality, project.min_gold_accuracy)
