@@ -10,6 +10,8 @@ one-row insert.
 
     save_fields(assignment, ["status", "submitted_at"])   # instance.save(update_fields=...)
     insert(AssignmentEvent(assignment=..., kind=...))     # instance.save() of a new row
+    update_returning(WorkerProjectStats, where={...}, add={"submitted": 1})
+                                          # select_for_update() + save() in one statement
 
 The model stays the one definition: columns, ``auto_now``/``auto_now_add`` (each field's
 ``pre_save``), defaults and value preparation (``get_db_prep_save``) are the ORM's; only
@@ -118,9 +120,10 @@ def update_returning(model, *, where: dict, add: dict, using: str = DEFAULT_DB_A
     ``save`` take two (the same FOR NO KEY UPDATE-strength lock). The row as a model
     instance after the update, or None when none matches. ``where`` must match at most
     one row (a unique key)."""
-    connection = connections[using]
-    touched = [field for field in model._meta.concrete_fields if getattr(field, "auto_now", False)]
-    if connection.vendor != "postgresql":
+    fields = model._meta.concrete_fields
+    touched = [field for field in fields if getattr(field, "auto_now", False)]
+    connection = _compiled_path(model, using)
+    if connection is None:
         instance = model.objects.using(using).select_for_update().filter(**where).first()
         if instance is None:
             return None
@@ -132,17 +135,19 @@ def update_returning(model, *, where: dict, add: dict, using: str = DEFAULT_DB_A
     compiled = _RETURNING.get(key)
     if compiled is None:
         quote = connection.ops.quote_name
-        fields = model._meta.concrete_fields
-        sets = [f"{quote(model._meta.get_field(name).column)} = "
-                f"{quote(model._meta.get_field(name).column)} + %s" for name in add]
+
+        def column(name: str) -> str:
+            return quote(model._meta.get_field(name).column)
+
+        sets = [f"{column(name)} = {column(name)} + %s" for name in add]
         sets += [f"{quote(field.column)} = %s" for field in touched]
         compiled = (f"UPDATE {quote(model._meta.db_table)} SET {', '.join(sets)} WHERE "
-                    + " AND ".join(f"{quote(model._meta.get_field(name).column)} = %s"
-                                   for name in where)
+                    + " AND ".join(f"{column(name)} = %s" for name in where)
                     + " RETURNING " + ", ".join(quote(field.column) for field in fields),
-                    [field.attname for field in fields])
+                    [(position, field) for position, field in enumerate(fields)
+                     if hasattr(field, "from_db_value")])
         _RETURNING[key] = compiled
-    sql, attnames = compiled
+    sql, converted = compiled
     params = [*add.values(),
               *(field.get_db_prep_save(field.pre_save(model(), add=False), connection)
                 for field in touched),
@@ -153,13 +158,7 @@ def update_returning(model, *, where: dict, add: dict, using: str = DEFAULT_DB_A
         row = cursor.fetchone()
     if row is None:
         return None
-    converters = [(field, field.from_db_value) for field in model._meta.concrete_fields
-                  if hasattr(field, "from_db_value")]
     values = list(row)
-    if converters:
-        index = {field.attname: position for position, field in
-                 enumerate(model._meta.concrete_fields)}
-        for field, convert in converters:
-            values[index[field.attname]] = convert(values[index[field.attname]], None,
-                                                   connection)
-    return model.from_db(using, attnames, values)
+    for position, field in converted:
+        values[position] = field.from_db_value(values[position], None, connection)
+    return model.from_db(using, [field.attname for field in fields], values)
