@@ -197,7 +197,10 @@ def _generic_plan(sql: str, params: tuple) -> str:
             cursor.execute("DEALLOCATE generic_pick")
 
 
-def test_the_prepared_claims_generic_plan_reads_the_routing_index_in_order(gold_project):
+@pytest.mark.parametrize("order, index", [("default", "task_routing_free_idx"),
+                                          ("active", "task_active_routing_idx")])
+def test_the_prepared_claims_generic_plan_reads_the_routing_index_in_order(
+        gold_project, order, index):
     from django.utils import timezone
 
     from marketplace.services.claim_sql import _pick_sql
@@ -205,11 +208,11 @@ def test_the_prepared_claims_generic_plan_reads_the_routing_index_in_order(gold_
     user, _ = ready_client()
     worker = WorkerProfile.objects.get(user=user)
 
-    sql, params = _pick_sql(worker=worker, project_ids=[gold_project.pk], order="default",
+    sql, params = _pick_sql(worker=worker, project_ids=[gold_project.pk], order=order,
                             now=timezone.now())
     plan = _generic_plan(sql, params)
 
     # With the task's status as a parameter the partial index (WHERE status = 'open')
     # could not serve a generic plan: it sorted every free task of the project.
-    assert "task_routing_free_idx" in plan, plan
+    assert index in plan, plan
     assert "Sort" not in plan, plan
