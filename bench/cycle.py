@@ -276,9 +276,9 @@ def tasks_unaggregated(project_id: int, grace: float) -> tuple[int, float]:
 SERVER_PIDS: dict[str, int] = {}
 
 
-def process_tree_cpu(pid: int) -> float:
-    """User + system CPU seconds of a live process and its live children (gunicorn's and
-    Celery's worker processes), from /proc."""
+def _processes_cpu(selected) -> float:
+    """User + system CPU seconds of the live processes ``selected(pid, ppid, command)``
+    picks, from /proc."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for entry in os.listdir("/proc"):
@@ -286,13 +286,20 @@ def process_tree_cpu(pid: int) -> float:
             continue
         try:
             with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
+                command, rest = stat.read().split(" (", 1)[1].rsplit(")", 1)
+        except (OSError, IndexError, ValueError):
             continue
+        fields = rest.split()
         # After the command: state, ppid, ..., utime (12th), stime (13th).
-        if int(entry) == pid or int(fields[1]) == pid:
+        if selected(int(entry), int(fields[1]), command):
             total += int(fields[11]) + int(fields[12])
     return total / ticks
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds of a live process and its live children (gunicorn's and Celery's
+    worker processes)."""
+    return _processes_cpu(lambda entry, parent, _command: pid in (entry, parent))
 
 
 # What a phase churns: the next phase starts with these vacuumed (see settle_database).
@@ -314,23 +321,9 @@ def settle_database() -> None:
 
 
 def postgres_cpu() -> float:
-    """User + system CPU seconds of every live PostgreSQL process on this machine (the
-    backends of gunicorn's and Celery's persistent connections live through a phase)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/comm") as comm:
-                if comm.read().strip() != "postgres":
-                    continue
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / ticks
+    """CPU seconds of every live PostgreSQL process on this machine (the backends of
+    gunicorn's and Celery's persistent connections live through a phase)."""
+    return _processes_cpu(lambda _entry, _parent, command: command == "postgres")
 
 
 def items_finalized(project_id: int) -> int:

@@ -18,6 +18,13 @@ from workers.tests.factories import make_ready_worker, project_fields
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def worker_and_project(requester) -> dict:
+    return {"worker": make_ready_worker(make_worker("dana@workers.example"), skills={}),
+            "project": project_create(organization=requester.membership.organization,
+                                      actor=requester, fields=project_fields())}
+
+
 def test_save_fields_writes_only_the_named_fields():
     organization = Organization.objects.create(name="Acme")
     created = organization.created_at
@@ -31,11 +38,8 @@ def test_save_fields_writes_only_the_named_fields():
     assert (stored.name, stored.created_at) == ("Acme Labs", created - timedelta(days=1))
 
 
-def test_save_fields_applies_auto_now_to_the_row_and_the_instance(requester):
-    worker = make_ready_worker(make_worker("dana@workers.example"), skills={})
-    project = project_create(organization=requester.membership.organization,
-                             actor=requester, fields=project_fields())
-    stats = WorkerProjectStats.objects.create(worker=worker, project=project)
+def test_save_fields_applies_auto_now_to_the_row_and_the_instance(worker_and_project):
+    stats = WorkerProjectStats.objects.create(**worker_and_project)
     before = stats.updated_at
     stats.submitted = 7
 
@@ -118,12 +122,9 @@ def test_each_statement_is_built_once(monkeypatch):
     assert Organization.objects.get(pk=other.pk).name == "Beta"
 
 
-def test_bulk_update_of_one_row_writes_it_as_given_and_counts_it(requester):
+def test_bulk_update_of_one_row_writes_it_as_given_and_counts_it(worker_and_project):
     from config.bulk import bulk_update
-    worker = make_ready_worker(make_worker("dana@workers.example"), skills={})
-    project = project_create(organization=requester.membership.organization,
-                             actor=requester, fields=project_fields())
-    stats = WorkerProjectStats.objects.create(worker=worker, project=project)
+    stats = WorkerProjectStats.objects.create(**worker_and_project)
     stamped = stats.updated_at
     stats.submitted, stats.accuracy_lower_bound = 3, 0.25
 
@@ -154,14 +155,12 @@ def test_bulk_update_of_several_rows_writes_each(requester):
         10, 11, 12]
 
 
-def test_update_returning_counts_locks_and_reads_the_row_in_one_statement(requester):
+def test_update_returning_counts_locks_and_reads_the_row_in_one_statement(
+        worker_and_project):
     from config.compiled_write import update_returning
-    worker = make_ready_worker(make_worker("dana@workers.example"), skills={})
-    project = project_create(organization=requester.membership.organization,
-                             actor=requester, fields=project_fields())
-    made = WorkerProjectStats.objects.create(worker=worker, project=project, gold_seen=2,
+    made = WorkerProjectStats.objects.create(**worker_and_project, gold_seen=2,
                                              accuracy_lower_bound=0.5)
-    key = {"worker_id": worker.pk, "project_id": project.pk}
+    key = {"worker_id": made.worker_id, "project_id": made.project_id}
 
     with CaptureQueriesContext(connection) as captured:
         stats = update_returning(WorkerProjectStats, where=key,
