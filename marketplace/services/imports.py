@@ -26,6 +26,7 @@ from automation.services import (
 )
 from payments.services import escrow_reserve_shortfall
 from workers.models import QualificationExam
+from config.compiled_query import prepared_cursor
 from config.errors import Conflict, InvalidInput, PaymentRequired
 from config.gc_pause import gc_paused
 
@@ -235,10 +236,13 @@ def _existing_external_id_problems(project: Project,
 
 def _external_ids_taken(project: Project, external_ids: list[str]):
     """The given external ids already stored in the project."""
+    if not Item.objects.filter(project=project, external_id__isnull=False).exists():
+        return  # a project's first upload with ids: nothing to look up one by one
     if connection.vendor == "postgresql":
         # One array parameter: an IN list of 100,000 placeholders costs more to build
-        # and parse than the lookup itself.
-        with connection.cursor() as cursor:
+        # and parse than the lookup itself. Bound on the server: Django's cursor would
+        # quote the 100,000 strings into the SQL text in Python.
+        with prepared_cursor(connection) as cursor:
             cursor.execute(f"SELECT external_id FROM {Item._meta.db_table} "
                            "WHERE project_id = %s AND external_id = ANY(%s)",
                            [project.pk, external_ids])
