@@ -151,3 +151,27 @@ def test_a_negative_constant_stays_one_number():
     sql, kept = _inline_constants("SELECT 5 - %s, %s, '%%'", [(-1,), "value"])
 
     assert (sql, kept) == ("SELECT 5 - (-1), %s, '%%'", ("value",))
+
+
+@on_postgresql
+def test_later_calls_reuse_the_plans_converters_and_copy_no_query_tree(requester,
+                                                                        monkeypatch):
+    from django.db.models.sql.query import Query
+
+    from marketplace.models import Project
+    from marketplace.services import project_create
+    from workers.tests.factories import project_fields
+    project = project_create(organization=requester.membership.organization,
+                             actor=requester, fields=project_fields())
+    with_organization = CompiledQuery(
+        lambda pk: Project.objects.filter(pk=pk).select_related("organization"), pk=int)
+    with_organization.fetch(pk=project.pk)  # the plan is made here
+    monkeypatch.setattr(SQLCompiler, "get_converters",
+                        lambda *args: pytest.fail("converters looked up again"))
+    monkeypatch.setattr(Query, "clone", lambda *args: pytest.fail("query tree copied"))
+
+    fetched = with_organization.fetch(pk=project.pk)[0]
+
+    assert fetched.label_config == project.label_config  # JSON decoded by the converter
+    assert isinstance(fetched.label_config, dict)
+    assert fetched.organization.name == requester.membership.organization.name
