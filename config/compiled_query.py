@@ -20,6 +20,11 @@ transforms before it reaches the SQL (a list for ``__in``, a ``__contains`` patt
 not found and the definition fails at its first use, loudly. Results are fetched whole
 (``fetch``): a caller cannot chain ``filter`` or ``get`` onto compiled SQL.
 
+The definition's own constants (a status, a flag) are written into the SQL as literals,
+and only the caller's values stay parameters: the statements run prepared, and a
+prepared statement's generic plan must know the constants to use a partial index on
+them (``_inline_constants``).
+
 Only PostgreSQL's compilation is kept; on other databases (SQLite for ``make run``)
 ``fetch`` simply evaluates the queryset, so both run the same definition.
 """
