@@ -187,14 +187,20 @@ def make_project(requester, name: str, tasks: int = TASKS_PER_PROJECT, active: b
     if active:
         import random
 
+        from automation.services import MAX_PREDICTIONS_PER_REQUEST
         from flows.automation import store_predictions, update_settings
         from marketplace.models import Item
 
         draw = random.Random(11)
-        store_predictions(project=project, by_item_id=True, predictions=[
+        predictions = [
             {"item_id": item_id, "value": "positive", "score": round(draw.random(), 4),
              "model_version": "bench"}
-            for item_id in Item.objects.filter(project=project).values_list("pk", flat=True)])
+            for item_id in Item.objects.filter(project=project).values_list("pk", flat=True)]
+        # In requests of the API's size: a raw project (60,000 items in bench/claim.py)
+        # is over it.
+        for start in range(0, len(predictions), MAX_PREDICTIONS_PER_REQUEST):
+            store_predictions(project=project, by_item_id=True,
+                              predictions=predictions[start:start + MAX_PREDICTIONS_PER_REQUEST])
         update_settings(project=project, fields={"mode": "active"})
     return project
 
@@ -704,7 +710,7 @@ def main(*, name: str, counts: tuple, submit_raw: bool, goals: list,
     setup_django()
     run = uuid.uuid4().hex[:8]
     requester = make_requester(run)
-    workers = make_workers(run, max(counts))
+    workers = make_workers(run, max(*counts, active_clients or 0))
     log_dir = Path(tempfile.mkdtemp(prefix=f"quorum-bench-{name}-"))
     port = free_port()
     celery = start_celery(log_dir / "celery.log")
