@@ -21,7 +21,9 @@ What runs, all on 127.0.0.1:
 
 One JSON line per N, with the ratio http/raw, the CPU seconds the gunicorn and Celery
 process trees spent from the measured run's start to the end of the waits below (per
-cycle, and per task aggregated), then a summary. After each HTTP phase the
+cycle, and per task aggregated), PostgreSQL's and the bench's own client threads' CPU per
+cycle during the run, then a summary. Each phase starts on freshly vacuumed tables
+(``settle_database``). After each HTTP phase the
 bench waits at most 5 s for every submission to be graded and counts the ones still
 ungraded, then at most 5 s more for the tasks whose aggregation the worker owes and counts
 those left (reported, not a violation: a late aggregation loses nothing); the ungraded ones, over-assignments
