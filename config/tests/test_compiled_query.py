@@ -124,7 +124,6 @@ def test_parameters_must_be_the_declared_ones(two_organizations):
         EMAILS.fetch(nom="Acme")
 
 
-
 # A member's e-mail by organization, above a user id, with constants of two kinds: a
 # plain word and a text that is not one.
 MEMBER_EMAILS = CompiledQuery(
