@@ -5,6 +5,16 @@ Why these values (measured with bench/cycle.py, 10 s phases, on the 2-core devel
 machine with PostgreSQL, Redis and a Celery worker on the same cores; next -> submit
 cycles/s at 12 / 32 clients, gunicorn CPU per cycle in brackets):
 
+    2026-11-30 14:58-15:08 UTC, third pass (prepared claim, compiled writes), idle
+    machine, 15 s phases (the 32-client figures before bench/cycle.py vacuumed between
+    phases, so lower than its later runs):
+    gthread 2 workers x 4 threads   213 / 157   (5.7 / 5.9 ms)   (kept)
+    gthread 3 workers x 2 threads   204 / 135   (6.5 / 7.8 ms)
+    gthread 2 workers x 2 threads   152 / 107   (5.8 / 7.8 ms)
+    and with --reuse-port (2 x 4, 15:41-15:47): next p99 at 32 clients 122-143 ms against
+    161-190 ms without, cycles/s the same within noise; not set: a restarting worker's
+    own accept queue is reset with it.
+
     2026-11-30 13:05-13:12 UTC, after this round's hot-path work, load 7-10:
     gthread 2 workers x 8 threads   104 / 78    (11.4 / 12.9 ms)
     gthread 2 workers x 4 threads   120 / 92, again 111 / 78   (10.0-10.7 / 10.2-12.5 ms)  (chosen)
