@@ -216,8 +216,9 @@ def sweep() -> int:
         submitted_before=timezone.now() - UNGRADED_GRACE)
     for assignment_id in stale:
         grade_submission(assignment_id=assignment_id)
-        aggregate_task(task_id=marketplace_selectors.assignment_task_id(
-            assignment_id=assignment_id))
+    _aggregate_in_batches(sorted({
+        marketplace_selectors.assignment_task_id(assignment_id=assignment_id)
+        for assignment_id in stale}))
     _aggregate_in_batches(marketplace_selectors.tasks_awaiting_aggregation(
         project_status=ProjectStatus.ACTIVE, limit=1000))
     return len(stale)

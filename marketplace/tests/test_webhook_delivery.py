@@ -246,7 +246,7 @@ def test_finalized_items_are_batched_500_per_delivery(
              for n in range(1201)]
 
     with django_capture_on_commit_callbacks(execute=True):
-        created = webhook_emit_items_finalized(project=project, items=items)
+        created = webhook_emit_items_finalized(project=project, groups=[items])
 
     assert created == 3
     bodies = [json.loads(entry["body"]) for entry in receiver.received]

@@ -187,14 +187,12 @@ def _with_instructions_version(items: list[dict]) -> list[dict]:
             for item in items]
 
 
-def webhook_emit_items_finalized(*, project: Project, items: list[dict] | None = None,
-                                 groups: list[list[dict]] | None = None) -> int:
-    """``item.finalized`` for a batch of items: one delivery per endpoint per chunk of at
-    most MAX_ITEMS_PER_DELIVERY items, each ``{"project_id", "items": [...]}``.
-    ``groups`` announces several batches decided together (the tasks of one aggregation
-    job), each in deliveries of its own as if emitted one at a time, with one read of
-    the endpoints and one insert."""
-    groups = [group for group in ([items] if groups is None else groups) if group]
+def webhook_emit_items_finalized(*, project: Project, groups: list[list[dict]]) -> int:
+    """``item.finalized`` for batches of items decided together (the tasks of one
+    aggregation job): each batch in deliveries of its own, as if emitted one at a time,
+    one per endpoint per chunk of at most MAX_ITEMS_PER_DELIVERY items, each
+    ``{"project_id", "items": [...]}``; one read of the endpoints and one insert."""
+    groups = [group for group in groups if group]
     # The cached "who listens" (a stale "no" is ruled out by its bumps) spares the
     # aggregation of an organization without item.finalized endpoints every query here.
     if not groups or not organization_listens_to(organization_id=project.organization_id,
