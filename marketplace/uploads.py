@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +30,11 @@ MAX_ROW_ERRORS = 20
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-def _strict_loads(text: str):
+def _strict_loads(text: str, loads=input_rules.loads):
     """json.loads without NaN/Infinity (PostgreSQL refuses them); too deep a document is a
     JSONDecodeError like any other syntax problem."""
     try:
-        return input_rules.loads(text)
+        return loads(text)
     except input_rules.TooDeep as exc:
         raise json.JSONDecodeError(str(exc), "", 0) from None
 
@@ -129,8 +130,7 @@ def _parse_json(text: str) -> list[UploadRow]:
             for index, obj in enumerate(document, start=1)]
 
 
-def _parse_jsonl(text: str) -> list[UploadRow]:
-    rows = []
+def _parse_jsonl(text: str) -> Iterator[UploadRow]:
     # One look at the whole file for bad strings and integers, and a bracket count per
     # line for depth, instead of a walk over every parsed row: only a row that could break
     # a rule is walked.
@@ -143,12 +143,10 @@ def _parse_jsonl(text: str) -> list[UploadRow]:
         if not line or line.isspace():
             continue
         try:
-            obj = _strict_loads(line)
+            obj = _strict_loads(line, input_rules.loads_line)
         except json.JSONDecodeError as exc:
             raise _row_error(line_number, f"invalid JSON ({exc.msg}).")
-        rows.append(_row_from_object(line_number, obj,
-                                     checked=scalars_clean and is_shallow(line)))
-    return rows
+        yield _row_from_object(line_number, obj, checked=scalars_clean and is_shallow(line))
 
 
 CSV_DELIMITERS = (",", ";", "\t")
@@ -190,7 +188,7 @@ def _csv_prediction(record: dict) -> tuple[dict | None, str | None]:
             cells["value"] or None)
 
 
-def _parse_csv(text: str) -> list[UploadRow]:
+def _parse_csv(text: str) -> Iterator[UploadRow]:
     # The csv module refuses cells over 128 KiB by default; long documents are fine as
     # items, and the upload size limit already bounds every cell. (The limit is global.)
     if csv.field_size_limit() < len(text):
@@ -206,7 +204,6 @@ def _parse_csv(text: str) -> list[UploadRow]:
                            code="invalid_csv", fields={"file": ["Bad header row."]})
     reader.fieldnames = header
     data_columns = [name for name in header if name not in RESERVED_COLUMNS]
-    rows = []
     try:
         for record in reader:
             # line_num is where the record ends; a quoted cell may span lines, and a
@@ -243,21 +240,27 @@ def _parse_csv(text: str) -> list[UploadRow]:
             external_id = (record.get("external_id") or "").strip() or None
             prediction, prediction_text = _csv_prediction(record)
             _check_row_value(line, {"data": data, "answer": answer, "prediction": prediction})
-            rows.append(UploadRow(row=line, external_id=external_id, data=data,
-                                  answer=answer, has_answer=has_answer,
-                                  answer_text=raw_answer if has_answer else None,
-                                  prediction=prediction, prediction_text=prediction_text))
+            yield UploadRow(row=line, external_id=external_id, data=data, answer=answer,
+                            has_answer=has_answer,
+                            answer_text=raw_answer if has_answer else None,
+                            prediction=prediction, prediction_text=prediction_text)
     except csv.Error as exc:
         raise _row_error(reader.line_num, f"malformed CSV ({exc}).")
-    return rows
 
 
 _PARSERS = {"json": _parse_json, "jsonl": _parse_jsonl, "csv": _parse_csv}
 
 
-def parse_upload(payload: bytes, file_format: str) -> list[UploadRow]:
+def upload_rows(payload: bytes, file_format: str) -> Iterator[UploadRow]:
+    """The upload's rows as they are parsed: a background import validates and stores the
+    first rows while later ones are still being read. A syntax error is raised when its
+    row is reached; the whole file was parsed once already when it was accepted."""
     parser = _PARSERS.get(file_format)
     if parser is None:
         raise ValueError(f"unknown upload format {file_format!r}")
+    yield from parser(_decode(payload))
+
+
+def parse_upload(payload: bytes, file_format: str) -> list[UploadRow]:
     with gc_paused():
-        return parser(_decode(payload))
+        return list(upload_rows(payload, file_format))

@@ -165,6 +165,38 @@ def test_json_text_is_clean_answers_walk_when_a_rule_may_break(text, clean):
     assert json_text_is_clean(text) is clean
 
 
+@pytest.mark.parametrize("text, clean", [
+    ('{"a": "\u00e9é٣٣٣", "n": 123456789012345678}', True),
+    # Arabic-Indic and fullwidth digits are not JSON integers: only ASCII runs count.
+    ('{"a": "' + "٣" * 25 + "９" * 25 + '"}', True),
+    ('{"a": "é' + "9" * 19 + '"}', False),  # in a string too: walk to be sure
+    ('{"n": -' + "0" * 19 + "}", False),
+    ('{"a": "\\udfff"}', False),
+    ('{"a": "\udfff"}', True),  # a raw lone surrogate cannot come out of UTF-8 decoding
+])
+def test_long_digit_runs_are_found_across_non_ascii_text(text, clean):
+    from config.input_rules import json_text_has_no_bad_scalars
+
+    assert json_text_has_no_bad_scalars(text) is clean
+
+
+@pytest.mark.parametrize("line", [
+    '{"data": {"text": "a"}}', '  {"data": 1}\r', '[1, 2]', '"text"', "3", "null",
+    '{"data": 1} x', '{"data": 1}{"data": 2}', "", "   ", '{"data": NaN}', "Infinity",
+    '{"data": ', "\ufeff{}", "\u00a0{}", "{}\u00a0", "[" * 5000 + "]" * 5000,
+])
+def test_loads_line_gives_the_value_or_the_error_of_loads(line):
+    from config.input_rules import loads, loads_line
+
+    def outcome(parse):
+        try:
+            return "value", parse(line)
+        except ValueError as exc:
+            return type(exc).__name__, str(exc)
+
+    assert outcome(loads_line) == outcome(loads)
+
+
 def test_csv_cell_with_nul_names_the_line(requester_client, project):
     content = b"external_id,text\nc1,fine\nc2,b\x00ad\n"
 

@@ -41,14 +41,16 @@ def _at_least(current: str, floor: str) -> str:
 
 # --- Imports -------------------------------------------------------------------------------
 
-def items_scan_for_pii(*, project: Project, items: list[Item], rows: list) -> None:
-    """Set each unsaved Item's pii_types, pii_spans and sensitivity; in refuse mode raise
-    400 naming the rows that hold personal data (nothing is stored). ``rows`` are the
-    UploadRows the items were built from, in the same order (for the row numbers)."""
+def items_scan_for_pii(*, project: Project, items: list, rows: list) -> dict[str, list[str]]:
+    """Set each unsaved item's pii_types, pii_spans and sensitivity. In refuse mode, return
+    the rows that hold personal data as error fields (``rows.<n>.data``; at most
+    MAX_REFUSED_ROWS_NAMED) for ``pii_refusal`` - an import scans its rows a chunk at a
+    time and refuses once it has seen them all. ``rows`` are the UploadRows the items were
+    built from, in the same order (for the row numbers)."""
     for item in items:
         item.sensitivity = project.sensitivity
     if project.pii_detection == PiiDetection.OFF:
-        return
+        return {}
     findings = scan_items(item.data for item in items)
     if project.pii_detection == PiiDetection.REFUSE:
         refused = {}
@@ -58,18 +60,23 @@ def items_scan_for_pii(*, project: Project, items: list[Item], rows: list) -> No
                 refused[f"rows.{row.row}.data"] = [f"Personal data found: {found}."]
                 if len(refused) >= MAX_REFUSED_ROWS_NAMED:
                     break
-        if refused:
-            first_row = next(iter(refused)).split(".")[1]
-            raise InvalidInput(
-                f"Row {first_row} holds personal data and this project refuses it "
-                "(pii_detection is 'refuse'). Nothing was stored.",
-                code="personal_data_refused", fields=refused)
-        return
+        return refused
     for item, finding in zip(items, findings):
         if finding:
             item.pii_types = finding.counts
             item.pii_spans = finding.spans
             item.sensitivity = _at_least(project.sensitivity, Sensitivity.PII)
+    return {}
+
+
+def pii_refusal(refused: dict[str, list[str]]) -> InvalidInput:
+    """The 400 of an upload refused for personal data (what items_scan_for_pii found)."""
+    named = dict(list(refused.items())[:MAX_REFUSED_ROWS_NAMED])
+    first_row = next(iter(named)).split(".")[1]
+    return InvalidInput(
+        f"Row {first_row} holds personal data and this project refuses it "
+        "(pii_detection is 'refuse'). Nothing was stored.",
+        code="personal_data_refused", fields=named)
 
 
 def import_record_pii(*, project: Project, items: list[Item], actor=None) -> int:

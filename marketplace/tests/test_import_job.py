@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
@@ -253,14 +254,14 @@ def test_crash_before_commit_stores_nothing_and_a_takeover_stores_once(
 
 def test_run_that_lost_its_claim_stores_nothing(requester, project, monkeypatch):
     item_import = make_import(project["id"], requester, texts(5))
-    real_lock = imports_module.project_for_update
+    real_rows = imports_module.upload_rows
 
-    def newer_run_claims_first(*, project_id):
-        # A newer delivery took the import over while this run was validating.
+    def newer_run_claims_first(payload, file_format):
+        # A newer delivery took the import over as this run began.
         ItemImport.objects.filter(pk=item_import.pk).update(attempt=2)
-        return real_lock(project_id=project_id)
+        return real_rows(payload, file_format)
 
-    monkeypatch.setattr(imports_module, "project_for_update", newer_run_claims_first)
+    monkeypatch.setattr(imports_module, "upload_rows", newer_run_claims_first)
 
     services.item_import_run(import_id=item_import.pk)
 
@@ -272,8 +273,8 @@ def test_run_that_lost_its_claim_stores_nothing(requester, project, monkeypatch)
     assert tasks_of(project["id"]).count() == 0
 
 
-def test_project_edited_during_validation_is_cut_by_its_new_shape(requester, project,
-                                                                 monkeypatch):
+def test_project_edited_after_the_claim_is_cut_by_its_new_shape(requester, project,
+                                                                monkeypatch):
     item_import = make_import(project["id"], requester, texts(7))
     real_lock = imports_module.project_for_update
 
@@ -291,18 +292,15 @@ def test_project_edited_during_validation_is_cut_by_its_new_shape(requester, pro
     assert task_sizes(project["id"]) == [3, 3, 1]
 
 
-def test_external_id_taken_between_validation_and_store_fails_cleanly(
+def test_external_id_clash_the_lookup_missed_fails_the_import_cleanly(
         requester, project, monkeypatch):
+    """Every upload holds the project lock, so the up-front lookup sees every stored id; a
+    writer that skipped the lock is caught by the unique index, inside the COPY thread,
+    and reported like any other conflict."""
     rows = [{"external_id": f"e{i}", "data": {"text": f"t{i}"}} for i in range(4)]
     item_import = make_import(project["id"], requester, rows)
-    real_validate = imports_module._validated_items
-
-    def validate_then_concurrent_upload(project, rows, **kwargs):
-        items = real_validate(project, rows, **kwargs)
-        Item.objects.create(project=project, external_id="e2", data={"text": "other"})
-        return items
-
-    monkeypatch.setattr(imports_module, "_validated_items", validate_then_concurrent_upload)
+    Item.objects.create(project_id=project["id"], external_id="e2", data={"text": "other"})
+    monkeypatch.setattr(imports_module, "_taken_external_ids", lambda project, rows: set())
 
     services.item_import_run(import_id=item_import.pk)
 
@@ -316,24 +314,50 @@ def test_external_id_taken_between_validation_and_store_fails_cleanly(
     assert tasks_of(project["id"]).count() == 0
 
 
-def test_progress_is_reported_while_validating(requester, project, monkeypatch):
+def test_bad_row_after_chunks_were_copied_stores_nothing(requester, project, monkeypatch):
     monkeypatch.setattr(imports_module, "INSERT_BATCH_SIZE", 3)
-    item_import = make_import(project["id"], requester, texts(10))
-    seen = []
-    real_lock = imports_module.project_for_update
-
-    def record_progress_then_lock(*, project_id):
-        seen.append(ItemImport.objects.values_list("rows_done", flat=True)
-                    .get(pk=item_import.pk))
-        return real_lock(project_id=project_id)
-
-    monkeypatch.setattr(imports_module, "project_for_update", record_progress_then_lock)
+    rows = texts(10)
+    rows[7] = {"data": {"text": "t7"}, "colour": "red"}
+    item_import = make_import(project["id"], requester, rows)
 
     services.item_import_run(import_id=item_import.pk)
 
-    assert seen == [9]
     item_import.refresh_from_db()
-    assert item_import.rows_done == 10
+    assert item_import.status == ImportStatus.FAILED
+    assert item_import.errors == [{"row": 8, "field": "row",
+                                   "message": "unknown key(s): colour."}]
+    assert items_of(project["id"]).count() == 0
+    assert tasks_of(project["id"]).count() == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="progress is written on a second connection while the run's "
+                           "transaction is open: SQLite has one writer at a time")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_progress_is_reported_while_the_rows_are_validated_and_stored(
+        requester, project, monkeypatch):
+    monkeypatch.setattr(imports_module, "INSERT_BATCH_SIZE", 3)
+    item_import = make_import(project["id"], requester, texts(10))
+    claimed_at = timezone.now()
+    seen = []
+    real_lock = imports_module.item_import_for_update
+
+    def record_progress_then_lock(*, import_id):
+        # The run locks its import row last, with every row stored but not committed:
+        # what GET /imports/{id} shows meanwhile.
+        seen.append(ItemImport.objects.values_list("rows_done", "heartbeat_at")
+                    .get(pk=import_id))
+        return real_lock(import_id=import_id)
+
+    monkeypatch.setattr(imports_module, "item_import_for_update", record_progress_then_lock)
+
+    services.item_import_run(import_id=item_import.pk)
+
+    [(rows_done, heartbeat_at)] = seen
+    assert rows_done == 9
+    assert heartbeat_at >= claimed_at
+    item_import.refresh_from_db()
+    assert (item_import.status, item_import.rows_done) == (ImportStatus.SUCCEEDED, 10)
     assert items_of(project["id"]).count() == 10
 
 
