@@ -62,13 +62,16 @@ def import_in_background(*, project: Project, actor: User, payload: bytes,
 
 
 def run_import(*, import_id: int) -> None:
-    marketplace.item_import_run(import_id=import_id)
-    item_import = ItemImport.objects.select_related("project").get(pk=import_id)
+    result = marketplace.item_import_run(import_id=import_id)
+    item_import = ItemImport.objects.select_related("project").defer("payload").get(
+        pk=import_id)
     if item_import.status == ImportStatus.SUCCEEDED and not item_import.is_gold:
         with transaction.atomic():
-            # The import row does not count predictions: auto-accept finds none to do
-            # when the upload carried none.
-            after_items_added(project=item_import.project, predictions=1,
+            # A redelivery after the commit has no result, and the import row does not
+            # count predictions: the automation then looks for them itself (and finds
+            # none to do when the upload carried none).
+            after_items_added(project=item_import.project,
+                              predictions=1 if result is None else result.predictions,
                               created=item_import.rows_total)
 
 

@@ -123,6 +123,39 @@ def test_inline_external_ids_are_stored(requester_client, project):
     assert stored == ["a-1", "42", None]
 
 
+COPY_TEXT_HAZARDS = ["tab\there", "new\nline", "carriage\rreturn", "back\\slash", "\\N",
+                     "\\.", "\\t literally", "\u00e9\u4e2d\U0001f600", "\"quoted\"", "a\u2028b"]
+
+
+def test_rows_with_copy_text_hazards_are_stored_as_sent(requester_client, project):
+    """Rows reach the item table as COPY text written by the import itself: the
+    characters that format reserves (tab, newline, backslash, \\N, \\.) and non-ASCII
+    text come back exactly as uploaded, in the data and in external ids."""
+    rows = [{"external_id": f"id {hazard}", "data": {"text": hazard, "list": [hazard, 1]}}
+            for hazard in COPY_TEXT_HAZARDS]
+
+    response = post_items(requester_client, project["id"], rows)
+
+    assert response.status_code == 201, response.json()
+    stored = list(Item.objects.filter(project_id=project["id"]).order_by("id")
+                  .values_list("external_id", "data"))
+    assert stored == [(row["external_id"], row["data"]) for row in rows]
+
+
+def test_gold_rows_with_copy_text_hazards_keep_their_answers(requester_client):
+    project = make_project(requester_client, task_type="text",
+                           label_config={"max_length": 100})
+    rows = [{"data": {"text": f"q{index}"}, "answer": hazard}
+            for index, hazard in enumerate(COPY_TEXT_HAZARDS)]
+
+    response = requester_client.post(gold_url(project["id"]), {"items": rows}, format="json")
+
+    assert response.status_code == 201, response.json()
+    stored = list(Item.objects.filter(project_id=project["id"]).order_by("id")
+                  .values_list("gold_answer", "is_gold", "task_id"))
+    assert stored == [(hazard, True, None) for hazard in COPY_TEXT_HAZARDS]
+
+
 def test_second_upload_to_a_draft_tops_up_the_last_short_task(requester_client, project):
     first = post_items(requester_client, project["id"], texts(3))
     assert first.json() == {"created": 3, "tasks_created": 2, "pii_raised": 0}
