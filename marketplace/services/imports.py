@@ -6,6 +6,12 @@ and processed by ``item_import_run`` (a Celery job). That job may be delivered t
 (status, attempt), and the insert, the task cutting and the final status change commit in
 one transaction guarded by that attempt - so a crash stores nothing and a duplicate
 delivery stores nothing twice.
+
+Both paths validate under the project lock, inside the transaction that stores the rows,
+and on PostgreSQL store them as they go (``_validate_and_store``): each good chunk of rows
+is COPYed on a thread of its own while the next is read and checked, and a refused upload
+rolls back. Lock order: Project -> Task -> Item -> Prediction -> ledger accounts ->
+ItemImport (the job's own row, locked last to check its attempt).
 """
 import json
 import queue
