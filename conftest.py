@@ -4,6 +4,7 @@ import os
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.enums import Role
@@ -14,6 +15,11 @@ from marketplace.services import organization_create
 from workers.services import worker_profile_create
 
 PASSWORD = "correct-horse-battery-staple"
+# Behaviour only PostgreSQL has: row locks under real concurrency (threads racing on
+# FOR UPDATE SKIP LOCKED, deadlock-freedom) and the lock-order recorder, which reads the
+# locking statements. The SQLite of `make run` takes one writer at a time.
+requires_postgresql = pytest.mark.skipif(connection.vendor != "postgresql",
+                                         reason="needs PostgreSQL (concurrent row locks)")
 
 
 def pytest_configure(config):

@@ -8,7 +8,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import IdempotencyRecord
-from conftest import PASSWORD, make_requester, project_payload
+from conftest import PASSWORD, make_requester, project_payload, requires_postgresql
 from marketplace import services as marketplace_services
 from marketplace.models import Project
 
@@ -160,6 +160,7 @@ def test_another_user_cannot_replay_my_response_with_my_key(requester_client,
     assert theirs.json()["name"] == "Globex project"
 
 
+@requires_postgresql
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_duplicates_create_one_project_and_all_get_its_response(monkeypatch):

@@ -7,7 +7,7 @@ import time
 import pytest
 from django.db.models import Count
 
-from conftest import make_requester
+from conftest import make_requester, requires_postgresql
 from flows import automation as automation_flow
 from flows import work as work_flow
 from marketplace.enums import SLOT_HOLDING_STATUSES
@@ -22,6 +22,7 @@ from marketplace.tests.test_claim_concurrency import (
 )
 
 pytestmark = [
+    requires_postgresql,
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]

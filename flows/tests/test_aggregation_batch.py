@@ -15,6 +15,7 @@ from marketplace.webhooks.services import webhook_endpoint_create
 from qa.enums import QualityActionKind, QualityRule
 from qa.models import QualityAction, WorkerProjectStats
 from qa.tests.conftest import answers_for, claim, eligible_worker, launched_project
+from conftest import requires_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +93,7 @@ def test_each_task_is_decided_and_announced_as_it_would_be_alone(requester, monk
     assert sorted(stats.values_list("items_compared", "items_disagreed")) == [(6, 0), (6, 0)]
 
 
+@requires_postgresql
 def test_a_batch_raising_overlap_and_suspending_keeps_the_lock_order(requester, monkeypatch):
     # Two reliable workers and a third one, in one job: on the first two tasks the
     # reliable pair agrees (final; the third disagreed twice: suspended), on the last two

@@ -33,8 +33,9 @@ from qa.tests.conftest import (
     run_commit_hooks,
 )
 from workers.models import Skill
+from conftest import requires_postgresql
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, requires_postgresql]
 
 
 def locks_of(action, *args, **kwargs) -> list[RowLock]:

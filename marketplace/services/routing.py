@@ -71,11 +71,13 @@ def _serve_items(assignment: Assignment, task: Task, worker: WorkerProfile) -> N
     gold_ids: list[int] = []
     if project.gold_per_task:
         seen = GoldSeen.objects.filter(worker=worker, item=OuterRef("pk"))
-        # Retired gold (services/gold.py) is never served again.
-        gold_ids = list(Item.objects.filter(project=project, is_gold=True,
-                                            retired_at__isnull=True)
-                        .exclude(Exists(seen)).order_by("?")
-                        .values_list("pk", flat=True)[:project.gold_per_task])
+        # Retired gold (services/gold.py) is never served again. Drawn by this module's
+        # generator rather than ORDER BY RANDOM(): SQLite's cannot be seeded, and the
+        # simulation seeds the generator so that one seed gives one report.
+        unseen = list(Item.objects.filter(project=project, is_gold=True,
+                                          retired_at__isnull=True)
+                      .exclude(Exists(seen)).order_by("pk").values_list("pk", flat=True))
+        gold_ids = _random.sample(unseen, min(len(unseen), project.gold_per_task))
         GoldSeen.objects.bulk_create([GoldSeen(worker=worker, item_id=pk) for pk in gold_ids],
                                      ignore_conflicts=True)
     item_ids = list(Item.objects.filter(task=task).order_by("pk").values_list("pk", flat=True))

@@ -14,7 +14,7 @@ from django.db.models import Count, F
 from accounts.enums import Role
 from accounts.models import User
 from config.errors import Conflict
-from conftest import fund_organization, make_requester
+from conftest import fund_organization, make_requester, requires_postgresql
 from marketplace.enums import SLOT_HOLDING_STATUSES, AssignmentStatus, TaskStatus
 from marketplace.models import Answer, Assignment, Task
 from marketplace.services import (
@@ -29,6 +29,7 @@ from flows import projects as projects_flow
 from flows import work as work_flow
 
 pytestmark = [
+    requires_postgresql,
     pytest.mark.slow,
     # serialized_rollback: the skill taxonomy comes from a data migration, and the flush
     # after an earlier transactional test would have wiped it.

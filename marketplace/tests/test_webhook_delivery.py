@@ -8,7 +8,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import fund_organization
+from conftest import fund_organization, requires_postgresql
 from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -510,6 +510,7 @@ def test_late_result_of_a_lost_attempt_does_not_overwrite_the_newer_one(
     assert WebhookDeliveryAttempt.objects.get(delivery=delivery, number=1).status_code == 500
 
 
+@requires_postgresql
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_beat_jobs_send_each_delivery_once(requester, receiver):
     _subscribe(requester, receiver)

@@ -21,8 +21,10 @@ from payments.services import (
 
 from .factories import approved, make_project, make_requester, make_worker, submitted
 from flows import decisions
+from conftest import requires_postgresql
 
 pytestmark = [
+    requires_postgresql,
     pytest.mark.slow,
     # serialized_rollback: the skill taxonomy comes from a data migration that the flush
     # after a transactional test would otherwise wipe for the tests that follow.

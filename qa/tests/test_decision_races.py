@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from conftest import client_for, make_requester
+from conftest import client_for, make_requester, requires_postgresql
 from config.lock_order import _lock_of
 from marketplace.enums import AssignmentStatus
 from flows import results
@@ -23,6 +23,7 @@ from qa.tests.conftest import claim, eligible_worker, label, launched_project
 from workers.models import Skill
 
 pytestmark = [
+    requires_postgresql,
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]

@@ -32,6 +32,7 @@ from workers.enums import AuditAction, SkillSource
 from workers.models import WorkerAuditEvent, WorkerSkill
 from flows import results as results_flow
 from flows import work
+from conftest import requires_postgresql
 
 MY_ASSIGNMENTS = "/api/v1/worker/assignments"
 
@@ -280,6 +281,7 @@ def test_an_unsubmitted_assignment_is_not_graded(requester):
 
 # serialized_rollback: the skill taxonomy comes from a data migration that the flush after
 # a transactional test would otherwise wipe for the tests that follow.
+@requires_postgresql
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_gradings_of_one_worker_both_count(requester, monkeypatch):
     # Real threads on PostgreSQL: the stats rows are locked, so no increment is lost.

@@ -7,7 +7,7 @@ import pytest
 from django.db import connections
 
 from accounts.models import User
-from conftest import client_for, fund_organization, make_requester
+from conftest import client_for, fund_organization, make_requester, requires_postgresql
 from marketplace.models import Assignment, Item, Organization, Project, Task, WebhookDelivery
 from marketplace.services import items_import, project_create
 from marketplace.uploads import UploadRow
@@ -58,6 +58,7 @@ def _launched_project(requester) -> Project:
 
 
 # serialized_rollback: the skill taxonomy comes from a data migration the flush removes.
+@requires_postgresql
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_simulation_leaves_no_trace():
     # Real commits here (no test transaction around it): the sandbox is the outermost
