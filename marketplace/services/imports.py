@@ -222,8 +222,8 @@ def _checked_chunks(project: Project, rows: Iterable[UploadRow], *, is_gold: boo
     items_rows: list[UploadRow] = []
     seen_external_ids: dict[str, int] = {}
 
-    def scanned(items, items_rows) -> list[NewItem]:
-        """The chunk, if it may be stored; refusals are collected until the limit."""
+    def scanned() -> list[NewItem]:
+        """The chunk so far, if it may be stored; refusals are collected until the limit."""
         if not items or problems or len(refused) >= MAX_REFUSED_ROWS_NAMED:
             return []
         refused.update(items_scan_for_pii(project=project, items=items, rows=items_rows))
@@ -260,10 +260,10 @@ def _checked_chunks(project: Project, rows: Iterable[UploadRow], *, is_gold: boo
         if position % INSERT_BATCH_SIZE == 0:
             if on_progress:
                 on_progress(position)
-            if chunk := scanned(items, items_rows):
+            if chunk := scanned():
                 yield chunk
             items, items_rows = [], []
-    if chunk := scanned(items, items_rows):
+    if chunk := scanned():
         yield chunk
     if problems:
         _raise_row_problems(problems)
