@@ -44,6 +44,19 @@ cycles/s at 12 / 32 clients, gunicorn CPU per cycle in brackets):
   and submit; gunicorn faces clients directly (or through a proxy that keeps
   connections open).
 
+- connections shared evenly (``gunicorn_worker.BalancedThreadWorker``, a gthread worker):
+  with the stock gthread worker, whichever worker woke first accepted, and a kept-alive
+  client stays with the worker that took it. bench/cycle.py at 32 clients on 2 workers
+  found the measured phase's connections split 6/26 (three times), 2/30, 9/23 and 12/20
+  (twice) in 7 of 9 runs, 16/16 in two, and 45/83 and 42/86 at 128 clients
+  (2026-11-30 19:40-20:15 UTC). The balanced worker split them 16/16 and 64/64 in every
+  run. The machine's speed swung by
+  about 2x between runs that evening (raw SQL 1,030-1,840 cycles/s), so absolute
+  latencies compare poorly; the shape of the tail does not: next's p99 was 2.4-2.5x its
+  p50 in runs split 6/26 or 9/23, and 1.5-1.6x in the even ones, balanced or stock by
+  luck. At 128 clients, two pairs: next p99 0.91 / 1.08 s against 1.46 / 1.43 s stock.
+  ``--reuse-port`` spreads connections by a hash instead, evenly only on average, and a
+  stopping worker resets the connections already queued on its own socket.
 - the cyclic garbage collector: each worker freezes the loaded application
   (post_worker_init) and once more after its first GUNICORN_GC_FREEZE_AFTER requests
   (post_request; 1,000 by default), so full collections stop walking it (config/gc_pause.py). Measured
@@ -68,7 +81,8 @@ _cores = multiprocessing.cpu_count()
 
 wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-worker_class = "gthread"
+# gthread, balanced: workers share kept-alive connections evenly (gunicorn_worker.py).
+worker_class = "gunicorn_worker.BalancedThreadWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY", _cores))
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 30))
@@ -98,6 +112,12 @@ def post_worker_init(worker):
     from config.gc_pause import freeze_loaded_application
 
     freeze_loaded_application()
+
+
+def child_exit(server, worker):
+    from gunicorn_worker import release_slot
+
+    release_slot(worker)
 
 
 def post_request(worker, req, environ, resp):
