@@ -40,6 +40,12 @@ ORDERS = {
     # ascending index keeps nulls last on PostgreSQL; SQLite needs it said)
     "active": (F("routing_score").asc(nulls_last=True), "id"),
 }
+# The same orders over the projects' candidates (one per project, see _pick_sql): the
+# column each pick returns besides id and project_id, and the ORDER BY over them.
+_CANDIDATE_ORDERS = {
+    "default": ("filled", "filled DESC, id"),
+    "active": ("routing_score", "routing_score ASC NULLS LAST, id"),
+}
 
 _PROJECT_FIELDS = [field for field in Project._meta.concrete_fields]
 _PROJECT_COLUMNS = ", ".join(f'p."{field.column}"' for field in _PROJECT_FIELDS)
@@ -120,37 +126,47 @@ def _pick(*, worker: WorkerProfile, project_ids: list[int], order: str, now: dat
     if len(project_ids) == 1:
         # A scalar equality (not = ANY) lets the planner walk the partial index in order.
         tasks = tasks.filter(project_id=project_ids[0])
+    order_column, _ = _CANDIDATE_ORDERS[order]
     live_lease = Assignment.objects.filter(worker_id=worker.pk, expires_at__gt=now,
                                            status=AssignmentStatus.ASSIGNED)
     return (tasks
             .filter(project__status=ProjectStatus.ACTIVE)  # even from a stale cache entry
             .exclude(Exists(live_lease))  # one live lease per worker
             .select_for_update(no_key=True, skip_locked=True, of=("self",))
-            .order_by(*ORDERS[order]).values("id", "project_id")[:1])
+            .order_by(*ORDERS[order]).values("id", "project_id", order_column)[:1])
+
+
+def _compiled_pick(order: str) -> CompiledQuery:
+    return CompiledQuery(
+        lambda worker_id, now, project_id: _pick(
+            worker=WorkerProfile(pk=worker_id), now=now, order=order, project_ids=[project_id]),
+        worker_id=int, now=datetime, project_id=int)
 
 
 # Compiling the pick through the ORM costs more CPU than the database spends running the
-# whole claim, so it is compiled once per shape (order, number of projects).
-_PICKS: dict[tuple[str, int], CompiledQuery] = {}
-
-
-def _pick_query(order: str, count: int) -> CompiledQuery:
-    shape = (order, count)
-    if shape not in _PICKS:  # two threads may both build it: the same query either way
-        names = [f"project_{index}" for index in range(count)]
-        _PICKS[shape] = CompiledQuery(
-            lambda worker_id, now, **projects: _pick(
-                worker=WorkerProfile(pk=worker_id), now=now, order=order,
-                project_ids=[projects[name] for name in names]),
-            worker_id=int, now=datetime, **dict.fromkeys(names, int))
-    return _PICKS[shape]
+# whole claim, so it is compiled once per order.
+_PICKS = {order: _compiled_pick(order) for order in ORDERS}
 
 
 def _pick_sql(*, worker: WorkerProfile, project_ids: list[int], order: str,
               now: datetime) -> tuple[str, tuple]:
-    return _pick_query(order, len(project_ids)).sql_with_params(
-        worker_id=worker.pk, now=now,
-        **{f"project_{index}": project_id for index, project_id in enumerate(project_ids)})
+    """One project: its best free task, read from the routing index in order. Several: the
+    best free task of each, the same way, then the best of those. One pick over all of
+    them (``project_id = ANY``) could not read the index in order across projects: it
+    sorted every free task of the group (45 ms for 38,000 tasks in two projects, against
+    0.45 ms this way). Each project's candidate is locked (SKIP LOCKED, as the single pick
+    locks its task); the ones not taken stay locked until the claim commits, and a
+    concurrent claim passes over them to the next task of that project."""
+    picks = [_PICKS[order].sql_with_params(worker_id=worker.pk, now=now, project_id=project_id)
+             for project_id in project_ids]
+    if len(picks) == 1:
+        return picks[0]
+    _, order_by = _CANDIDATE_ORDERS[order]
+    candidates = " UNION ALL ".join(f"SELECT * FROM ({sql}) AS project_{index}"
+                                    for index, (sql, _) in enumerate(picks))
+    return (f"SELECT id, project_id FROM ({candidates}) AS candidates "
+            f"ORDER BY {order_by} LIMIT 1",
+            tuple(param for _, params in picks for param in params))
 
 
 def claim_in_one_statement(*, worker: WorkerProfile, project_ids: list[int], order: str,

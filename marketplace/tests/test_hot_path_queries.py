@@ -216,3 +216,56 @@ def test_the_prepared_claims_generic_plan_reads_the_routing_index_in_order(
     # could not serve a generic plan: it sorted every free task of the project.
     assert index in plan, plan
     assert "Sort" not in plan, plan
+
+
+def _task_rows_read(sql: str, params: tuple) -> int:
+    """Rows the statement's plan actually read from the task table (EXPLAIN ANALYZE)."""
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+
+    def read(node) -> int:
+        own = (node["Actual Rows"] * node["Actual Loops"]
+               if node.get("Relation Name") == "marketplace_task" else 0)
+        return own + sum(read(child) for child in node.get("Plans", ()))
+
+    return read(plan[0]["Plan"])
+
+
+@pytest.mark.parametrize("order", ["default", "active"])
+def test_a_claim_over_several_projects_reads_one_task_of_each_not_all_of_them(
+        requester, order):
+    from django.utils import timezone
+
+    from marketplace.services.claim_sql import _pick_sql
+    from workers.models import WorkerProfile
+
+    projects = [launched(requester, tasks=40, gold=0, name=f"Batch {n}") for n in range(3)]
+    user, _ = ready_client()
+    worker = WorkerProfile.objects.get(user=user)
+
+    sql, params = _pick_sql(worker=worker, project_ids=[p.pk for p in projects],
+                            order=order, now=timezone.now())
+
+    # One pick over all three (project_id = ANY) sorted the 120 free tasks.
+    assert _task_rows_read(sql, params) <= 3 * 2
+
+
+def test_a_claim_over_several_projects_takes_the_best_task_of_all_of_them(requester):
+    from marketplace.models import Task
+
+    older, newer = (launched(requester, tasks=5, gold=0, name=name, overlap=3)
+                    for name in ("Older", "Newer"))
+    started = Task.objects.filter(project=newer).order_by("-pk").first()
+    Task.objects.filter(pk=started.pk).update(filled=1)  # someone else holds a slot
+    _, client = ready_client()
+
+    # Started tasks first (whatever their project), then the oldest.
+    first = next_task(client).json()
+    assert Assignment.objects.get(pk=first["assignment_id"]).task_id == started.pk
+    client.post(f"/api/v1/worker/assignments/{first['assignment_id']}/submit", {
+        "answers": [{"item_id": item["id"], "value": "positive"}
+                    for item in first["items"]]}, format="json")
+    second = next_task(client).json()
+    assert Assignment.objects.get(pk=second["assignment_id"]).task_id == \
+        Task.objects.filter(project=older).order_by("pk").first().pk
