@@ -71,6 +71,7 @@ BENCH_ENV = DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL
 bench: venv
 	./scripts/ensure_services.sh
 	$(BENCH_ENV) $(BIN)/python bench/cycle.py
+	$(BENCH_ENV) $(BIN)/python bench/cycle_instructions.py
 	$(BENCH_ENV) $(BIN)/python bench/claim.py
 	$(BENCH_ENV) $(BIN)/python bench/import_items.py
 	$(BENCH_ENV) $(BIN)/python bench/export_results.py
