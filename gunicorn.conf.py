@@ -50,11 +50,10 @@ cycles/s at 12 / 32 clients, gunicorn CPU per cycle in brackets):
   found the measured phase's connections split 6/26 (three times), 2/30, 9/23 and 12/20
   (twice) in 7 of 9 runs, 16/16 in two, and 45/83 and 42/86 at 128 clients
   (2026-11-30 19:40-20:15 UTC). The balanced worker split them 16/16 and 64/64 in every
-  run. The machine's speed swung by
-  about 2x between runs that evening (raw SQL 1,030-1,840 cycles/s), so absolute
-  latencies compare poorly; the shape of the tail does not: next's p99 was 2.4-2.5x its
-  p50 in runs split 6/26 or 9/23, and 1.5-1.6x in the even ones, balanced or stock by
-  luck. At 128 clients, two pairs: next p99 0.91 / 1.08 s against 1.46 / 1.43 s stock.
+  run. The machine's speed swung by about 2x between runs that evening (raw SQL
+  1,030-1,840 cycles/s), so absolute latencies compare poorly; the shape of the tail
+  does not: next's p99 was 2.4-2.5x its p50 in runs split 6/26 or 9/23, and 1.5-1.6x in
+  the even ones, balanced or stock by luck. At 128 clients, two pairs: next p99 0.91 / 1.08 s against 1.46 / 1.43 s stock.
   ``--reuse-port`` spreads connections by a hash instead, evenly only on average, and a
   stopping worker resets the connections already queued on its own socket.
 - the cyclic garbage collector: each worker freezes the loaded application

@@ -121,11 +121,10 @@ class Claimed:
     items: list[dict]  # [{id: answer id, data}] in served order
 
 
-def _pick(*, worker: WorkerProfile, project_ids: list[int], order: str, now: datetime):
-    tasks = claimable_tasks(worker=worker, project_ids=project_ids)
-    if len(project_ids) == 1:
-        # A scalar equality (not = ANY) lets the planner walk the partial index in order.
-        tasks = tasks.filter(project_id=project_ids[0])
+def _pick(*, worker: WorkerProfile, project_id: int, order: str, now: datetime):
+    # A scalar equality (not = ANY) lets the planner walk the partial index in order.
+    tasks = claimable_tasks(worker=worker, project_ids=[project_id]).filter(
+        project_id=project_id)
     order_column, _ = _CANDIDATE_ORDERS[order]
     live_lease = Assignment.objects.filter(worker_id=worker.pk, expires_at__gt=now,
                                            status=AssignmentStatus.ASSIGNED)
@@ -139,7 +138,7 @@ def _pick(*, worker: WorkerProfile, project_ids: list[int], order: str, now: dat
 def _compiled_pick(order: str) -> CompiledQuery:
     return CompiledQuery(
         lambda worker_id, now, project_id: _pick(
-            worker=WorkerProfile(pk=worker_id), now=now, order=order, project_ids=[project_id]),
+            worker=WorkerProfile(pk=worker_id), now=now, order=order, project_id=project_id),
         worker_id=int, now=datetime, project_id=int)
 
 
