@@ -33,7 +33,8 @@ all be 0 (exit status 1 otherwise).
 The database is dropped and created afresh, so its name must contain "bench"; the Redis
 db is flushed at the start and end. Bounded in time: every phase stops by itself.
 Knobs: BENCH_WORKERS=12,32,128 BENCH_SECONDS=15 BENCH_TASKS=6000 BENCH_RAW_TASKS=30000
-BENCH_RAW_CONNECTIONS=32.
+BENCH_RAW_CONNECTIONS=32, BENCH_PROJECTS=1 (the HTTP phase's tasks in that many projects
+of one priority, BENCH_TASKS each; the raw claim stays on one project).
 ``bench/claim.py`` runs the same harness for claims alone.
 """
 import http.client
@@ -64,6 +65,10 @@ TASKS_PER_PROJECT = int(os.environ.get("BENCH_TASKS", "6000"))
 RAW_TASKS_PER_PROJECT = int(os.environ.get("BENCH_RAW_TASKS", "30000"))
 OVERLAP = 3
 RAW_CONNECTIONS = int(os.environ.get("BENCH_RAW_CONNECTIONS", "32"))
+# The HTTP phase's projects, BENCH_TASKS tasks each, one priority, every worker eligible
+# for all: a claim then picks the best free task among them. One project per phase hid
+# a claim that sorted every free task of such a group (issue 11, sixth session).
+PROJECTS = int(os.environ.get("BENCH_PROJECTS", "1"))
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 GRADING_GRACE_SECONDS = 5.0
 HOST = "127.0.0.1"
@@ -213,7 +218,7 @@ def project_cancel(requester, project) -> None:
     cancel(project=project, actor=requester)
 
 
-def invariant_violations(project_id: int) -> dict:
+def invariant_violations(*project_ids: int) -> dict:
     """Slot-holding assignments beyond each task's overlap and workers on a task twice:
     both must be 0."""
     from django.db import connection
@@ -225,18 +230,18 @@ def invariant_violations(project_id: int) -> dict:
             SELECT COALESCE(SUM(GREATEST(held.n - task.overlap, 0)), 0)
             FROM marketplace_task task
             JOIN (SELECT task_id, COUNT(*) AS n FROM marketplace_assignment
-                  WHERE project_id = %s AND status = ANY(%s) GROUP BY task_id) held
-              ON held.task_id = task.id""", [project_id, list(SLOT_HOLDING_STATUSES)])
+                  WHERE project_id = ANY(%s) AND status = ANY(%s) GROUP BY task_id) held
+              ON held.task_id = task.id""", [list(project_ids), list(SLOT_HOLDING_STATUSES)])
         (beyond,) = cursor.fetchone()
         cursor.execute("""
             SELECT COUNT(*) - COUNT(DISTINCT (task_id, worker_id))
-            FROM marketplace_assignment WHERE project_id = %s""", [project_id])
+            FROM marketplace_assignment WHERE project_id = ANY(%s)""", [list(project_ids)])
         (twice,) = cursor.fetchone()
     return {"over_assignments": int(beyond), "worker_twice_on_task": int(twice)}
 
 
-def ungraded_after_grace(project_id: int, grace: float) -> tuple[int, int, float]:
-    """Wait up to ``grace`` seconds for every submission of the project to be graded by
+def ungraded_after_grace(project_ids: list[int], grace: float) -> tuple[int, int, float]:
+    """Wait up to ``grace`` seconds for every submission of the projects to be graded by
     the Celery worker; (submitted, still ungraded, seconds waited)."""
     from django.db import connection
 
@@ -246,7 +251,7 @@ def ungraded_after_grace(project_id: int, grace: float) -> tuple[int, int, float
             cursor.execute("""
                 SELECT COUNT(*) FILTER (WHERE submitted_at IS NOT NULL),
                        COUNT(*) FILTER (WHERE submitted_at IS NOT NULL AND graded_at IS NULL)
-                FROM marketplace_assignment WHERE project_id = %s""", [project_id])
+                FROM marketplace_assignment WHERE project_id = ANY(%s)""", [project_ids])
             submitted, ungraded = cursor.fetchone()
         waited = time.perf_counter() - began
         if not ungraded or waited >= grace:
@@ -254,11 +259,11 @@ def ungraded_after_grace(project_id: int, grace: float) -> tuple[int, int, float
         time.sleep(0.1)
 
 
-def tasks_unaggregated(project_id: int, grace: float) -> tuple[int, float]:
+def tasks_unaggregated(project_ids: list[int], grace: float) -> tuple[int, float]:
     """Wait up to ``grace`` seconds for the tasks whose slots are all done (overlap
     reached, none live) to have every item final: the aggregation the Celery worker owes
     (gold is graded inside the submit since issue 11, so this is the worker's backlog
-    now). (tasks still waiting, seconds waited); read before the project is cancelled."""
+    now). (tasks still waiting, seconds waited); read before the projects are cancelled."""
     from django.db import connection
 
     began = time.perf_counter()
@@ -266,12 +271,12 @@ def tasks_unaggregated(project_id: int, grace: float) -> tuple[int, float]:
         with connection.cursor() as cursor:
             cursor.execute("""
                 SELECT COUNT(*) FROM marketplace_task t
-                WHERE t.project_id = %s AND t.status = 'open' AND t.filled >= t.overlap
+                WHERE t.project_id = ANY(%s) AND t.status = 'open' AND t.filled >= t.overlap
                   AND NOT EXISTS (SELECT 1 FROM marketplace_assignment a
                                   WHERE a.task_id = t.id AND a.status = 'assigned')
                   AND EXISTS (SELECT 1 FROM marketplace_item i
                               WHERE i.task_id = t.id AND i.finalized_at IS NULL)""",
-                           [project_id])
+                           [project_ids])
             waiting = int(cursor.fetchone()[0])
         waited = time.perf_counter() - began
         if not waiting or waited >= grace:
@@ -335,12 +340,12 @@ def postgres_cpu() -> float:
     return _processes_cpu(lambda _entry, _parent, command: command == "postgres")
 
 
-def items_finalized(project_id: int) -> int:
+def items_finalized(project_ids: list[int]) -> int:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT COUNT(*) FROM marketplace_item WHERE project_id = %s "
-                       "AND finalized_at IS NOT NULL", [project_id])
+        cursor.execute("SELECT COUNT(*) FROM marketplace_item WHERE project_id = ANY(%s) "
+                       "AND finalized_at IS NOT NULL", [project_ids])
         return int(cursor.fetchone()[0])
 
 
@@ -599,21 +604,24 @@ def run_phase(loops: list[tuple], seconds: float) -> tuple[Stats, float]:
 
 def http_phase(port, workers, requester, count, run, submit: bool,
                active: bool = False) -> dict:
-    project = make_project(requester, f"http {count} {run}", active=active)
+    projects = [make_project(requester, f"http {count} {run} {index}", active=active)
+                for index in range(PROJECTS)]
+    project_ids = [project.pk for project in projects]
     loops = [(http_loop, (port, token, submit)) for _, token in workers[:count]]
     run_phase(loops, WARMUP_SECONDS)
     cpu_before = {name: process_tree_cpu(pid) for name, pid in SERVER_PIDS.items()}
-    finalized_before = items_finalized(project.pk)
+    finalized_before = items_finalized(project_ids)
     clients_before, postgres_before = time.process_time(), postgres_cpu()
     stats, wall = run_phase(loops, SECONDS)
     clients_cpu, database_cpu = (time.process_time() - clients_before,
                                  postgres_cpu() - postgres_before)
-    submitted, ungraded, waited = ungraded_after_grace(project.pk, GRADING_GRACE_SECONDS)
-    unaggregated, aggregation_wait = tasks_unaggregated(project.pk, GRADING_GRACE_SECONDS)
-    aggregated = items_finalized(project.pk) - finalized_before  # one item per task
+    submitted, ungraded, waited = ungraded_after_grace(project_ids, GRADING_GRACE_SECONDS)
+    unaggregated, aggregation_wait = tasks_unaggregated(project_ids, GRADING_GRACE_SECONDS)
+    aggregated = items_finalized(project_ids) - finalized_before  # one item per task
     cpu = {name: round(process_tree_cpu(pid) - cpu_before[name], 2)
            for name, pid in SERVER_PIDS.items()}
-    project_cancel(requester, project)
+    for project in projects:
+        project_cancel(requester, project)
     return {
         # CPU seconds of each server's process tree from the measured run's start to the
         # end of the waits after it (the Celery backlog included).
@@ -636,7 +644,7 @@ def http_phase(port, workers, requester, count, run, submit: bool,
         "no_work": stats.no_work, "errors": stats.errors,
         "submitted": submitted, "ungraded_after_5s": ungraded, "grading_wait_s": waited,
         "tasks_unaggregated_after_5s": unaggregated, "aggregation_wait_s": aggregation_wait,
-        **invariant_violations(project.pk),
+        **invariant_violations(*project_ids),
     }
 
 
@@ -747,7 +755,7 @@ def main(*, name: str, counts: tuple, submit_raw: bool, goals: list,
                 extra["active_pick"] = active_pick_plan(probe.pk, workers[0][0])
                 project_cancel(requester, probe)
             print(json.dumps({
-                "bench": name, "clients": count, "seconds": SECONDS,
+                "bench": name, "clients": count, "seconds": SECONDS, "http_projects": PROJECTS,
                 "automation_mode": "active" if active else "off", **extra,
                 "gunicorn": {key: os.environ.get(key, "gunicorn.conf.py") for key in
                              ("WEB_CONCURRENCY", "GUNICORN_THREADS")},
