@@ -218,7 +218,7 @@ def project_cancel(requester, project) -> None:
     cancel(project=project, actor=requester)
 
 
-def invariant_violations(*project_ids: int) -> dict:
+def invariant_violations(project_ids: list[int]) -> dict:
     """Slot-holding assignments beyond each task's overlap and workers on a task twice:
     both must be 0."""
     from django.db import connection
@@ -231,11 +231,11 @@ def invariant_violations(*project_ids: int) -> dict:
             FROM marketplace_task task
             JOIN (SELECT task_id, COUNT(*) AS n FROM marketplace_assignment
                   WHERE project_id = ANY(%s) AND status = ANY(%s) GROUP BY task_id) held
-              ON held.task_id = task.id""", [list(project_ids), list(SLOT_HOLDING_STATUSES)])
+              ON held.task_id = task.id""", [project_ids, list(SLOT_HOLDING_STATUSES)])
         (beyond,) = cursor.fetchone()
         cursor.execute("""
             SELECT COUNT(*) - COUNT(DISTINCT (task_id, worker_id))
-            FROM marketplace_assignment WHERE project_id = ANY(%s)""", [list(project_ids)])
+            FROM marketplace_assignment WHERE project_id = ANY(%s)""", [project_ids])
         (twice,) = cursor.fetchone()
     return {"over_assignments": int(beyond), "worker_twice_on_task": int(twice)}
 
@@ -644,7 +644,7 @@ def http_phase(port, workers, requester, count, run, submit: bool,
         "no_work": stats.no_work, "errors": stats.errors,
         "submitted": submitted, "ungraded_after_5s": ungraded, "grading_wait_s": waited,
         "tasks_unaggregated_after_5s": unaggregated, "aggregation_wait_s": aggregation_wait,
-        **invariant_violations(*project_ids),
+        **invariant_violations(project_ids),
     }
 
 
@@ -657,7 +657,7 @@ def raw_phase(workers, requester, count, run, submit: bool, active: bool = False
              for index in range(connections)]
     run_phase(loops, WARMUP_SECONDS)
     stats, wall = run_phase(loops, SECONDS)
-    violations = invariant_violations(project.pk)
+    violations = invariant_violations([project.pk])
     expire_leases(project.pk)
     project_cancel(requester, project)
     return {
