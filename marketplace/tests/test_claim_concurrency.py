@@ -108,18 +108,25 @@ def run_threads(target, count: int, *, generic_plans: bool = False) -> list[Base
     return failures
 
 
-def open_slot_for(worker, project) -> bool:
+def open_slot_for(worker, projects) -> bool:
     """Is there a slot this worker could still take? (SKIP LOCKED may hide a task that
     another transaction holds for an instant, so "nothing now" is not "nothing left".)"""
-    return (Task.objects.filter(project=project, status=TaskStatus.OPEN,
+    return (Task.objects.filter(project__in=projects, status=TaskStatus.OPEN,
                                 filled__lt=F("overlap"))
             .exclude(assignments__worker=worker).exists())
 
 
-@pytest.mark.parametrize("generic_plans", [False, True], ids=["as_planned", "generic_plans"])
-def test_fifty_workers_fill_every_slot_and_never_exceed_overlap(generic_plans):
+@pytest.mark.parametrize("generic_plans, project_count", [
+    (False, 1), (True, 1),
+    # One priority, several projects: the claim picks each project's best free task and
+    # takes the best of them (marketplace/services/claim_sql.py), locking one per project.
+    (False, 3), (True, 3),
+], ids=["as_planned", "generic_plans", "three_projects", "three_projects_generic_plans"])
+def test_fifty_workers_fill_every_slot_and_never_exceed_overlap(generic_plans, project_count):
     requester = make_requester("alice@acme.example", "Acme AI")
-    project = launched_project(requester, tasks=TASKS, overlap=OVERLAP)
+    sizes = [TASKS // project_count + (index < TASKS % project_count)
+             for index in range(project_count)]
+    projects = [launched_project(requester, tasks=size, overlap=OVERLAP) for size in sizes]
     workers = [eligible_worker(f"worker{index}@workers.example") for index in range(THREADS)]
     claims_per_thread = [0] * THREADS
 
@@ -130,7 +137,7 @@ def test_fifty_workers_fill_every_slot_and_never_exceed_overlap(generic_plans):
         while time.monotonic() < deadline:
             assignment = assignment_claim(worker=worker)
             if assignment is None:
-                if not open_slot_for(worker, project):
+                if not open_slot_for(worker, projects):
                     return
                 time.sleep(0.005)
                 continue
@@ -144,24 +151,27 @@ def test_fifty_workers_fill_every_slot_and_never_exceed_overlap(generic_plans):
 
     assert failures == []
     # Every slot filled, none beyond overlap, the counter agrees with the rows.
-    per_task = dict(Assignment.objects.filter(project=project, status__in=SLOT_HOLDING_STATUSES)
+    per_task = dict(Assignment.objects.filter(project__in=projects,
+                                              status__in=SLOT_HOLDING_STATUSES)
                     .values_list("task_id").annotate(n=Count("id")))
-    tasks = list(Task.objects.filter(project=project).values_list("pk", "filled", "overlap"))
+    tasks = list(Task.objects.filter(project__in=projects)
+                 .values_list("pk", "filled", "overlap"))
     assert len(tasks) == TASKS
     assert all(overlap == OVERLAP for _, _, overlap in tasks)
     assert {task_id: filled for task_id, filled, _ in tasks} == {
         task_id: OVERLAP for task_id, _, _ in tasks}
     assert per_task == {task_id: OVERLAP for task_id, _, _ in tasks}
     # No worker twice on a task (the unique constraint says so; the rows confirm it).
-    pairs = list(Assignment.objects.filter(project=project).values_list("task_id", "worker_id"))
+    pairs = list(Assignment.objects.filter(project__in=projects)
+                 .values_list("task_id", "worker_id"))
     assert len(pairs) == len(set(pairs)) == TASKS * OVERLAP
     # Every claim was submitted: nothing expired, returned or left hanging.
-    assert set(Assignment.objects.filter(project=project).values_list("status", flat=True)) \
-        == {AssignmentStatus.SUBMITTED}
+    assert set(Assignment.objects.filter(project__in=projects)
+               .values_list("status", flat=True)) == {AssignmentStatus.SUBMITTED}
     assert sum(claims_per_thread) == TASKS * OVERLAP
     # Every assignment was served exactly its task's one item.
-    assert Answer.objects.filter(assignment__project=project).count() == TASKS * OVERLAP
-    assert Answer.objects.filter(assignment__project=project,
+    assert Answer.objects.filter(assignment__project__in=projects).count() == TASKS * OVERLAP
+    assert Answer.objects.filter(assignment__project__in=projects,
                                  item__task_id=F("assignment__task_id")).count() == \
         TASKS * OVERLAP
 
@@ -231,7 +241,7 @@ def test_twelve_workers_racing_for_one_task_with_overlap_two_take_exactly_two_sl
             if assignment is not None:
                 served[index] = assignment.task_id
                 return
-            if not open_slot_for(worker, project):
+            if not open_slot_for(worker, [project]):
                 return
             time.sleep(0.002)
 
