@@ -87,7 +87,7 @@ def test_draining_an_active_project_keeps_every_claim_invariant():
         while time.monotonic() < deadline:
             assignment = assignment_claim(worker=worker)
             if assignment is None:
-                if not open_slot_for(worker, project):
+                if not open_slot_for(worker, [project]):
                     return
                 time.sleep(0.005)
                 continue
