@@ -69,9 +69,8 @@ class BalancedThreadWorker(ThreadWorker):
 
     @property
     def worker_connections(self) -> int:
-        if self.balance_slot is None or not self.alive:
-            return self._connection_cap
-        if may_accept(self._own_count, _counts_view):
+        if (self.balance_slot is None or not self.alive
+                or may_accept(self._own_count, _counts_view)):
             return self._connection_cap
         return self._own_count  # "nr_conns < worker_connections" is false: stop polling
 
@@ -98,10 +97,10 @@ class BalancedThreadWorker(ThreadWorker):
         super().handle_exit(sig, frame)
 
     def _publish(self) -> None:
-        if self.balance_slot is None or not getattr(self, "booted", False) or not self.alive:
+        # gunicorn's Worker sets booted (False) and ThreadWorker the cap before the count.
+        if self.balance_slot is None or not self.booted or not self.alive:
             return
-        cap = getattr(self, "_connection_cap", None)
-        at_cap = cap is not None and self._own_count >= cap
+        at_cap = self._own_count >= self._connection_cap
         _published_counts[self.balance_slot] = _NOT_ACCEPTING if at_cap else self._own_count
 
     def _withdraw(self) -> None:

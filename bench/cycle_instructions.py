@@ -184,7 +184,7 @@ def main() -> None:
     os.environ.update(_environment())
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))
-    callgrind = shutil.which("valgrind") is not None and shutil.which("callgrind_control")
+    callgrind = all(shutil.which(tool) for tool in ("valgrind", "callgrind_control"))
     with tempfile.TemporaryDirectory(prefix="quorum-bench-instructions-") as directory:
         state_dir = Path(directory)
         prepare(state_dir)
