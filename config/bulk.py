@@ -22,29 +22,39 @@ import math
 from django.db import connection
 from django.db.models import JSONField
 
-from .compiled_query import prepared_cursor
-from .compiled_write import update_one
+from .compiled_write import Write, execute_counted, update_statement
 
 
 def bulk_update(model, objects: list, fields: list[str]) -> int:
     if not objects:
         return 0
-    if len(objects) == 1:  # a primary-key update: planned once per connection
-        return update_one(objects[0], fields)
-    columns = [model._meta.get_field(name) for name in fields]
-    rows = _rows(model, objects, columns) if connection.vendor == "postgresql" else None
-    if rows is None:
-        return model.objects.bulk_update(objects, fields)
-    pk = model._meta.pk
-    types = ", ".join([f'"{pk.column}" {pk.rel_db_type(connection)}'] + [
-        f'"{field.column}" {field.db_type(connection)}' for field in columns])
-    assignments = ", ".join(f'"{field.column}" = v."{field.column}"' for field in columns)
-    table = model._meta.db_table
-    with prepared_cursor(connection) as cursor:  # its text is the same for every batch
-        cursor.execute(
-            f'UPDATE "{table}" SET {assignments} FROM jsonb_to_recordset(%s::jsonb) '
-            f'AS v({types}) WHERE "{table}"."{pk.column}" = v."{pk.column}"', [rows])
-        return cursor.rowcount
+    return bulk_update_write(model, objects, fields).run()
+
+
+def bulk_update_write(model, objects: list, fields: list[str]) -> Write:
+    """``bulk_update`` as a Write (config/compiled_write.py), for ``write_together``;
+    ``run()`` alone gives the number of rows updated."""
+    if connection.vendor == "postgresql" and len(objects) == 1:
+        # a primary-key update: planned once per connection
+        sql, params = update_statement(objects[0], fields, connection, pre_save=False)
+    else:
+        columns = [model._meta.get_field(name) for name in fields]
+        rows = _rows(model, objects, columns) if connection.vendor == "postgresql" else None
+        if rows is None:
+            return Write(sql=None, params=None, returning=None, done=None,
+                         alone=lambda: model.objects.bulk_update(objects, fields))
+        pk = model._meta.pk
+        types = ", ".join([f'"{pk.column}" {pk.rel_db_type(connection)}'] + [
+            f'"{field.column}" {field.db_type(connection)}' for field in columns])
+        assignments = ", ".join(f'"{field.column}" = v."{field.column}"'
+                                for field in columns)
+        table = model._meta.db_table
+        # Its text is the same for every batch: prepared once per connection.
+        sql = (f'UPDATE "{table}" SET {assignments} FROM jsonb_to_recordset(%s::jsonb) '
+               f'AS v({types}) WHERE "{table}"."{pk.column}" = v."{pk.column}"')
+        params = [rows]
+    return Write(sql=sql, params=params, returning="count", done=lambda count: None,
+                 alone=lambda: execute_counted(connection, sql, params))
 
 
 def _rows(model, objects: list, columns: list) -> str | None:

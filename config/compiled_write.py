@@ -10,6 +10,8 @@ one-row insert.
 
     save_fields(assignment, ["status", "submitted_at"])   # instance.save(update_fields=...)
     insert(AssignmentEvent(assignment=..., kind=...))     # instance.save() of a new row
+    write_together(save_fields_write(assignment, [...]),  # both in one statement
+                   insert_write(AssignmentEvent(...)))
     update_returning(WorkerProjectStats, where={...}, add={"submitted": 1})
                                           # select_for_update() + save() in one statement
 
@@ -41,28 +43,50 @@ def _compiled_path(model, using: str):
     return connection
 
 
+class Write:
+    """One row write, built and not yet run: ``run()`` it alone, or hand several to
+    ``write_together`` for one statement. ``sql`` is None when it can only go through the
+    ORM (another database, a model with save receivers, values JSON cannot carry)."""
+    __slots__ = ("sql", "params", "returning", "_alone", "_done")
+
+    def __init__(self, *, sql, params, returning, alone, done):
+        self.sql, self.params, self.returning = sql, params, returning
+        self._alone, self._done = alone, done
+
+    def run(self):
+        return self._alone()
+
+    def finish(self, result) -> None:
+        """After the combined statement: its count of rows written (``returning`` is
+        "count") or the new row's key ("key")."""
+        self._done(result)
+
+
 def save_fields(instance, fields: list[str], *, using: str = DEFAULT_DB_ALIAS) -> None:
     """``instance.save(update_fields=fields)`` for a row that exists: the same values
     written (``auto_now`` fields set on the instance too), DatabaseError if no row was."""
+    save_fields_write(instance, fields, using=using).run()
+
+
+def save_fields_write(instance, fields: list[str], *, using: str = DEFAULT_DB_ALIAS) -> Write:
+    """``save_fields`` as a Write. ``auto_now`` values are taken when it is built."""
     connection = _compiled_path(type(instance), using)
     if connection is None or instance.pk is None:
-        instance.save(update_fields=fields, using=using)
-        return
-    if _update(instance, fields, connection, pre_save=True) == 0:
-        raise DatabaseError("Save with update_fields did not affect any rows.")
-    instance._state.db = using
+        return Write(sql=None, params=None, returning=None, done=None,
+                     alone=lambda: instance.save(update_fields=fields, using=using))
+    sql, params = update_statement(instance, fields, connection, pre_save=True)
+
+    def done(count: int) -> None:
+        if count == 0:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+        instance._state.db = using
+
+    return Write(sql=sql, params=params, returning="count", done=done,
+                 alone=lambda: done(execute_counted(connection, sql, params)))
 
 
-def update_one(instance, fields: list[str], *, using: str = DEFAULT_DB_ALIAS) -> int:
-    """``bulk_update([instance], fields)``: the values as they are (no ``auto_now``, no
-    signals, as bulk_update); the number of rows updated."""
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        return type(instance).objects.using(using).bulk_update([instance], fields)
-    return _update(instance, fields, connection, pre_save=False)
-
-
-def _update(instance, fields: list[str], connection, *, pre_save: bool) -> int:
+def update_statement(instance, fields: list[str], connection, *,
+                      pre_save: bool) -> tuple[str, list]:
     model = type(instance)
     key = (model, tuple(fields), connection.alias)
     compiled = _UPDATES.get(key)
@@ -80,6 +104,10 @@ def _update(instance, fields: list[str], connection, *, pre_save: bool) -> int:
                                      else getattr(instance, field.attname), connection)
               for field in columns]
     params.append(model._meta.pk.get_db_prep_value(instance.pk, connection))
+    return sql, params
+
+
+def execute_counted(connection, sql: str, params: list) -> int:
     with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -88,11 +116,17 @@ def _update(instance, fields: list[str], connection, *, pre_save: bool) -> int:
 def insert(instance, *, using: str = DEFAULT_DB_ALIAS):
     """``instance.save()`` of a new row with a database-assigned primary key: defaults and
     ``auto_now_add`` applied, the new key set on the instance. Returns the instance."""
+    insert_write(instance, using=using).run()
+    return instance
+
+
+def insert_write(instance, *, using: str = DEFAULT_DB_ALIAS) -> Write:
+    """``insert`` as a Write: the key is set on the instance once it has run."""
     model = type(instance)
     connection = _compiled_path(model, using)
     if connection is None or instance.pk is not None:
-        instance.save(force_insert=True, using=using)
-        return instance
+        return Write(sql=None, params=None, returning=None, done=None,
+                     alone=lambda: instance.save(force_insert=True, using=using))
     key = (model, using)
     compiled = _INSERTS.get(key)
     if compiled is None:
@@ -106,12 +140,59 @@ def insert(instance, *, using: str = DEFAULT_DB_ALIAS):
     sql, columns = compiled
     params = [field.get_db_prep_save(field.pre_save(instance, add=True), connection)
               for field in columns]
+
+    def done(new_key) -> None:
+        instance.pk = new_key
+        instance._state.adding = False
+        instance._state.db = using
+
+    def alone() -> None:
+        with prepared_cursor(connection) as cursor:
+            cursor.execute(sql, params)
+            done(cursor.fetchone()[0])
+
+    return Write(sql=sql, params=params, returning="key", done=done, alone=alone)
+
+
+_TOGETHER: dict[tuple, str] = {}
+
+
+def write_together(*writes: Write, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Run the writes as one statement on PostgreSQL, a round trip for all instead of one
+    each: ``WITH w0 AS (UPDATE ... RETURNING 1), w1 AS (INSERT ... RETURNING id) SELECT
+    (SELECT count(*) FROM w0), (SELECT id FROM w1)``. Each write keeps its own outcome (a
+    save of a vanished row is still a DatabaseError, an insert still gets its key).
+
+    The writes must touch different rows and not read one another's effects: the parts
+    of one statement all see the snapshot it started with, and PostgreSQL leaves the
+    outcome of two changes to one row undefined. Foreign keys between them are fine (they
+    are checked at the statement's end). When any write can only go through the ORM, or
+    on another database, each runs alone, in the order given."""
+    connection = connections[using]
+    if len(writes) < 2 or connection.vendor != "postgresql" or any(
+            write.sql is None for write in writes):
+        for write in writes:
+            write.run()
+        return
+    shape = tuple((write.sql, write.returning) for write in writes)
+    sql = _TOGETHER.get(shape)
+    if sql is None:
+        parts, outcomes = [], []
+        for index, write in enumerate(writes):
+            if write.returning == "key":
+                parts.append(f"w{index} AS ({write.sql})")  # RETURNING the key already
+                outcomes.append(f"(SELECT * FROM w{index})")
+            else:
+                parts.append(f"w{index} AS ({write.sql} RETURNING 1)")
+                outcomes.append(f"(SELECT count(*) FROM w{index})")
+        sql = f"WITH {', '.join(parts)} SELECT {', '.join(outcomes)}"
+        _TOGETHER[shape] = sql
+    params = [param for write in writes for param in write.params]
     with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
-        instance.pk = cursor.fetchone()[0]
-    instance._state.adding = False
-    instance._state.db = using
-    return instance
+        row = cursor.fetchone()
+    for write, result in zip(writes, row):
+        write.finish(result)
 
 
 def update_returning(model, *, where: dict, add: dict, using: str = DEFAULT_DB_ALIAS):

@@ -180,3 +180,92 @@ def test_update_returning_of_no_row_is_none(requester):
     from config.compiled_write import update_returning
     assert update_returning(WorkerProjectStats, where={"worker_id": 0, "project_id": 0},
                             add={"submitted": 1}) is None
+
+
+def _together_writes(worker_and_project):
+    from config.bulk import bulk_update_write
+    from config.compiled_write import insert_write, save_fields_write
+    stats = WorkerProjectStats.objects.create(**worker_and_project)
+    organization = Organization.objects.create(name="Acme")
+    stats.submitted = 4
+    organization.name = "Acme Labs"
+    new = Organization(name="Beta")
+    writes = (save_fields_write(stats, ["submitted", "updated_at"]),
+              bulk_update_write(Organization, [organization], ["name"]),
+              insert_write(new))
+    return stats, organization, new, writes
+
+
+def test_write_together_applies_each_write_as_alone(worker_and_project):
+    from config.compiled_write import write_together
+    stats, organization, new, writes = _together_writes(worker_and_project)
+
+    with CaptureQueriesContext(connection) as captured:
+        write_together(*writes)
+
+    stored = WorkerProjectStats.objects.get(pk=stats.pk)
+    assert (stored.submitted, stored.updated_at) == (4, stats.updated_at)
+    assert Organization.objects.get(pk=organization.pk).name == "Acme Labs"
+    assert new.pk is not None and not new._state.adding
+    assert Organization.objects.get(pk=new.pk).name == "Beta"
+    if connection.vendor == "postgresql":
+        assert len(captured.captured_queries) == 1
+        assert captured.captured_queries[0]["sql"].startswith("WITH w0 AS (UPDATE")
+    else:
+        assert len(captured.captured_queries) >= 3
+
+
+def test_write_together_still_refuses_a_save_of_a_vanished_row(worker_and_project):
+    from django.db import transaction
+
+    from config.compiled_write import write_together
+    stats, organization, new, writes = _together_writes(worker_and_project)
+    WorkerProjectStats.objects.filter(pk=stats.pk).delete()
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        write_together(*writes)
+
+    # The caller's transaction rolled back: the other writes went with it.
+    assert Organization.objects.get(pk=organization.pk).name == "Acme"
+    assert not Organization.objects.filter(name="Beta").exists()
+
+
+def test_write_together_runs_each_write_alone_when_one_needs_the_orm(worker_and_project):
+    from config.compiled_write import write_together
+    heard = []
+
+    def receiver(sender, instance, **kwargs):
+        heard.append((instance.name, kwargs["created"]))
+
+    signals.post_save.connect(receiver, sender=Organization, dispatch_uid="test-receiver")
+    try:
+        stats, organization, new, writes = _together_writes(worker_and_project)
+        heard.clear()  # the fixture's own create
+        with CaptureQueriesContext(connection) as captured:
+            write_together(*writes)
+    finally:
+        signals.post_save.disconnect(sender=Organization, dispatch_uid="test-receiver")
+
+    # The bulk update sends no signal (as Django's); the insert went through save().
+    assert heard == [("Beta", True)]
+    assert len(captured.captured_queries) >= 3
+    assert WorkerProjectStats.objects.get(pk=stats.pk).submitted == 4
+    assert Organization.objects.get(pk=organization.pk).name == "Acme Labs"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the compiled path")
+def test_write_together_builds_its_statement_once(worker_and_project, monkeypatch):
+    from config import compiled_write
+    _, _, _, writes = _together_writes(worker_and_project)
+    compiled_write.write_together(*writes)
+    (shape, sql), = [(shape, sql) for shape, sql in compiled_write._TOGETHER.items()
+                     if shape == tuple((write.sql, write.returning) for write in writes)]
+    monkeypatch.setitem(compiled_write._TOGETHER, shape, sql + " /* kept */")
+    _, _, _, writes = _together_writes(
+        {**worker_and_project,
+         "worker": make_ready_worker(make_worker("eve@workers.example"), skills={})})
+
+    with CaptureQueriesContext(connection) as captured:
+        compiled_write.write_together(*writes)
+
+    assert captured.captured_queries[-1]["sql"].endswith("/* kept */")

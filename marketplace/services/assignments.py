@@ -19,9 +19,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from config.bulk import bulk_update
+from config.bulk import bulk_update_write
 from config.compiled_query import CompiledQuery
-from config.compiled_write import save_fields
+from config.compiled_write import save_fields_write, write_together
 from config.errors import Conflict, required_text
 from workers.models import WorkerProfile
 
@@ -133,7 +133,6 @@ def assignment_submit(*, assignment_id: int, worker: WorkerProfile, answers: lis
         answer.value = values[answer.pk]
         if judge is not None and answer.is_gold:
             answer.is_correct = judge(answer.value, answer.item.gold_answer)
-    bulk_update(Answer, served, ["value", "is_correct"])  # one statement on PostgreSQL
     assignment.active_seconds += _elapsed_active_seconds(assignment, now)
     assignment.last_heartbeat_at = now
     assignment.status = AssignmentStatus.SUBMITTED
@@ -145,8 +144,11 @@ def assignment_submit(*, assignment_id: int, worker: WorkerProfile, answers: lis
     if judge is not None:
         assignment.graded_at = now
         fields.append("graded_at")
-    save_fields(assignment, fields)
-    events.record(events.SUBMITTED, assignment=assignment, actor=worker.user)
+    # The answers, the assignment and its event: one statement on PostgreSQL.
+    write_together(bulk_update_write(Answer, served, ["value", "is_correct"]),
+                   save_fields_write(assignment, fields),
+                   events.record_write(events.SUBMITTED, assignment=assignment,
+                                       actor=worker.user))
     if judge is None:
         return Submitted(assignment=assignment, graded=None)
     gold = [answer for answer in served if answer.is_gold]
