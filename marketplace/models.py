@@ -177,6 +177,12 @@ class Task(models.Model):
             models.Index(fields=["project", "routing_score", "id"],
                          condition=Q(status="open", filled__lt=models.F("overlap")),
                          name="task_active_routing_idx"),
+            # The tasks nobody has started, in that order: where the claim of a worker far
+            # ahead of the crowd goes (services/claim_sql.py). A task leaves it with its
+            # first slot taken, and a partial index gets no entry for a row outside it.
+            models.Index(fields=["project", "routing_score", "id"],
+                         condition=Q(status="open", filled=0),
+                         name="task_fresh_active_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(filled__lte=models.F("overlap")),

@@ -204,11 +204,13 @@ def routable_projects(*, worker) -> QuerySet[Project]:
 
 
 def claimable_tasks(*, worker, project_ids) -> QuerySet[Task]:
-    """Open tasks of these projects with a free slot that this worker never held."""
+    """Open tasks of these projects (None: of any project, for a caller that names the
+    task otherwise) with a free slot that this worker never held."""
     held_before = Assignment.objects.filter(task=OuterRef("pk"), worker=worker)
-    return (Task.objects.filter(project_id__in=project_ids, status=TaskStatus.OPEN,
-                                filled__lt=F("overlap"))
-            .exclude(Exists(held_before)))
+    tasks = Task.objects.filter(status=TaskStatus.OPEN, filled__lt=F("overlap"))
+    if project_ids is not None:
+        tasks = tasks.filter(project_id__in=project_ids)
+    return tasks.exclude(Exists(held_before))
 
 
 def _reason(code: str, message: str, until=None) -> dict:

@@ -272,3 +272,101 @@ def test_a_claim_over_several_projects_takes_the_best_task_of_all_of_them(reques
     second = next_task(client).json()
     assert Assignment.objects.get(pk=second["assignment_id"]).task_id == \
         Task.objects.filter(project=older).order_by("pk").first().pk
+
+
+def _ran_ahead(requester, *, tasks: int, held: int, started: int):
+    """A project whose first ``started`` tasks (in routing order: ``routing_score`` is
+    the task's rank too) hold one worker of three, this worker on the first ``held`` of
+    them: a fast worker in a small crowd, the others not caught up yet."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from marketplace.enums import AssignmentStatus
+    from marketplace.models import Task
+    from workers.models import WorkerProfile
+
+    project = launched(requester, tasks=tasks, gold=0, overlap=3)
+    ordered = list(Task.objects.filter(project=project).order_by("pk"))
+    for rank, task in enumerate(ordered):
+        task.routing_score = rank
+        task.filled = 1 if rank < started else 0
+    Task.objects.bulk_update(ordered, ["routing_score", "filled"])
+    user, client = ready_client()
+    worker = WorkerProfile.objects.get(user=user)
+    now = timezone.now()
+    Assignment.objects.bulk_create(Assignment(
+        task=task, project=project, worker=worker, status=AssignmentStatus.SUBMITTED,
+        expires_at=now, last_heartbeat_at=now - timedelta(minutes=1), submitted_at=now)
+        for task in ordered[:held])
+    return project, ordered, worker
+
+
+@pytest.mark.parametrize("order", ["default", "active"])
+def test_a_worker_far_ahead_of_the_crowd_is_not_walked_past_every_task_it_did(
+        requester, order):
+    from django.utils import timezone
+
+    from marketplace.services.claim_sql import _pick_sql
+    project, ordered, worker = _ran_ahead(requester, tasks=260, held=200, started=200)
+
+    sql, params = _pick_sql(worker=worker, project_ids=[project.pk], order=order,
+                            now=timezone.now())
+
+    # The pick walked the routing index past the 200 tasks this worker did, each probed
+    # for its assignment: a claim's cost grew with the worker's lead.
+    assert _task_rows_read(sql, params) <= 100
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        assert cursor.fetchone()[0] == ordered[200].pk  # the first task it never did
+
+
+@pytest.mark.parametrize("order", ["default", "active"])
+def test_a_worker_ahead_still_gets_a_started_task_when_no_fresh_one_is_left(
+        requester, order):
+    from django.utils import timezone
+
+    from marketplace.services.claim_sql import _pick_sql
+    project, ordered, worker = _ran_ahead(requester, tasks=220, held=200, started=220)
+
+    sql, params = _pick_sql(worker=worker, project_ids=[project.pk], order=order,
+                            now=timezone.now())
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        assert cursor.fetchone()[0] == ordered[200].pk
+
+
+def test_a_worker_a_little_ahead_still_finishes_started_tasks_first(requester):
+    from django.utils import timezone
+
+    from marketplace.services.claim_sql import _pick_sql
+    project, ordered, worker = _ran_ahead(requester, tasks=60, held=10, started=20)
+
+    sql, params = _pick_sql(worker=worker, project_ids=[project.pk], order="default",
+                            now=timezone.now())
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        assert cursor.fetchone()[0] == ordered[10].pk  # started, not a fresh one
+
+
+def test_the_claim_statement_is_converted_once_not_on_every_claim(requester, monkeypatch):
+    from psycopg import _queries
+    launched(requester, gold=0)
+    _, client = ready_client()
+    submit(client, next_task(client).json())
+    converted_again = []
+    uncached = _queries._query2pg_nocache
+
+    def spy(query, encoding):
+        converted_again.append(query)
+        return uncached(query, encoding)
+
+    monkeypatch.setattr(_queries, "_query2pg_nocache", spy)
+
+    assert next_task(client).status_code == 200
+
+    # Past 4,096 characters psycopg found the placeholders again on every claim
+    # (config/compiled_query.py raises its limits).
+    assert not [query for query in converted_again if b"WITH pick AS" in query]
