@@ -123,6 +123,12 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, its health check run at most once per interval per connection
+    # (config/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
+# A connection checked (or opened) this recently is used without a `SELECT 1` first.
+DATABASE_HEALTH_CHECK_SECONDS = env_int("DATABASE_HEALTH_CHECK_SECONDS", 1, minimum=0)
+if DATABASES["default"]["ENGINE"] == "config.postgresql":
     # The hot path's compiled reads (config/compiled_query.py: the token lookup, the
     # assignment, answer, worker and quality-record reads and locks) are prepared on their
     # fifth run on a connection, so PostgreSQL stops planning them again. Django's own queries bind
@@ -131,8 +137,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _prepare_threshold = env_str("DATABASE_PREPARE_THRESHOLD", "5")
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         None if _prepare_threshold.lower() in ("off", "none", "") else int(_prepare_threshold))
-if (DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-        and env_bool("DATABASE_POOL", False)):
+if DATABASES["default"]["ENGINE"] == "config.postgresql" and env_bool("DATABASE_POOL", False):
     # Django 5.2's psycopg pool, shared by the threads of a process: fewer connections
     # when many threads sit idle (more web threads than the database should serve).
     # The pool replaces persistent connections, which Django then refuses.
