@@ -6,4 +6,7 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
+        from . import identity_cache
         from . import schema  # noqa: F401  registers the OpenAPI bearer scheme
+
+        identity_cache.connect_signals()

@@ -18,6 +18,8 @@ from rest_framework.authentication import get_authorization_header
 
 from config.compiled_query import CompiledQuery
 
+from . import identity_cache
+
 
 # On every request: its SQL is compiled once (config/compiled_query.py). The caller's
 # organization or worker profile rides along: every requester and worker endpoint needs
@@ -49,9 +51,11 @@ class BearerTokenAuthentication(TokenAuthentication):
             digest = hash_token(token_text)
         except (TypeError, ValueError, binascii.Error):
             raise exceptions.AuthenticationFailed("Invalid token.")
-        candidates = _LIVE_TOKENS.fetch(key=token_text[: CONSTANTS.TOKEN_KEY_LENGTH],
-                                        now=timezone.now())
+        token_key, now = token_text[: CONSTANTS.TOKEN_KEY_LENGTH], timezone.now()
+        candidates = identity_cache.live_tokens(
+            token_key=token_key, load=lambda: _LIVE_TOKENS.fetch(key=token_key, now=now))
         for auth_token in candidates:
-            if compare_digest(digest, auth_token.digest):
+            # The expiry again: a cached entry may have been loaded before it passed.
+            if auth_token.expiry > now and compare_digest(digest, auth_token.digest):
                 return self.validate_user(auth_token)
         raise exceptions.AuthenticationFailed("Invalid or expired token.")

@@ -335,6 +335,8 @@ ROUTING_CACHE_SECONDS = env_int("ROUTING_CACHE_SECONDS", 300, minimum=1)
 # A project's quality settings are cached between submits (qa/settings_cache.py), dropped
 # on every save; this bounds the life of an entry in any case.
 QUALITY_SETTINGS_CACHE_SECONDS = env_int("QUALITY_SETTINGS_CACHE_SECONDS", 300, minimum=1)
+# Longest life of a worker's cached token identity (accounts/identity_cache.py); 0: none.
+AUTH_IDENTITY_CACHE_SECONDS = env_int("AUTH_IDENTITY_CACHE_SECONDS", 60, minimum=0)
 # Likewise the events each organization's webhooks listen to (marketplace/webhooks/
 # subscriptions.py).
 WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS = env_int("WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS", 300,

@@ -1,6 +1,7 @@
 """Cache entries that no committed change outlives: the one rule behind the routing cache
-(marketplace/routing_cache.py), the quality-settings cache (qa/settings_cache.py) and the
-webhook-subscription cache (marketplace/webhooks/subscriptions.py).
+(marketplace/routing_cache.py), the quality-settings cache (qa/settings_cache.py), the
+webhook-subscription cache (marketplace/webhooks/subscriptions.py) and the workers'
+token identities (accounts/identity_cache.py).
 
 An entry is tagged with version tokens read *before* the database is. A change bumps its
 token when it is saved and again after its transaction commits: a reader that read the
@@ -16,16 +17,19 @@ from django.core.cache import cache
 from django.db import transaction
 
 
-def cached(*, tokens: list[str], entry: str, compute: Callable[[], Any], timeout: int) -> Any:
+def cached(*, tokens: list[str], entry: str, compute: Callable[[], Any], timeout: int,
+           keep: Callable[[Any], bool] | None = None) -> Any:
     """The value stored under ``entry`` if it was computed under the current ``tokens``;
-    else ``compute()``, stored with them. One cache round trip when the entry is good."""
+    else ``compute()``, stored with them unless ``keep(value)`` is false. One cache round
+    trip when the entry is good."""
     found = cache.get_many([*tokens, entry])
     current = [_token(key, found) for key in tokens]
     stored = found.get(entry)
     if stored is not None and stored["tokens"] == current:
         return stored["value"]
     value = compute()
-    cache.set(entry, {"tokens": current, "value": value}, timeout=timeout)
+    if keep is None or keep(value):
+        cache.set(entry, {"tokens": current, "value": value}, timeout=timeout)
     return value
 
 
