@@ -41,8 +41,7 @@ def bulk_update_write(model, objects: list, fields: list[str]) -> Write:
         columns = [model._meta.get_field(name) for name in fields]
         rows = _rows(model, objects, columns) if connection.vendor == "postgresql" else None
         if rows is None:
-            return Write(sql=None, params=None, returning=None, done=None,
-                         alone=lambda: model.objects.bulk_update(objects, fields))
+            return Write.through_orm(lambda: model.objects.bulk_update(objects, fields))
         pk = model._meta.pk
         types = ", ".join([f'"{pk.column}" {pk.rel_db_type(connection)}'] + [
             f'"{field.column}" {field.db_type(connection)}' for field in columns])

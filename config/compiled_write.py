@@ -53,6 +53,10 @@ class Write:
         self.sql, self.params, self.returning = sql, params, returning
         self._alone, self._done = alone, done
 
+    @classmethod
+    def through_orm(cls, alone) -> "Write":
+        return cls(sql=None, params=None, returning=None, alone=alone, done=None)
+
     def run(self):
         return self._alone()
 
@@ -72,8 +76,7 @@ def save_fields_write(instance, fields: list[str], *, using: str = DEFAULT_DB_AL
     """``save_fields`` as a Write. ``auto_now`` values are taken when it is built."""
     connection = _compiled_path(type(instance), using)
     if connection is None or instance.pk is None:
-        return Write(sql=None, params=None, returning=None, done=None,
-                     alone=lambda: instance.save(update_fields=fields, using=using))
+        return Write.through_orm(lambda: instance.save(update_fields=fields, using=using))
     sql, params = update_statement(instance, fields, connection, pre_save=True)
 
     def done(count: int) -> None:
@@ -125,8 +128,7 @@ def insert_write(instance, *, using: str = DEFAULT_DB_ALIAS) -> Write:
     model = type(instance)
     connection = _compiled_path(model, using)
     if connection is None or instance.pk is not None:
-        return Write(sql=None, params=None, returning=None, done=None,
-                     alone=lambda: instance.save(force_insert=True, using=using))
+        return Write.through_orm(lambda: instance.save(force_insert=True, using=using))
     key = (model, using)
     compiled = _INSERTS.get(key)
     if compiled is None:

@@ -210,17 +210,8 @@ def _project_pick(*, worker: WorkerProfile, project_id: int, order: str,
              _PICKS[order, "window"].sql_with_params(**values),
              _PICKS[order, "fresh"].sql_with_params(**values),
              _PICKS[order, "full"].sql_with_params(**values))
-    text = _PROJECT_PICK_TEXTS.get(order)
-    if text is None:
-        text = _PROJECT_PICK_TEXTS[order] = _project_pick_text(order, *(sql for sql, _ in steps))
-    return text, tuple(param for _, params in steps for param in params)
-
-
-# The statements' text depends on the order and the number of projects alone: built once
-# (composing it cost 2 % of a next -> submit cycle's instructions).
-_PROJECT_PICK_TEXTS: dict[str, str] = {}
-_PICK_TEXTS: dict[tuple[str, int], str] = {}
-_CLAIM_TEXTS: dict[str, str] = {}
+    return (_project_pick_text(order, *(sql for sql, _ in steps)),
+            tuple(param for _, params in steps for param in params))
 
 
 def _project_pick_text(order: str, window: str, at_hand: str, fresh: str, full: str) -> str:
@@ -259,15 +250,12 @@ def _pick_sql(*, worker: WorkerProfile, project_ids: list[int], order: str,
              for project_id in project_ids]
     if len(picks) == 1:
         return picks[0]
-    text = _PICK_TEXTS.get((order, len(picks)))
-    if text is None:
-        _, order_by = _CANDIDATE_ORDERS[order]
-        candidates = " UNION ALL ".join(f"SELECT * FROM ({sql}) AS project_{index}"
-                                        for index, (sql, _) in enumerate(picks))
-        text = _PICK_TEXTS[order, len(picks)] = (
-            f"SELECT id, project_id FROM ({candidates}) AS candidates "
-            f"ORDER BY {order_by} LIMIT 1")
-    return text, tuple(param for _, params in picks for param in params)
+    _, order_by = _CANDIDATE_ORDERS[order]
+    candidates = " UNION ALL ".join(f"SELECT * FROM ({sql}) AS project_{index}"
+                                    for index, (sql, _) in enumerate(picks))
+    return (f"SELECT id, project_id FROM ({candidates}) AS candidates "
+            f"ORDER BY {order_by} LIMIT 1",
+            tuple(param for _, params in picks for param in params))
 
 
 def claim_in_one_statement(*, worker: WorkerProfile, project_ids: list[int], order: str,
@@ -285,10 +273,7 @@ def claim_in_one_statement(*, worker: WorkerProfile, project_ids: list[int], ord
     # like a custom one because the pick's constants (the statuses) are written into its
     # SQL (config/compiled_query.py); with them as parameters it sorted every free task.
     with prepared_cursor(connection) as cursor:
-        statement = _CLAIM_TEXTS.get(pick_sql)
-        if statement is None:
-            statement = _CLAIM_TEXTS[pick_sql] = f"WITH pick AS ({pick_sql}){_REST}"
-        cursor.execute(statement, params)
+        cursor.execute(f"WITH pick AS ({pick_sql}){_REST}", params)
         rows = cursor.fetchall()
     if not rows:
         return None

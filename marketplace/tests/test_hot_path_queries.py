@@ -303,6 +303,13 @@ def _ran_ahead(requester, *, tasks: int, held: int, started: int):
     return project, ordered, worker
 
 
+def _picked(sql: str, params: tuple) -> int:
+    """The task the pick takes (locked until the test's transaction ends)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
 @pytest.mark.parametrize("order", ["default", "active"])
 def test_a_worker_far_ahead_of_the_crowd_is_not_walked_past_every_task_it_did(
         requester, order):
@@ -317,9 +324,7 @@ def test_a_worker_far_ahead_of_the_crowd_is_not_walked_past_every_task_it_did(
     # The pick walked the routing index past the 200 tasks this worker did, each probed
     # for its assignment: a claim's cost grew with the worker's lead.
     assert _task_rows_read(sql, params) <= 100
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        assert cursor.fetchone()[0] == ordered[200].pk  # the first task it never did
+    assert _picked(sql, params) == ordered[200].pk  # the first task it never did
 
 
 @pytest.mark.parametrize("order", ["default", "active"])
@@ -333,9 +338,7 @@ def test_a_worker_ahead_still_gets_a_started_task_when_no_fresh_one_is_left(
     sql, params = _pick_sql(worker=worker, project_ids=[project.pk], order=order,
                             now=timezone.now())
 
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        assert cursor.fetchone()[0] == ordered[200].pk
+    assert _picked(sql, params) == ordered[200].pk
 
 
 def test_a_worker_a_little_ahead_still_finishes_started_tasks_first(requester):
@@ -347,9 +350,7 @@ def test_a_worker_a_little_ahead_still_finishes_started_tasks_first(requester):
     sql, params = _pick_sql(worker=worker, project_ids=[project.pk], order="default",
                             now=timezone.now())
 
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        assert cursor.fetchone()[0] == ordered[10].pk  # started, not a fresh one
+    assert _picked(sql, params) == ordered[10].pk  # started, not a fresh one
 
 
 def test_the_claim_statement_is_converted_once_not_on_every_claim(requester, monkeypatch):
