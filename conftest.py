@@ -3,7 +3,7 @@ and API clients authenticated as each of them."""
 import os
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -38,10 +38,13 @@ def pytest_configure(config):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # Throttle counters live in the cache (Redis under `make test`): start every test clean.
-    cache.clear()
+    # Throttle counters live in the cache (Redis under `make test`): start every test clean,
+    # and with nothing memoised in this process's own cache either.
+    for each in (cache, caches["process"]):
+        each.clear()
     yield
-    cache.clear()
+    for each in (cache, caches["process"]):
+        each.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,11 +1,11 @@
 """Read queries of payments: balances, progress and fair pay, earnings, statements, payouts,
 and the ledger's self-check. Nothing here writes to the database (the effective hourly
-rate is memoised briefly in the cache, which progress pages poll)."""
+rate is memoised briefly in each process, which progress pages poll)."""
 import statistics
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -20,8 +20,8 @@ from .enums import EXTERNAL_KINDS, AccountKind, EarningKind, JournalKind, Payout
 from .models import Earning, Entry, Journal, LedgerAccount, Payout, PayoutAccount, PayoutRun
 from .services.fair_pay import fair_pay_summary
 
-# Fair pay is measured on recent work only, and cached briefly: the task offer asks for it
-# on every claim.
+# Fair pay is measured on recent work only, and cached briefly in each process (the
+# "process" cache: no round trip): the task offer asks for it on every claim.
 EFFECTIVE_RATE_SAMPLE = 1000
 EFFECTIVE_RATE_CACHE_SECONDS = 300
 ETA_WINDOW = timedelta(hours=24)
@@ -53,6 +53,7 @@ def effective_hourly_cents(*, project: Project) -> int | None:
     if project.pay_model == PayModel.HOURLY:
         return project.hourly_rate_cents
     cache_key = f"payments:effective_hourly:{project.pk}:{project.reward_cents}"
+    cache = caches["process"]
     cached = cache.get(cache_key)
     if cached is not None:
         return cached["value"]

@@ -46,10 +46,10 @@ def test_warnings_name_automation_paused_and_funds_pause(requester, worked_proje
 def test_pay_under_the_floor_is_warned(requester, worked_project, settings):
     from marketplace.models import Assignment
 
-    from django.core.cache import cache
+    from django.core.cache import caches
 
     Assignment.objects.filter(project=worked_project).update(active_seconds=600)
-    cache.clear()  # the rate measured at claim time (none yet) is memoised
+    caches["process"].clear()  # the rate measured at claim time (none yet) is memoised
     settings.MIN_EFFECTIVE_HOURLY_CENTS = 5000  # 10 cents per 10 minutes is 60 cents/h
     summary = selectors.project_summary(project=worked_project)
     assert "below_min_effective_hourly" in [w["code"] for w in summary["warnings"]]
