@@ -14,6 +14,9 @@ one-row insert.
                    insert_write(AssignmentEvent(...)))
     update_returning(WorkerProjectStats, where={...}, add={"submitted": 1})
                                           # select_for_update() + save() in one statement
+    counted = update_returning_write(WorkerProjectStats, where={...}, add={...})
+    write_together(save_fields_write(assignment, [...]), counted)
+    counted.outcome                       # the counted row, or None when there was none
 
 The model stays the one definition: columns, ``auto_now``/``auto_now_add`` (each field's
 ``pre_save``), defaults and value preparation (``get_db_prep_save``) are the ORM's; only
@@ -46,24 +49,29 @@ def _compiled_path(model, using: str):
 class Write:
     """One row write, built and not yet run: ``run()`` it alone, or hand several to
     ``write_together`` for one statement. ``sql`` is None when it can only go through the
-    ORM (another database, a model with save receivers, values JSON cannot carry)."""
-    __slots__ = ("sql", "params", "returning", "_alone", "_done")
+    ORM (another database, a model with save receivers, values JSON cannot carry).
+    ``returning`` is "count" (the statement returns nothing of its own), "key" (it returns
+    the new row's key) or the columns it returns, in order (a row read back)."""
+    __slots__ = ("sql", "params", "returning", "outcome", "_alone", "_done")
 
     def __init__(self, *, sql, params, returning, alone, done):
         self.sql, self.params, self.returning = sql, params, returning
         self._alone, self._done = alone, done
+        self.outcome = None  # what the write gives back once run, if anything
 
     @classmethod
     def through_orm(cls, alone) -> "Write":
         return cls(sql=None, params=None, returning=None, alone=alone, done=None)
 
     def run(self):
-        return self._alone()
+        self.outcome = self._alone()
+        return self.outcome
 
     def finish(self, result) -> None:
         """After the combined statement: its count of rows written (``returning`` is
-        "count") or the new row's key ("key")."""
-        self._done(result)
+        "count"), the new row's key ("key") or the returned columns' values (all None
+        when no row was written)."""
+        self.outcome = self._done(result)
 
 
 def save_fields(instance, fields: list[str], *, using: str = DEFAULT_DB_ALIAS) -> None:
@@ -184,17 +192,27 @@ def write_together(*writes: Write, using: str = DEFAULT_DB_ALIAS) -> None:
             if write.returning == "key":
                 parts.append(f"w{index} AS ({write.sql})")  # RETURNING the key already
                 outcomes.append(f"(SELECT * FROM w{index})")
-            else:
+            elif write.returning == "count":
                 parts.append(f"w{index} AS ({write.sql} RETURNING 1)")
                 outcomes.append(f"(SELECT count(*) FROM w{index})")
+            else:  # RETURNING these columns already; NULLs when no row was written
+                parts.append(f"w{index} AS ({write.sql})")
+                outcomes.extend(f"(SELECT {column} FROM w{index})"
+                                for column in write.returning)
         sql = f"WITH {', '.join(parts)} SELECT {', '.join(outcomes)}"
         _TOGETHER[shape] = sql
     params = [param for write in writes for param in write.params]
     with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    for write, result in zip(writes, row):
-        write.finish(result)
+    position = 0
+    for write in writes:
+        if isinstance(write.returning, tuple):
+            write.finish(row[position:position + len(write.returning)])
+            position += len(write.returning)
+        else:
+            write.finish(row[position])
+            position += 1
 
 
 def update_returning(model, *, where: dict, add: dict, using: str = DEFAULT_DB_ALIAS):
@@ -203,17 +221,27 @@ def update_returning(model, *, where: dict, add: dict, using: str = DEFAULT_DB_A
     ``save`` take two (the same FOR NO KEY UPDATE-strength lock). The row as a model
     instance after the update, or None when none matches. ``where`` must match at most
     one row (a unique key)."""
+    return update_returning_write(model, where=where, add=add, using=using).run()
+
+
+def update_returning_write(model, *, where: dict, add: dict,
+                           using: str = DEFAULT_DB_ALIAS) -> Write:
+    """``update_returning`` as a Write: its ``outcome``, once run, is the row or None."""
     fields = model._meta.concrete_fields
     touched = [field for field in fields if getattr(field, "auto_now", False)]
     connection = _compiled_path(model, using)
     if connection is None:
-        instance = model.objects.using(using).select_for_update().filter(**where).first()
-        if instance is None:
-            return None
-        for name, amount in add.items():
-            setattr(instance, name, getattr(instance, name) + amount)
-        instance.save(update_fields=[*add, *(field.name for field in touched)], using=using)
-        return instance
+        def through_orm():
+            instance = model.objects.using(using).select_for_update().filter(**where).first()
+            if instance is None:
+                return None
+            for name, amount in add.items():
+                setattr(instance, name, getattr(instance, name) + amount)
+            instance.save(update_fields=[*add, *(field.name for field in touched)],
+                          using=using)
+            return instance
+
+        return Write.through_orm(through_orm)
     key = (model, tuple(where), tuple(add), using)
     compiled = _RETURNING.get(key)
     if compiled is None:
@@ -224,24 +252,31 @@ def update_returning(model, *, where: dict, add: dict, using: str = DEFAULT_DB_A
 
         sets = [f"{column(name)} = {column(name)} + %s" for name in add]
         sets += [f"{quote(field.column)} = %s" for field in touched]
+        columns = tuple(quote(field.column) for field in fields)
         compiled = (f"UPDATE {quote(model._meta.db_table)} SET {', '.join(sets)} WHERE "
                     + " AND ".join(f"{column(name)} = %s" for name in where)
-                    + " RETURNING " + ", ".join(quote(field.column) for field in fields),
+                    + " RETURNING " + ", ".join(columns), columns,
                     [(position, field) for position, field in enumerate(fields)
-                     if hasattr(field, "from_db_value")])
+                     if hasattr(field, "from_db_value")], fields.index(model._meta.pk))
         _RETURNING[key] = compiled
-    sql, converted = compiled
+    sql, columns, converted, key_position = compiled
     params = [*add.values(),
               *(field.get_db_prep_save(field.pre_save(model(), add=False), connection)
                 for field in touched),
               *(model._meta.get_field(name).get_db_prep_value(value, connection)
                 for name, value in where.items())]
-    with prepared_cursor(connection) as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = list(row)
-    for position, field in converted:
-        values[position] = field.from_db_value(values[position], None, connection)
-    return model.from_db(using, [field.attname for field in fields], values)
+
+    def done(row):
+        if row is None or row[key_position] is None:  # no row matched
+            return None
+        values = list(row)
+        for position, field in converted:
+            values[position] = field.from_db_value(values[position], None, connection)
+        return model.from_db(using, [field.attname for field in fields], values)
+
+    def alone():
+        with prepared_cursor(connection) as cursor:
+            cursor.execute(sql, params)
+            return done(cursor.fetchone())
+
+    return Write(sql=sql, params=params, returning=columns, alone=alone, done=done)

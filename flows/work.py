@@ -4,9 +4,10 @@ marketplace's alone: marketplace.services.assignment_claim / assignment_heartbea
     submit   marketplace validates and records the answers (Assignment, Answer rows and
              the ``assignment.submitted`` event) and grades the gold answers in the same
              statements when qa's comparator for the project is cheap and deterministic
-             (qa.gold_judge_inline); qa samples it for a spot check and counts the grades
-             in the worker's record, applying the rules (a worker failing gold is
-             suspended by this very submit); marketplace writes the webhook outbox row.
+             (qa.gold_judge_inline), and counts the grades in the worker's record in the
+             same statement (qa.gold_count_write); qa samples it for a spot check and
+             applies the rules to the counted record (a worker failing gold is suspended
+             by this very submit); marketplace writes the webhook outbox row.
              After commit, one aggregation of the task is requested (coalesced: N
              submits of a task waiting in the queue make one job, flows/results.py).
              Gold that is not cheap to grade (long free text) is graded by the job.
@@ -42,14 +43,14 @@ def submit(*, assignment_id: int, worker: WorkerProfile, answers: list,
         with transaction.atomic(), quality_settings_memo():
             submitted = marketplace.assignment_submit(
                 assignment_id=assignment_id, worker=worker, answers=answers,
-                judge_for=qa.gold_judge_inline,
+                judge_for=qa.gold_judge_inline, count_graded=qa.gold_count_write,
                 map_answers=_from_masked_text if on_masked_text else None)
             assignment, graded = submitted.assignment, submitted.graded
             qa.review_maybe_request(assignment=assignment)
             if graded is not None:
                 qa.gold_record(assignment=assignment, gold_seen=graded.gold_seen,
                                gold_correct=graded.gold_correct,
-                               items_served=graded.items_served)
+                               items_served=graded.items_served, counted=submitted.counted)
             marketplace.assignment_announce_submitted(assignment=assignment)
             # robust: the submission is committed whatever happens to the job; a lost
             # aggregation or grading is picked up by the sweep (flows.results.sweep).

@@ -253,6 +253,52 @@ def test_write_together_runs_each_write_alone_when_one_needs_the_orm(worker_and_
     assert Organization.objects.get(pk=organization.pk).name == "Acme Labs"
 
 
+def test_write_together_reads_back_a_counted_row_as_update_returning_does(
+        worker_and_project):
+    from config.compiled_write import update_returning_write, write_together
+    stats, organization, _, writes = _together_writes(worker_and_project)
+    counted = update_returning_write(WorkerProjectStats, where=worker_and_project_key(stats),
+                                     add={"gold_seen": 3, "gold_correct": 2, "submitted": 1})
+    nothing = update_returning_write(WorkerProjectStats,
+                                     where={"worker_id": 0, "project_id": 0},
+                                     add={"gold_seen": 1, "gold_correct": 0, "submitted": 1})
+
+    with CaptureQueriesContext(connection) as captured:
+        write_together(writes[1], counted, nothing, writes[2])
+
+    row = counted.outcome
+    stored = WorkerProjectStats.objects.get(pk=stats.pk)
+    assert isinstance(row, WorkerProjectStats) and row.pk == stats.pk
+    assert (row.gold_seen, row.gold_correct, row.submitted, row.updated_at) == (
+        stored.gold_seen, stored.gold_correct, stored.submitted, stored.updated_at) == (
+        3, 2, 1, stored.updated_at)
+    assert row.updated_at > stats.updated_at
+    assert nothing.outcome is None  # no row matched: nothing written, nothing made up
+    assert Organization.objects.get(pk=organization.pk).name == "Acme Labs"
+    assert writes[2].outcome is None and Organization.objects.filter(name="Beta").exists()
+    if connection.vendor == "postgresql":
+        assert len(captured.captured_queries) == 1
+
+
+def test_update_returning_write_through_the_orm_gives_the_same_row(worker_and_project,
+                                                                  monkeypatch):
+    from config import compiled_write
+    stats = WorkerProjectStats.objects.create(**worker_and_project, gold_seen=1)
+    monkeypatch.setattr(compiled_write, "_compiled_path", lambda model, using: None)
+    counted = compiled_write.update_returning_write(
+        WorkerProjectStats, where=worker_and_project_key(stats), add={"gold_seen": 2})
+    assert counted.sql is None
+
+    compiled_write.write_together(counted)
+
+    assert counted.outcome.pk == stats.pk and counted.outcome.gold_seen == 3
+    assert WorkerProjectStats.objects.get(pk=stats.pk).gold_seen == 3
+
+
+def worker_and_project_key(stats) -> dict:
+    return {"worker_id": stats.worker_id, "project_id": stats.project_id}
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the compiled path")
 def test_write_together_builds_its_statement_once(worker_and_project, monkeypatch):
     from config import compiled_write

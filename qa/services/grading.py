@@ -9,8 +9,11 @@ the marketplace record the grades once (graded_at) and calls ``gold_record`` in 
 transaction. Either way graded_at is set once, so nothing is counted twice. Locks:
 quality records after the assignment (config/lock_order.py).
 """
+from typing import TYPE_CHECKING
+
 from config.compiled_query import CompiledQuery
-from config.compiled_write import save_fields, update_returning
+from config.compiled_write import (Write, save_fields, update_returning,
+                                   update_returning_write)
 from marketplace.enums import AssignmentStatus
 from marketplace.models import Assignment, Project, ProjectSkillRequirement
 from workers.enums import SkillSource
@@ -25,6 +28,9 @@ from ..models import WorkerProjectStats, WorkerSkillStats
 from ..selectors import quality_settings_for, tolerances_for
 from ..stats import wilson_lower_bound
 from . import rules
+
+if TYPE_CHECKING:
+    from marketplace.services.results import Graded
 
 # A gold record speaks for a skill only after this many gold answers in it, and moves
 # the verified level only when it differs by at least this many points.
@@ -51,14 +57,34 @@ def _recompute_lower_bound(stats) -> None:
         stats.accuracy_lower_bound = wilson_lower_bound(stats.gold_correct, stats.gold_seen)
 
 
-def _project_record_counted(*, worker_id: int, project_id: int, seen: int,
-                            correct: int) -> WorkerProjectStats:
+def _record_key(worker_id: int, project_id: int) -> dict:
+    return {"worker_id": worker_id, "project_id": project_id}
+
+
+def _record_counts(seen: int, correct: int) -> dict:
+    return {"gold_seen": seen, "gold_correct": correct, "submitted": 1}
+
+
+def gold_count_write(graded: "Graded") -> Write:
+    """The count ``gold_record`` makes in the worker's project record, as a Write to run
+    in the submit's own statement (marketplace.assignment_submit's ``count_graded``);
+    hand it to ``gold_record`` as ``counted`` afterwards."""
+    assignment = graded.assignment
+    return update_returning_write(
+        WorkerProjectStats, where=_record_key(assignment.worker_id, assignment.project_id),
+        add=_record_counts(graded.gold_seen, graded.gold_correct))
+
+
+def _project_record_counted(*, worker_id: int, project_id: int, seen: int, correct: int,
+                            counted: Write | None) -> WorkerProjectStats:
     """The worker's project record with one more submission and its gold counted, locked:
     one statement counts and reads it (the row exists after the worker's first
-    submission). The lower bound moves only with gold, so only then is it written."""
-    key = {"worker_id": worker_id, "project_id": project_id}
-    counts = {"gold_seen": seen, "gold_correct": correct, "submitted": 1}
-    stats = update_returning(WorkerProjectStats, where=key, add=counts)
+    submission), or ``counted`` did so already. The lower bound moves only with gold, so
+    only then is it written."""
+    key = _record_key(worker_id, project_id)
+    counts = _record_counts(seen, correct)
+    stats = counted.outcome if counted is not None else update_returning(
+        WorkerProjectStats, where=key, add=counts)
     if stats is None:
         WorkerProjectStats.objects.get_or_create(**key)  # a racing creator wins the key
         stats = update_returning(WorkerProjectStats, where=key, add=counts)
@@ -117,12 +143,13 @@ def gold_judge_inline(project: Project):
 
 
 def gold_record(*, assignment: Assignment, gold_seen: int, gold_correct: int,
-                items_served: int) -> None:
-    """Count a graded submission in the worker's records and apply the rules."""
+                items_served: int, counted: Write | None = None) -> None:
+    """Count a graded submission in the worker's records and apply the rules.
+    ``counted``: the ``gold_count_write`` of this submission, already run."""
     project = assignment.project
     quality = quality_settings_for(project=project)
     stats = _project_record_counted(worker_id=assignment.worker_id, project_id=project.pk,
-                                    seen=gold_seen, correct=gold_correct)
+                                    seen=gold_seen, correct=gold_correct, counted=counted)
     if gold_seen:
         _update_skill_records(assignment, gold_seen, gold_correct)
     rules.check_accuracy(stats, quality, project.min_gold_accuracy)
