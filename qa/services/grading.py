@@ -2,9 +2,10 @@
 and the quality rules that read them.
 
 The submit flow (flows/work.py) grades gold inline when the project's comparator is
-cheap (``gold_judge_inline``): the marketplace stores the grades with the answers and
-sets graded_at, and ``gold_record`` counts them in the same transaction, so a low-accuracy
-suspension fires at the submit itself. Otherwise the grading job (flows/results.py) has
+cheap (``gold_judge_inline``): the marketplace stores the grades with the answers, sets
+graded_at and counts them in the worker's project record in the same statement
+(``gold_count_write``), and ``gold_record`` applies the rules to that record in the same
+transaction, so a low-accuracy suspension fires at the submit itself. Otherwise the grading job (flows/results.py) has
 the marketplace record the grades once (graded_at) and calls ``gold_record`` in its
 transaction. Either way graded_at is set once, so nothing is counted twice. Locks:
 quality records after the assignment (config/lock_order.py).
