@@ -1,5 +1,6 @@
 """config.postgresql: the connection health check at most once per interval."""
 import time
+from datetime import datetime, timezone
 
 import pytest
 from django.db import connection, connections
@@ -77,3 +78,39 @@ def test_a_connection_that_died_while_idle_is_replaced_before_the_request_uses_i
 
     assert pid != dead_pid
     assert len(own_connection.checks) == 1
+
+
+_TIMESTAMPS = {
+    "2026-12-01 03:31:26.123456+00": datetime(2026, 12, 1, 3, 31, 26, 123456),
+    "2026-06-30 23:59:59.5-07:30": datetime(2026, 7, 1, 7, 29, 59, 500000),
+    "2026-03-29 02:30:00+02": datetime(2026, 3, 29, 0, 30),
+    "0001-01-01 00:00:00+00": datetime(1, 1, 1),
+    "9999-12-31 23:59:59.999999+00": datetime(9999, 12, 31, 23, 59, 59, 999999),
+}
+
+
+def _loaded(cursor) -> list:
+    cursor.execute("SELECT " + ", ".join(f"'{text}'::timestamptz" for text in _TIMESTAMPS)
+                   + ", NULL::timestamptz")
+    return list(cursor.fetchone())
+
+
+def test_timestamps_are_parsed_by_psycopgs_loader_as_djangos_would():
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
+
+    from config.postgresql.base import UtcTimestamptzLoader
+
+    with connection.cursor() as cursor:
+        adapters = cursor.connection.adapters
+        assert adapters.get_loader(adapters.types["timestamptz"].oid,
+                                   Format.TEXT) is UtcTimestamptzLoader
+        ours = _loaded(cursor)
+    with connection.cursor() as cursor:
+        register_tzloader(connection.timezone, cursor.cursor)  # Django's own, this cursor
+        djangos = _loaded(cursor)
+
+    expected = [moment.replace(tzinfo=timezone.utc) for moment in _TIMESTAMPS.values()]
+    assert ours == djangos == [*expected, None]
+    assert all(value.tzinfo is timezone.utc for value in ours[:-1])
+    assert [value.tzinfo for value in djangos[:-1]] == [value.tzinfo for value in ours[:-1]]
