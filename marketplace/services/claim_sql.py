@@ -50,6 +50,11 @@ _CANDIDATE_ORDERS = {
 
 _PROJECT_FIELDS = [field for field in Project._meta.concrete_fields]
 _PROJECT_COLUMNS = ", ".join(f'p."{field.column}"' for field in _PROJECT_FIELDS)
+_PROJECT_ATTNAMES = [field.attname for field in _PROJECT_FIELDS]
+# Only these need converting from what psycopg returns (JSON text, for one): looked up once
+# instead of asking each of the project's fields on every claim.
+_PROJECT_CONVERTED = [(position, field) for position, field in enumerate(_PROJECT_FIELDS)
+                      if hasattr(field, "from_db_value")]
 
 # After the pick (compiled from claimable_tasks, first in the statement). Positional
 # parameters after the pick's: worker, now x3 (the assignment), worker (unseen gold),
@@ -278,10 +283,10 @@ def claim_in_one_statement(*, worker: WorkerProfile, project_ids: list[int], ord
     if not rows:
         return None
     first = rows[0]
-    project = Project.from_db(connection.alias, [field.attname for field in _PROJECT_FIELDS],
-                              [field.from_db_value(value, None, connection)
-                               if hasattr(field, "from_db_value") else value
-                               for field, value in zip(_PROJECT_FIELDS, first[9:])])
+    values = list(first[9:])
+    for position, field in _PROJECT_CONVERTED:
+        values[position] = field.from_db_value(values[position], None, connection)
+    project = Project.from_db(connection.alias, _PROJECT_ATTNAMES, values)
     assignment_id, task_id, created_at, expires_at, heartbeat_at, reward_cents, version = (
         first[:7])
     assignment = Assignment.from_db(connection.alias, [
