@@ -20,14 +20,14 @@ from django.utils import timezone
 
 from accounts.models import User
 from config.bulk import bulk_update_write
-from config.compiled_query import CompiledQuery
 from config.compiled_write import Write, save_fields_write, write_together
 from config.errors import Conflict, required_text
 from workers.models import WorkerProfile
 
 from .. import events
 from ..enums import AssignmentStatus, RejectionReason
-from ..locks import assignment_for_update, task_for_update
+from ..locks import (assignment_and_served_for_update, assignment_for_update,
+                     task_for_update)
 from ..models import Answer, Assignment, Project, Task
 from ..submissions import validate_answers
 from ..webhooks.enums import WebhookEvent
@@ -45,6 +45,10 @@ def _owned_for_update(assignment_id: int, worker: WorkerProfile) -> Assignment:
         assignment = assignment_for_update(assignment_id=assignment_id)
     except Assignment.DoesNotExist:
         raise Http404
+    return _owned(assignment, worker)
+
+
+def _owned(assignment: Assignment, worker: WorkerProfile) -> Assignment:
     if assignment.worker_id != worker.pk:
         raise Http404  # never confirm that another worker's assignment exists
     return assignment
@@ -102,11 +106,6 @@ class Submitted:
     counted: Write | None = None  # the caller's count_graded write, run with the submit's
 
 
-_SERVED_ANSWERS = CompiledQuery(
-    lambda assignment_id: Answer.objects.filter(assignment_id=assignment_id)
-    .select_related("item").order_by("position"), assignment_id=int)
-
-
 def assignment_submit(*, assignment_id: int, worker: WorkerProfile, answers: list,
                       judge_for: Callable[[Project], Callable[[Any, Any], bool] | None]
                       | None = None,
@@ -123,14 +122,17 @@ def assignment_submit(*, assignment_id: int, worker: WorkerProfile, answers: lis
     (qa's record of the worker): it runs in the submit's statement, a round trip fewer,
     and comes back as ``Submitted.counted``."""
     now = timezone.now()
-    assignment = _owned_for_update(assignment_id, worker)
+    try:
+        assignment, served = assignment_and_served_for_update(assignment_id=assignment_id)
+    except Assignment.DoesNotExist:
+        raise Http404
+    _owned(assignment, worker)
     _require_live(assignment, action="submit")
     if assignment.expires_at <= now:
         raise LeaseExpired("The lease on this assignment expired; it was not submitted.",
                            code="assignment_expired")
     if map_answers is not None:
         answers = map_answers(assignment, answers)
-    served = _SERVED_ANSWERS.fetch(assignment_id=assignment.pk)
     values = validate_answers(project=assignment.project, answers=answers,
                               items={answer.pk: answer.item.data for answer in served})
     judge = judge_for(assignment.project) if judge_for is not None else None

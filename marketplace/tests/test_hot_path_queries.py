@@ -151,19 +151,21 @@ def test_submit_statements_without_gold(requester):
     sql, response = statements(lambda: submit(client, body))
 
     assert response.status_code == 200, response.content
-    # [savepoint], assignment lock, served answers, in one statement: the answer (a
-    # primary-key update), the assignment update, its event row and the worker's project
-    # record counted and read back (no gold: its lower bound stands), [release].
-    assert len(sql) == 5, "\n".join(sql)
-    assert sql[3].startswith('WITH w0 AS (UPDATE "marketplace_answer"')
-    assert "jsonb" not in sql[3] and 'INSERT INTO "marketplace_assignmentevent"' in sql[3]
-    assert 'UPDATE "qa_workerprojectstats"' in sql[3] and "RETURNING" in sql[3]
+    # [savepoint], the assignment locked with its served answers, in one statement: the
+    # answer (a primary-key update), the assignment update, its event row and the
+    # worker's project record counted and read back (no gold: its lower bound stands),
+    # [release].
+    assert len(sql) == 4, "\n".join(sql)
+    assert sql[1].startswith("WITH locked AS") and "FOR NO KEY UPDATE OF a" in sql[1]
+    assert sql[2].startswith('WITH w0 AS (UPDATE "marketplace_answer"')
+    assert "jsonb" not in sql[2] and 'INSERT INTO "marketplace_assignmentevent"' in sql[2]
+    assert 'UPDATE "qa_workerprojectstats"' in sql[2] and "RETURNING" in sql[2]
 
 
-# [savepoint], assignment lock (with its project: the answers are unmasked under it),
-# served answers with items, in one statement: answers update (values and gold grades),
-# assignment update (submitted and graded), event row and the worker's project record
-# counted; its lower bound, the project's skills, the worker's skill record: lock and
+# [savepoint], in one statement the assignment lock (with its project: the answers are
+# unmasked under it) and the served answers with items; in one more the answers update
+# (values and gold grades), the assignment update (submitted and graded), the event row
+# and the worker's project record counted; its lower bound, the project's skills, the worker's skill record: lock and
 # update, [release]. From the cache: the quality settings (spot-check rate, tolerances,
 # rules: qa/settings_cache.py) and whether the organization listens to
 # assignment.submitted (marketplace/webhooks/subscriptions.py). Before grading inline
@@ -171,8 +173,8 @@ def test_submit_statements_without_gold(requester):
 # the assignment lock and answers again, the records); 14 until the view stopped reading
 # the assignment apart, 13 until the three writes of the submit went in one statement,
 # 11 until the token's identity was cached (its first request still reads it), 10 until
-# the record's count joined that statement.
-SUBMIT_STATEMENTS = 9
+# the record's count joined that statement, 9 until the lock and the answers' read were one.
+SUBMIT_STATEMENTS = 8
 
 
 def _generic_plan(sql: str, params: tuple) -> str:
@@ -373,3 +375,31 @@ def test_the_claim_statement_is_converted_once_not_on_every_claim(requester, mon
     # Past 4,096 characters psycopg found the placeholders again on every claim
     # (config/compiled_query.py raises its limits).
     assert not [query for query in converted_again if b"WITH pick AS" in query]
+
+
+def test_the_submits_one_read_gives_what_the_lock_and_the_answers_query_give(gold_project):
+    from django.db import transaction
+
+    from marketplace.locks import (_SERVED_ANSWERS, assignment_and_served_for_update,
+                                   assignment_for_update)
+
+    _, client = ready_client()
+    assignment_id = next_task(client).json()["assignment_id"]
+
+    with transaction.atomic():
+        assignment, served = assignment_and_served_for_update(assignment_id=assignment_id)
+        expected = assignment_for_update(assignment_id=assignment_id)
+        expected_served = _SERVED_ANSWERS.fetch(assignment_id=assignment_id)
+
+    def fields(instance):
+        return {field.attname: getattr(instance, field.attname)
+                for field in type(instance)._meta.concrete_fields}
+
+    assert fields(assignment) == fields(expected)
+    assert fields(assignment.project) == fields(expected.project)
+    assert len(served) == len(expected_served) >= 2  # an item and a gold item
+    assert [fields(answer) for answer in served] == [fields(a) for a in expected_served]
+    assert [fields(answer.item) for answer in served] == [
+        fields(a.item) for a in expected_served]
+    with pytest.raises(Assignment.DoesNotExist), transaction.atomic():
+        assignment_and_served_for_update(assignment_id=assignment_id + 10_000)

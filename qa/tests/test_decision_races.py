@@ -175,3 +175,35 @@ def test_a_rejection_reopening_a_slot_and_concurrent_claims_fill_it_once():
     task.refresh_from_db()
     assert (task.overlap, task.filled) == (2, 2)
     assert Assignment.objects.filter(task=task, status=AssignmentStatus.ASSIGNED).count() == 1
+
+
+def test_two_submits_of_one_assignment_store_the_first_and_refuse_the_second():
+    """A double click: both submits read the assignment and its served answers in one
+    statement that waits on the other's lock. The one that waited reads the answers from
+    before the first committed, but the assignment as it is now (submitted): 409, and
+    the first submit's answers stand, recorded and counted once."""
+    from marketplace import events
+    from marketplace.models import Answer, AssignmentEvent
+    from qa.models import WorkerProjectStats
+
+    requester = make_requester("alice@acme.example", "Acme AI")
+    project = launched_project(requester, tasks=2, items_per_task=2, overlap=1)
+    worker = eligible_worker("dana@workers.example")
+    worker_client = client_for(worker.user)
+    served = worker_client.post("/api/v1/worker/tasks/next", {}, format="json").json()
+
+    def submit(value):
+        return lambda: worker_client.post(
+            f"/api/v1/worker/assignments/{served['assignment_id']}/submit",
+            {"answers": [{"item_id": item["id"], "value": value}
+                         for item in served["items"]]}, format="json")
+
+    outcomes = race(submit("positive"), submit("negative"))
+
+    assert sorted(map(str, outcomes)) == ["200", "409"], outcomes
+    stored = set(Answer.objects.filter(assignment_id=served["assignment_id"])
+                 .values_list("value", flat=True))
+    assert stored == {"positive" if outcomes[0] == 200 else "negative"}
+    assert AssignmentEvent.objects.filter(assignment_id=served["assignment_id"],
+                                          kind=events.SUBMITTED).count() == 1
+    assert WorkerProjectStats.objects.get(worker=worker, project=project).submitted == 1
