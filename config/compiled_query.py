@@ -177,6 +177,34 @@ def prepared_cursor(connection):
     return connection._prepare_cursor(psycopg.Cursor(connection.connection))
 
 
+class ModelColumns:
+    """A model's concrete columns at a place in a hand-written statement's rows: their
+    select list, and the instance a row holds, its values converted by the fields' own
+    ``from_db_value`` as the ORM would (the fields needing it found once)."""
+
+    def __init__(self, model, *, alias: str | None = None, start: int = 0):
+        self.model, self.alias, self.start = model, alias, start
+        self.fields = list(model._meta.concrete_fields)
+        self.end = start + len(self.fields)
+        self.attnames = [field.attname for field in self.fields]
+        self.key_position = start + self.fields.index(model._meta.pk)
+        self._converted = [(position, field) for position, field in enumerate(self.fields)
+                           if hasattr(field, "from_db_value")]
+
+    def select(self, quote, *, named: bool = False) -> list[str]:
+        """``alias."column"`` for each (``AS alias_N`` with ``named``: unique in a CTE)."""
+        prefix = f"{self.alias}." if self.alias else ""
+        return [f"{prefix}{quote(field.column)}"
+                + (f" AS {self.alias}_{position}" if named else "")
+                for position, field in enumerate(self.fields)]
+
+    def instance(self, row, connection):
+        values = list(row[self.start:self.end])
+        for position, field in self._converted:
+            values[position] = field.from_db_value(values[position], None, connection)
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
 # The hot path's statements (the claim: 4-8 KB, 20-60 parameters) are longer than psycopg
 # converts once per text: past 4,096 characters or 50 parameters it finds the
 # placeholders again on every run (it expects such statements from ORMs, each text

@@ -30,7 +30,7 @@ to some models: their signals must fire).
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import signals
 
-from .compiled_query import prepared_cursor
+from .compiled_query import ModelColumns, prepared_cursor
 
 _UPDATES: dict[tuple, tuple[str, list]] = {}
 _INSERTS: dict[tuple, tuple[str, list]] = {}
@@ -252,27 +252,23 @@ def update_returning_write(model, *, where: dict, add: dict,
 
         sets = [f"{column(name)} = {column(name)} + %s" for name in add]
         sets += [f"{quote(field.column)} = %s" for field in touched]
-        columns = tuple(quote(field.column) for field in fields)
+        row = ModelColumns(model)
+        columns = tuple(row.select(quote))
         compiled = (f"UPDATE {quote(model._meta.db_table)} SET {', '.join(sets)} WHERE "
                     + " AND ".join(f"{column(name)} = %s" for name in where)
-                    + " RETURNING " + ", ".join(columns), columns,
-                    [(position, field) for position, field in enumerate(fields)
-                     if hasattr(field, "from_db_value")], fields.index(model._meta.pk))
+                    + " RETURNING " + ", ".join(columns), columns, row)
         _RETURNING[key] = compiled
-    sql, columns, converted, key_position = compiled
+    sql, columns, row = compiled
     params = [*add.values(),
               *(field.get_db_prep_save(field.pre_save(model(), add=False), connection)
                 for field in touched),
               *(model._meta.get_field(name).get_db_prep_value(value, connection)
                 for name, value in where.items())]
 
-    def done(row):
-        if row is None or row[key_position] is None:  # no row matched
+    def done(values):
+        if values is None or values[row.key_position] is None:  # no row matched
             return None
-        values = list(row)
-        for position, field in converted:
-            values[position] = field.from_db_value(values[position], None, connection)
-        return model.from_db(using, [field.attname for field in fields], values)
+        return row.instance(values, connection)
 
     def alone():
         with prepared_cursor(connection) as cursor:

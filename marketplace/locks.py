@@ -4,7 +4,7 @@ written once, in config/lock_order.py; every lock here is FOR NO KEY UPDATE (why
 place)."""
 from django.db import connections
 
-from config.compiled_query import CompiledQuery, prepared_cursor
+from config.compiled_query import CompiledQuery, ModelColumns, prepared_cursor
 
 from .models import Answer, Assignment, Item, ItemImport, Project, Task
 
@@ -54,7 +54,7 @@ def assignment_and_served_for_update(*, assignment_id: int) -> tuple[Assignment,
     assignment.project = parts[1].instance(rows[0], connection)
     served = []
     for row in rows:
-        if row[parts[2].start] is None:  # no answer joined: none was served
+        if row[parts[2].key_position] is None:  # no answer joined: none was served
             continue
         answer = parts[2].instance(row, connection)
         answer.item = parts[3].instance(row, connection)
@@ -62,33 +62,11 @@ def assignment_and_served_for_update(*, assignment_id: int) -> tuple[Assignment,
     return assignment, served
 
 
-class _Columns:
-    """One model's columns at a place in a row: its select list and its instances."""
-
-    def __init__(self, model, alias: str, start: int):
-        self.model, self.alias, self.start = model, alias, start
-        self.fields = list(model._meta.concrete_fields)
-        self.attnames = [field.attname for field in self.fields]
-        self.converted = [(position, field) for position, field in enumerate(self.fields)
-                          if hasattr(field, "from_db_value")]
-
-    def select(self, quote, named: bool) -> list[str]:
-        return [f"{self.alias}.{quote(field.column)}"
-                + (f" AS {self.alias}_{position}" if named else "")
-                for position, field in enumerate(self.fields)]
-
-    def instance(self, row, connection):
-        values = list(row[self.start:self.start + len(self.fields)])
-        for position, field in self.converted:
-            values[position] = field.from_db_value(values[position], None, connection)
-        return self.model.from_db(connection.alias, self.attnames, values)
-
-
-def _parts() -> list[_Columns]:
+def _parts() -> list[ModelColumns]:
     parts, start = [], 0
     for model, alias in ((Assignment, "a"), (Project, "p"), (Answer, "s"), (Item, "i")):
-        parts.append(_Columns(model, alias, start))
-        start += len(parts[-1].fields)
+        parts.append(ModelColumns(model, alias=alias, start=start))
+        start = parts[-1].end
     return parts
 
 
@@ -105,11 +83,12 @@ def _with_served_sql(connection) -> str:
         # The lock as assignment_for_update takes it (FOR NO KEY UPDATE of the assignment
         # alone); a CTE with a locking clause is never inlined, so it locks once.
         sql = (f"WITH locked AS (SELECT "
-               + ", ".join(assignment.select(quote, True) + project.select(quote, True))
+               + ", ".join(assignment.select(quote, named=True)
+                           + project.select(quote, named=True))
                + f" FROM {table['a']} a INNER JOIN {table['p']} p ON p.{quote('id')} = "
                f"a.{quote('project_id')} WHERE a.{quote('id')} = %s FOR NO KEY UPDATE OF a) "
                f"SELECT locked.*, "
-               + ", ".join(answer.select(quote, False) + item.select(quote, False))
+               + ", ".join(answer.select(quote) + item.select(quote))
                + f" FROM locked LEFT JOIN {table['s']} s ON s.{quote('assignment_id')} = "
                f"locked.a_0 LEFT JOIN {table['i']} i ON i.{quote('id')} = s.{quote('item_id')}"
                f" ORDER BY s.{quote('position')}")

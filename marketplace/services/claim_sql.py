@@ -27,7 +27,7 @@ from django.db import connection
 from django.db.models import BooleanField, CharField, Exists, F
 from django.db.models.expressions import RawSQL
 
-from config.compiled_query import CompiledQuery, prepared_cursor
+from config.compiled_query import CompiledQuery, ModelColumns, prepared_cursor
 from workers.models import WorkerProfile
 
 from ..enums import AssignmentStatus, PayModel, ProjectStatus, TaskStatus
@@ -48,13 +48,9 @@ _CANDIDATE_ORDERS = {
     "active": ("routing_score", "routing_score ASC NULLS LAST, id"),
 }
 
-_PROJECT_FIELDS = [field for field in Project._meta.concrete_fields]
-_PROJECT_COLUMNS = ", ".join(f'p."{field.column}"' for field in _PROJECT_FIELDS)
-_PROJECT_ATTNAMES = [field.attname for field in _PROJECT_FIELDS]
-# Only these need converting from what psycopg returns (JSON text, for one): looked up once
-# instead of asking each of the project's fields on every claim.
-_PROJECT_CONVERTED = [(position, field) for position, field in enumerate(_PROJECT_FIELDS)
-                      if hasattr(field, "from_db_value")]
+# The project's columns close each row the claim returns, after nine of its own.
+_PROJECT = ModelColumns(Project, alias="p", start=9)
+_PROJECT_COLUMNS = ", ".join(_PROJECT.select(lambda name: f'"{name}"'))
 
 # After the pick (compiled from claimable_tasks, first in the statement). Positional
 # parameters after the pick's: worker, now x3 (the assignment), worker (unseen gold),
@@ -283,10 +279,7 @@ def claim_in_one_statement(*, worker: WorkerProfile, project_ids: list[int], ord
     if not rows:
         return None
     first = rows[0]
-    values = list(first[9:])
-    for position, field in _PROJECT_CONVERTED:
-        values[position] = field.from_db_value(values[position], None, connection)
-    project = Project.from_db(connection.alias, _PROJECT_ATTNAMES, values)
+    project = _PROJECT.instance(first, connection)
     assignment_id, task_id, created_at, expires_at, heartbeat_at, reward_cents, version = (
         first[:7])
     assignment = Assignment.from_db(connection.alias, [
