@@ -165,15 +165,16 @@ def test_submit_statements_without_gold(requester):
 # [savepoint], in one statement the assignment lock (with its project: the answers are
 # unmasked under it) and the served answers with items; in one more the answers update
 # (values and gold grades), the assignment update (submitted and graded), the event row
-# and the worker's project record counted; its lower bound, the project's skills, the worker's skill record: lock and
-# update, [release]. From the cache: the quality settings (spot-check rate, tolerances,
-# rules: qa/settings_cache.py) and whether the organization listens to
-# assignment.submitted (marketplace/webhooks/subscriptions.py). Before grading inline
-# (issue 11): 11 here plus 16 in the grading job (its own project and settings lookups,
-# the assignment lock and answers again, the records); 14 until the view stopped reading
-# the assignment apart, 13 until the three writes of the submit went in one statement,
-# 11 until the token's identity was cached (its first request still reads it), 10 until
-# the record's count joined that statement, 9 until the lock and the answers' read were one.
+# and the worker's project record counted; its lower bound, the project's skills, the
+# worker's skill record: lock and update, [release]. From the cache: the quality settings
+# (spot-check rate, tolerances, rules: qa/settings_cache.py) and whether the organization
+# listens to assignment.submitted (marketplace/webhooks/subscriptions.py). Before grading
+# inline (issue 11): 11 here plus 16 in the grading job (its own project and settings
+# lookups, the assignment lock and answers again, the records); 14 until the view stopped
+# reading the assignment apart, 13 until the three writes of the submit went in one
+# statement, 11 until the token's identity was cached (its first request still reads
+# it), 10 until the record's count joined that statement, 9 until the lock and the
+# answers' read were one.
 SUBMIT_STATEMENTS = 8
 
 

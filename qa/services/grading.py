@@ -5,10 +5,10 @@ The submit flow (flows/work.py) grades gold inline when the project's comparator
 cheap (``gold_judge_inline``): the marketplace stores the grades with the answers, sets
 graded_at and counts them in the worker's project record in the same statement
 (``gold_count_write``), and ``gold_record`` applies the rules to that record in the same
-transaction, so a low-accuracy suspension fires at the submit itself. Otherwise the grading job (flows/results.py) has
-the marketplace record the grades once (graded_at) and calls ``gold_record`` in its
-transaction. Either way graded_at is set once, so nothing is counted twice. Locks:
-quality records after the assignment (config/lock_order.py).
+transaction, so a low-accuracy suspension fires at the submit itself. Otherwise the
+grading job (flows/results.py) has the marketplace record the grades once (graded_at) and
+calls ``gold_record`` in its transaction. Either way graded_at is set once, so nothing is
+counted twice. Locks: quality records after the assignment (config/lock_order.py).
 """
 from typing import TYPE_CHECKING
 
