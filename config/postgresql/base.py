@@ -66,9 +66,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
-        # A pooled connection comes back with the loader set when it was made.
-        if self.timezone is datetime.timezone.utc and settings.USE_TZ and \
-                connection.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT) \
-                is not UtcTimestamptzLoader:
+        # self.timezone is None without USE_TZ. A pooled connection comes back with the
+        # loader set when it was made.
+        if self.timezone is datetime.timezone.utc and connection.adapters.get_loader(
+                _TIMESTAMPTZ_OID, Format.TEXT) is not UtcTimestamptzLoader:
             connection.adapters.register_loader(_TIMESTAMPTZ_OID, UtcTimestamptzLoader)
         return connection
