@@ -28,13 +28,14 @@ them (``_inline_constants``).
 Only PostgreSQL's compilation is kept; on other databases (SQLite for ``make run``)
 ``fetch`` simply evaluates the queryset, so both run the same definition.
 """
+import contextlib
 import copy
 import functools
 import re
 import threading
 from datetime import UTC, datetime, timedelta
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models.sql.query import Query
 from django.db.transaction import TransactionManagementError
 
@@ -276,7 +277,13 @@ class CompiledQuery:
                        for index, (name, kind) in enumerate(self._parameters.items())}
             queryset = self._build(**markers).using(using)
             compiler = queryset.query.get_compiler(using=using)
-            sql, params = compiler.as_sql()
+            # A row lock compiles only inside a transaction (Django's guard against
+            # running one outside); the plan may be first wanted outside, by a statement
+            # that embeds it or sends it in a pipeline's implicit transaction (the claim).
+            # No statement runs: the block is BEGIN-less and commits nothing.
+            with (transaction.atomic(using=using) if queryset.query.select_for_update
+                  else contextlib.nullcontext()):
+                sql, params = compiler.as_sql()
             slots, found = [], set()
             for param in params:
                 name = next((name for name, marker in markers.items()

@@ -259,23 +259,28 @@ def _pick_sql(*, worker: WorkerProfile, project_ids: list[int], order: str,
             tuple(param for _, params in picks for param in params))
 
 
-def claim_in_one_statement(*, worker: WorkerProfile, project_ids: list[int], order: str,
-                           now: datetime) -> Claimed | None:
-    """Claim the best free task among ``project_ids`` (one priority level, one order) for
-    a worker whose row the caller locked and who holds no live lease. None when no task
-    is free (or the worker holds a live lease: the caller looks it up)."""
+def claim_statement(*, worker: WorkerProfile, project_ids: list[int], order: str,
+                    now: datetime) -> tuple[str, tuple]:
+    """The claim of the best free task among ``project_ids`` (one priority level, one
+    order), for a worker whose row the caller locked in an earlier statement of the same
+    transaction; its rows go to ``claimed_from_rows``.
+
+    Run it prepared (prepared_cursor): planning this statement took more of the
+    database's time than running it (0.69 vs 0.44 ms a claim). Its generic plan walks the
+    routing index like a custom one because the pick's constants (the statuses) are
+    written into its SQL (config/compiled_query.py); with them as parameters it sorted
+    every free task."""
     pick_sql, pick_params = _pick_sql(worker=worker, project_ids=project_ids, order=order,
                                       now=now)
     params = (*pick_params, worker.pk, now, now, now, worker.pk, worker.pk, worker.pk,
               list(project_ids),
               [pseudonym_value(project_id, worker.pk) for project_id in project_ids])
-    # A prepared statement: planning this statement took more of the database's time
-    # than running it (0.69 vs 0.44 ms a claim). Its generic plan walks the routing index
-    # like a custom one because the pick's constants (the statuses) are written into its
-    # SQL (config/compiled_query.py); with them as parameters it sorted every free task.
-    with prepared_cursor(connection) as cursor:
-        cursor.execute(f"WITH pick AS ({pick_sql}){_REST}", params)
-        rows = cursor.fetchall()
+    return f"WITH pick AS ({pick_sql}){_REST}", params
+
+
+def claimed_from_rows(rows: list[tuple], worker: WorkerProfile) -> Claimed | None:
+    """The claim statement's rows as the assignment and its served items; None when it
+    picked nothing (no task free, or the worker holds a live lease: the caller looks)."""
     if not rows:
         return None
     first = rows[0]

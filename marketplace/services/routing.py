@@ -14,19 +14,20 @@ finds the first one's lease. A lease that is never submitted simply expires
 (``assignments_expire_overdue``).
 
 On PostgreSQL the pick, the slot, the assignment, its answer rows, the gold-seen record and
-the pseudonym are one statement (claim_sql.py); SQLite (``make run``) takes the same steps
-through the ORM below. Both read the worker's routable projects from routing_cache.py and
+the pseudonym are one statement (claim_sql.py), sent with the worker lock in one round
+trip (_claim_postgresql); SQLite (``make run``) takes the same steps through the ORM below. Both read the worker's routable projects from routing_cache.py and
 try them by priority level, then order: tasks others started first, or, for projects in
 automation mode "active", the most uncertain first (Task.routing_score).
 """
 import random
-from datetime import timedelta
+from contextlib import ExitStack, nullcontext
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from config.compiled_query import CompiledQuery
+from config.compiled_query import CompiledQuery, prepared_cursor
 from config.errors import Conflict
 from workers.models import WorkerProfile
 
@@ -34,7 +35,7 @@ from ..enums import AssignmentStatus, PayModel, ProjectStatus
 from ..models import Answer, Assignment, GoldSeen, Item, Task, WorkerPseudonym
 from ..routing_cache import routable_project_list
 from ..selectors import claimable_tasks
-from .claim_sql import ORDERS, claim_in_one_statement
+from .claim_sql import ORDERS, claim_statement, claimed_from_rows
 from .pseudonyms import pseudonym_value
 
 CLAIM_ATTEMPTS = 3
@@ -89,64 +90,81 @@ def _serve_items(assignment: Assignment, task: Task, worker: WorkerProfile) -> N
         for position, (item_id, is_gold) in enumerate(served))
 
 
-def _live_assignment(*, worker: WorkerProfile) -> Assignment | None:
-    return (Assignment.objects.filter(worker=worker, status=AssignmentStatus.ASSIGNED,
-                                      expires_at__gt=timezone.now())
-            .select_related("project").order_by("created_at").first())
+_LIVE_LEASE = CompiledQuery(  # the lease a claim gives back instead of a second one
+    lambda worker_id, now: Assignment.objects.filter(
+        worker_id=worker_id, status=AssignmentStatus.ASSIGNED, expires_at__gt=now)
+    .select_related("project").order_by("created_at")[:1], worker_id=int, now=datetime)
 
 
 def _lock_worker(worker: WorkerProfile) -> None:
-    # FOR NO KEY UPDATE: serialises this worker's claims without blocking the inserts
-    # that merely reference the worker row (they take FOR KEY SHARE). Taken before any
-    # task lock, and the task locks are SKIP LOCKED, so claims cannot deadlock on it.
     _WORKER_LOCK.fetch(worker_id=worker.pk)
 
 
+# FOR NO KEY UPDATE: serialises this worker's claims without blocking the inserts that
+# merely reference the worker row (they take FOR KEY SHARE). Taken before any task lock,
+# and the task locks are SKIP LOCKED, so claims cannot deadlock on it.
 _WORKER_LOCK = CompiledQuery(  # every claim
     lambda worker_id: WorkerProfile.objects.select_for_update(no_key=True)
     .filter(pk=worker_id).values_list("pk", flat=True), worker_id=int)
 
 
-def _live_or_conflict(*, worker: WorkerProfile, project_id: int | None) -> Assignment | None:
-    # Looked up after the worker lock, in a statement of its own: under READ COMMITTED it
-    # then sees a lease a concurrent request of this worker committed while we waited
-    # (checked before the lock, both would miss it).
-    live = _live_assignment(worker=worker)
-    if live is not None and project_id is not None and live.project_id != project_id:
+def _live_or_conflict(live: list[Assignment], *, project_id: int | None) -> Assignment | None:
+    lease = live[0] if live else None
+    if lease is not None and project_id is not None and lease.project_id != project_id:
         raise Conflict(
-            f"You hold a live lease on assignment {live.pk} (project {live.project_id}); "
+            f"You hold a live lease on assignment {lease.pk} (project {lease.project_id}); "
             "submit or return it before taking work on another project.",
             code="live_lease")
-    return live
+    return lease
 
 
 def _claim_postgresql(*, worker: WorkerProfile, project_id: int | None,
                       groups: list[Group]) -> Assignment | None:
-    now = timezone.now()
-    live_checked = False
-    for project_ids, order in groups:
-        # Refuses to pick while the worker holds a live lease (checked in the statement).
-        claimed = claim_in_one_statement(worker=worker, project_ids=project_ids,
-                                         order=order, now=now)
-        if claimed is not None:
-            assignment = claimed.assignment
-            assignment.served = claimed.items
-            return assignment
-        if not live_checked:
-            # Nothing picked: no free task here, or a live lease. One look settles it.
-            live_checked = True
-            live = _live_or_conflict(worker=worker, project_id=project_id)
-            if live is not None:
-                return live
-    if not live_checked:
-        return _live_or_conflict(worker=worker, project_id=project_id)
-    return None
+    """The worker lock and each group's claim statement in routing order, sent to
+    PostgreSQL together (psycopg's pipeline mode) and read back in one round trip, where
+    a transaction of them took one per statement plus BEGIN and COMMIT (4 for a new
+    lease). Same guarantees as statements sent one by one: the server runs them in order
+    and, under READ COMMITTED, gives each its own snapshot, so the claims' are taken once
+    the lock is granted and see a lease a concurrent request of the worker committed
+    meanwhile. A claim picks nothing while the worker holds a live lease, its own
+    transaction's included: after one group's claim took a task the later ones stop at a
+    one-time filter. Outside a transaction the statements up to the pipeline's Sync are
+    one implicit transaction, committed at the Sync and rolled back whole, the worker's
+    lock included, if one fails; inside a caller's transaction they run under a
+    savepoint.
+
+    When no claim took a task the worker's live lease is looked up afterwards, in a
+    statement of its own: the claims saw, after the lock, either no free task or a live
+    lease. A lease only ends (submitted, returned, expired) or, once the lock is released,
+    is taken by a concurrent request of the worker; the lookup reports whichever stands
+    when it runs, as if this request had come after that one. (Looked up before the
+    lock, two concurrent requests could both miss the lease one of them then took.)"""
+    if groups:
+        now = timezone.now()
+        statements = [
+            _WORKER_LOCK.sql_with_params(worker_id=worker.pk),
+            *(claim_statement(worker=worker, project_ids=project_ids, order=order, now=now)
+              for project_ids, order in groups)]
+        with (transaction.atomic() if connection.in_atomic_block else nullcontext(),
+              ExitStack() as stack):
+            cursors = [stack.enter_context(prepared_cursor(connection)) for _ in statements]
+            with connection.wrap_database_errors, connection.connection.pipeline():
+                for cursor, (sql, params) in zip(cursors, statements, strict=True):
+                    cursor.execute(sql, params)
+            for cursor in cursors[1:]:
+                claimed = claimed_from_rows(cursor.fetchall(), worker)
+                if claimed is not None:
+                    claimed.assignment.served = claimed.items
+                    return claimed.assignment
+    return _live_or_conflict(_LIVE_LEASE.fetch(worker_id=worker.pk, now=timezone.now()),
+                             project_id=project_id)
 
 
 def _claim_orm(*, worker: WorkerProfile, project_id: int | None,
                groups: list[Group]) -> Assignment | None | bool:
     """False when the slot was gone after all (possible only without row locks)."""
-    live = _live_or_conflict(worker=worker, project_id=project_id)
+    live = _live_or_conflict(_LIVE_LEASE.fetch(worker_id=worker.pk, now=timezone.now()),
+                             project_id=project_id)
     if live is not None:
         return live
     for project_ids, order in groups:
@@ -192,12 +210,16 @@ def assignment_claim(*, worker: WorkerProfile, project_id: int | None = None) ->
         projects = [project for project in projects if project[0] == project_id]
     groups = _groups(projects)
     modes = {pk: mode for pk, _, mode in projects}
-    claim = _claim_postgresql if connection.vendor == "postgresql" else _claim_orm
     for _attempt in range(CLAIM_ATTEMPTS):
         try:
-            with transaction.atomic():
-                _lock_worker(worker)
-                assignment = claim(worker=worker, project_id=project_id, groups=groups)
+            if connection.vendor == "postgresql":
+                assignment = _claim_postgresql(worker=worker, project_id=project_id,
+                                               groups=groups)
+            else:
+                with transaction.atomic():
+                    _lock_worker(worker)
+                    assignment = _claim_orm(worker=worker, project_id=project_id,
+                                            groups=groups)
                 if assignment is False:
                     continue
             if assignment is not None and assignment.project_id in modes:

@@ -556,6 +556,6 @@ def test_next_task_query_count_is_small(requester, django_assert_max_num_queries
 # the claim statement, [release], effective hourly rate (cached after). Before the
 # one-statement claim: 16.
 QUERIES_NEW_LEASE = 8
-# Live lease: token, [savepoint], worker lock, the claim (refused: live lease), the live
-# lease, [release], served items (the automation mode comes from the routing cache).
+# Live lease: token, [savepoint], worker lock, the claim (refused: live lease), [release],
+# the live lease, served items (the automation mode comes from the routing cache).
 QUERIES_LIVE_LEASE = 7
