@@ -27,7 +27,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from config.compiled_query import CompiledQuery, prepared_cursor
+from config.compiled_query import CompiledQuery, pipelined, prepared_cursor
 from config.errors import Conflict
 from workers.models import WorkerProfile
 
@@ -148,7 +148,7 @@ def _claim_postgresql(*, worker: WorkerProfile, project_id: int | None,
         with (transaction.atomic() if connection.in_atomic_block else nullcontext(),
               ExitStack() as stack):
             cursors = [stack.enter_context(prepared_cursor(connection)) for _ in statements]
-            with connection.wrap_database_errors, connection.connection.pipeline():
+            with pipelined(connection):
                 for cursor, (sql, params) in zip(cursors, statements, strict=True):
                     cursor.execute(sql, params)
             for cursor in cursors[1:]:

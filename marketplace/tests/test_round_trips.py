@@ -1,8 +1,10 @@
-"""The claim's worker lock and claim statement sent in one pipeline (routing.py,
+"""Round trips to PostgreSQL on the worker's hot path, read from libpq's protocol trace.
+
+The claim's worker lock and claim statements go in one pipeline (routing.py,
 _claim_postgresql): one round trip outside a transaction, and a failure in it rolls the
 whole implicit transaction back (the worker's lock included) before the claim is tried
 again. The race of one worker's requests against this path is in
-test_claim_concurrency.py."""
+test_claim_concurrency.py. The submit keeps its four."""
 import tempfile
 
 import psycopg
@@ -12,8 +14,9 @@ from django.db import connection, transaction
 from conftest import make_requester, requires_postgresql
 from marketplace.enums import AssignmentStatus
 from marketplace.models import Assignment, Project, Task
-from marketplace.services import assignment_claim, routing
+from marketplace.services import assignment_claim, assignment_submit, routing
 from marketplace.tests.test_claim_concurrency import eligible_worker, launched_project
+from workers.models import WorkerProfile
 
 pytestmark = [requires_postgresql]
 
@@ -144,3 +147,26 @@ def test_one_pipeline_over_two_priority_levels_takes_one_task_of_the_first():
     assert lease.project_id == high.pk
     assert list(Assignment.objects.values_list("pk", flat=True)) == [lease.pk]
     assert sum(Task.objects.filter(project=low).values_list("filled", flat=True)) == 0
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_submit_is_four_round_trips():
+    requester = make_requester("alice@acme.example", "Acme AI")
+    launched_project(requester, tasks=1, overlap=1)
+    worker = WorkerProfile.objects.select_related("user").get(
+        pk=eligible_worker("dana@workers.example").pk)  # as the request has it
+    lease = assignment_claim(worker=worker)
+    answers = [{"item_id": item["id"], "value": "positive"} for item in lease.served]
+
+    def submit():
+        with transaction.atomic():
+            assignment_submit(assignment_id=lease.pk, worker=worker, answers=answers)
+
+    messages = server_messages(submit)
+
+    # BEGIN, the locked read of the assignment with its served answers, the one write,
+    # COMMIT. (psycopg syncs after BEGIN even in pipeline mode, so the BEGIN cannot ride
+    # with the read; the write needs the read's rows, and the flow's quality record needs
+    # the write's before the COMMIT.)
+    assert messages.count("ReadyForQuery") == 4, messages
+    assert Assignment.objects.get().status == AssignmentStatus.SUBMITTED
