@@ -22,7 +22,7 @@ UPDATE``. With plain ``FOR UPDATE`` a bonus (ledger accounts, then the project a
 and a project completion (project, then ledger accounts) deadlocked.
 
 The claim on PostgreSQL (marketplace/services/claim_sql.py) is one statement after the
-worker lock: the recorder sees its pick (``FROM "marketplace_task" ... FOR NO KEY UPDATE
+worker lock (both sent in one pipeline, one implicit transaction): the recorder sees its pick (``FROM "marketplace_task" ... FOR NO KEY UPDATE
 SKIP LOCKED``, the statement's first table); its slot update, inserts (assignment, answers,
 gold seen, pseudonym) follow in that order inside it.
 
