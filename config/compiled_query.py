@@ -174,6 +174,9 @@ def prepared_cursor(connection):
     import psycopg  # PostgreSQL only: SQLite deployments never import it
 
     _convert_long_statements_once()
+    # What Django's cursor() does first: a connection that died while idle is replaced
+    # before this request's first statement (the claim's, the submit's) fails on it.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     return connection._prepare_cursor(psycopg.Cursor(connection.connection))
 

@@ -5,6 +5,8 @@ from datetime import datetime, timezone
 import pytest
 from django.db import connection, connections
 
+from config.compiled_query import prepared_cursor
+
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL backend"),
@@ -75,6 +77,25 @@ def test_a_connection_that_died_while_idle_is_replaced_before_the_request_uses_i
     own_connection._health_checked_at -= 61
 
     pid = _next_request(own_connection)  # no error: a new connection
+
+    assert pid != dead_pid
+    assert len(own_connection.checks) == 1
+
+
+def test_a_dead_connection_is_replaced_before_the_hot_paths_prepared_statements_too(
+        own_connection, settings):
+    # The worker's next and submit reach the database through prepared_cursor first (a
+    # psycopg cursor of its own, not Django's cursor(), where the check lives).
+    settings.DATABASE_HEALTH_CHECK_SECONDS = 60
+    dead_pid = _next_request(own_connection)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [dead_pid])
+    own_connection._health_checked_at -= 61
+
+    own_connection.close_if_unusable_or_obsolete()  # the request starts
+    with prepared_cursor(own_connection) as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
 
     assert pid != dead_pid
     assert len(own_connection.checks) == 1
