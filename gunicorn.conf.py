@@ -5,6 +5,13 @@ Why these values (measured with bench/cycle.py, 10 s phases, on the 2-core devel
 machine with PostgreSQL, Redis and a Celery worker on the same cores; next -> submit
 cycles/s at 12 / 32 clients, gunicorn CPU per cycle in brackets):
 
+    2026-12-01 05:51-06:03 UTC, next in one round trip to PostgreSQL, 32 clients, 15 s
+    phases, alternated (the machine slowing through the hour: raw cycle 2,150-2,890 /s):
+    gthread 2 workers x 2 threads   240 / 215 / 202 / 191   (4.1-5.8 ms; http/raw 0.085
+                                    mean, next p99 111-132 ms)
+    gthread 2 workers x 4 threads   192 / 210 / 212 / 173   (5.0-6.7 ms; 0.078, 127-157 ms)
+                                    (kept: see threads below)
+    gthread 2 workers x 3 threads   216 / 179               (4.7 / 6.1 ms; 0.071)
     2026-11-30 14:58-15:08 UTC, third pass (prepared claim, compiled writes), idle
     machine, 15 s phases (the 32-client figures before bench/cycle.py vacuumed between
     phases, so lower than its later runs):
@@ -38,7 +45,10 @@ cycles/s at 12 / 32 clients, gunicorn CPU per cycle in brackets):
   request makes three to thirteen short ones; more threads only fought over the GIL
   (CPU per cycle rose with the thread count). Fewer would do as well on the hot path, but
   a long request (a results export streams for minutes, an upload parses) holds its
-  thread, and four per process keep the hot path moving beside a couple of those. Each
+  thread, and four per process keep the hot path moving beside a couple of those. Since
+  next became one round trip, two threads did ~8 % more cycles at 32 clients relative to
+  the raw baseline (above); a deployment serving only the worker hot path may set
+  GUNICORN_THREADS=2. Each
   thread keeps one persistent connection (workers x threads = 8 in all).
 - keep-alive 30 s: the worker app and API clients reuse their connection between next
   and submit; gunicorn faces clients directly (or through a proxy that keeps
