@@ -27,16 +27,23 @@ _FAILING_CLAIM = ("WITH slot AS (UPDATE marketplace_task SET filled = filled + 1
                   "WHERE id = (SELECT id FROM slot) RETURNING id")
 
 
-def fail_first_claim(monkeypatch, task_id: int) -> list:
+@pytest.fixture
+def first_claim_fails(monkeypatch):
+    """Two free tasks; the first pipelined claim statement takes the first one's slot and
+    then fails. Gives the project, the worker and the claims' project ids."""
+    requester = make_requester("alice@acme.example", "Acme AI")
+    project = launched_project(requester, tasks=2, overlap=1)
+    worker = eligible_worker("dana@workers.example")
+    first_task = Task.objects.filter(project=project).order_by("pk").first()
     calls = []
     real = routing.claim_statement
 
     def first_fails(**kwargs):
         calls.append(kwargs["project_ids"])
-        return (_FAILING_CLAIM, (task_id,)) if len(calls) == 1 else real(**kwargs)
+        return (_FAILING_CLAIM, (first_task.pk,)) if len(calls) == 1 else real(**kwargs)
 
     monkeypatch.setattr(routing, "claim_statement", first_fails)
-    return calls
+    return project, worker, calls
 
 
 def server_messages(action) -> list[str]:
@@ -71,13 +78,8 @@ def test_a_claim_outside_a_transaction_is_one_round_trip():
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_failing_claim_rolls_back_with_its_lock_and_the_retry_claims(
-        monkeypatch):
-    requester = make_requester("alice@acme.example", "Acme AI")
-    project = launched_project(requester, tasks=2, overlap=1)
-    worker = eligible_worker("dana@workers.example")
-    first_task = Task.objects.filter(project=project).order_by("pk").first()
-    calls = fail_first_claim(monkeypatch, first_task.pk)
+def test_a_failing_claim_rolls_back_with_its_lock_and_the_retry_claims(first_claim_fails):
+    project, worker, calls = first_claim_fails
 
     assignment = assignment_claim(worker=worker)
 
@@ -97,12 +99,8 @@ def test_a_failing_claim_rolls_back_with_its_lock_and_the_retry_claims(
 
 @pytest.mark.django_db
 def test_inside_a_callers_transaction_a_failing_claim_rolls_back_to_its_savepoint(
-        monkeypatch):
-    requester = make_requester("alice@acme.example", "Acme AI")
-    project = launched_project(requester, tasks=2, overlap=1)
-    worker = eligible_worker("dana@workers.example")
-    first_task = Task.objects.filter(project=project).order_by("pk").first()
-    fail_first_claim(monkeypatch, first_task.pk)
+        first_claim_fails):
+    project, worker, _ = first_claim_fails
 
     with transaction.atomic():
         assignment = assignment_claim(worker=worker)
