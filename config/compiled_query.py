@@ -184,13 +184,12 @@ def prepared_cursor(connection):
 @contextlib.contextmanager
 def pipelined(connection):
     """The block's statements sent to PostgreSQL together (psycopg's pipeline mode) and
-    answered after one Sync, where each waited for its answer alone; a transaction's
-    BEGIN too, which psycopg otherwise sends in a round trip of its own before the first
-    statement. The server still runs them one after another, each with its own snapshot
-    under READ COMMITTED. Fetch the results after the block: an error is raised at its
-    end (as Django's), and the statements after the failed one did not run. In
-    autocommit the block's statements are one implicit transaction, committed at the
-    Sync."""
+    answered after one Sync, where each waited for its answer alone. The server still
+    runs them one after another, each with its own snapshot under READ COMMITTED. Fetch
+    the results after the block: an error is raised at its end (as Django's), and the
+    statements after the failed one did not run. In autocommit the block's statements
+    are one implicit transaction, committed at the Sync; in a transaction that has not
+    begun yet psycopg still sends BEGIN with a Sync of its own (a round trip)."""
     connection.ensure_connection()
     with connection.wrap_database_errors, connection.connection.pipeline():
         yield

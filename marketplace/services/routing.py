@@ -15,9 +15,10 @@ finds the first one's lease. A lease that is never submitted simply expires
 
 On PostgreSQL the pick, the slot, the assignment, its answer rows, the gold-seen record and
 the pseudonym are one statement (claim_sql.py), sent with the worker lock in one round
-trip (_claim_postgresql); SQLite (``make run``) takes the same steps through the ORM below. Both read the worker's routable projects from routing_cache.py and
-try them by priority level, then order: tasks others started first, or, for projects in
-automation mode "active", the most uncertain first (Task.routing_score).
+trip (_claim_postgresql); SQLite (``make run``) takes the same steps through the ORM
+below. Both read the worker's routable projects from routing_cache.py and try them by
+priority level, then order: tasks others started first, or, for projects in automation
+mode "active", the most uncertain first (Task.routing_score).
 """
 import random
 from contextlib import ExitStack, nullcontext
