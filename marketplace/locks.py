@@ -82,7 +82,7 @@ def _with_served_sql(connection) -> str:
         assignment, project, answer, item = _WITH_SERVED_PARTS
         # The lock as assignment_for_update takes it (FOR NO KEY UPDATE of the assignment
         # alone); a CTE with a locking clause is never inlined, so it locks once.
-        sql = (f"WITH locked AS (SELECT "
+        sql = ("WITH locked AS (SELECT "
                + ", ".join(assignment.select(quote, named=True)
                            + project.select(quote, named=True))
                + f" FROM {table['a']} a INNER JOIN {table['p']} p ON p.{quote('id')} = "

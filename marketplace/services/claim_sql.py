@@ -27,7 +27,7 @@ from django.db import connection
 from django.db.models import BooleanField, CharField, Exists, F
 from django.db.models.expressions import RawSQL
 
-from config.compiled_query import CompiledQuery, ModelColumns, prepared_cursor
+from config.compiled_query import CompiledQuery, ModelColumns
 from workers.models import WorkerProfile
 
 from ..enums import AssignmentStatus, PayModel, ProjectStatus, TaskStatus

@@ -109,7 +109,8 @@ _WORKER_LOCK = CompiledQuery(  # every claim
     .filter(pk=worker_id).values_list("pk", flat=True), worker_id=int)
 
 
-def _live_or_conflict(live: list[Assignment], *, project_id: int | None) -> Assignment | None:
+def _live_or_conflict(*, worker: WorkerProfile, project_id: int | None) -> Assignment | None:
+    live = _LIVE_LEASE.fetch(worker_id=worker.pk, now=timezone.now())
     lease = live[0] if live else None
     if lease is not None and project_id is not None and lease.project_id != project_id:
         raise Conflict(
@@ -157,15 +158,13 @@ def _claim_postgresql(*, worker: WorkerProfile, project_id: int | None,
                 if claimed is not None:
                     claimed.assignment.served = claimed.items
                     return claimed.assignment
-    return _live_or_conflict(_LIVE_LEASE.fetch(worker_id=worker.pk, now=timezone.now()),
-                             project_id=project_id)
+    return _live_or_conflict(worker=worker, project_id=project_id)
 
 
 def _claim_orm(*, worker: WorkerProfile, project_id: int | None,
                groups: list[Group]) -> Assignment | None | bool:
     """False when the slot was gone after all (possible only without row locks)."""
-    live = _live_or_conflict(_LIVE_LEASE.fetch(worker_id=worker.pk, now=timezone.now()),
-                             project_id=project_id)
+    live = _live_or_conflict(worker=worker, project_id=project_id)
     if live is not None:
         return live
     for project_ids, order in groups:
