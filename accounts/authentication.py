@@ -30,6 +30,16 @@ _LIVE_TOKENS = CompiledQuery(
     key=str, now=datetime)
 
 
+def bearer_token_key(request) -> str | None:
+    """The key (first characters) of the request's bearer token, if it sends one: what
+    the identity is looked up by. Nothing is checked here."""
+    header = get_authorization_header(request).split()
+    if len(header) != 2 or header[0].lower() != b"bearer":
+        return None
+    # As authenticate_credentials cuts it.
+    return header[1].decode("utf-8", errors="replace")[: CONSTANTS.TOKEN_KEY_LENGTH]
+
+
 class BearerTokenAuthentication(TokenAuthentication):
     def authenticate(self, request):
         header = get_authorization_header(request).split()
@@ -54,8 +64,16 @@ class BearerTokenAuthentication(TokenAuthentication):
         token_key, now = token_text[: CONSTANTS.TOKEN_KEY_LENGTH], timezone.now()
         candidates = identity_cache.live_tokens(
             token_key=token_key, load=lambda: _LIVE_TOKENS.fetch(key=token_key, now=now))
-        for auth_token in candidates:
-            # The expiry again: a cached entry may have been loaded before it passed.
-            if auth_token.expiry > now and compare_digest(digest, auth_token.digest):
-                return self.validate_user(auth_token)
-        raise exceptions.AuthenticationFailed("Invalid or expired token.")
+        try:
+            for auth_token in candidates:
+                # The expiry again: a cached entry may have been loaded before it passed.
+                if auth_token.expiry > now and compare_digest(digest, auth_token.digest):
+                    user, auth_token = self.validate_user(auth_token)
+                    identity_cache.remember_identity(token_key=token_key, user=user)
+                    return user, auth_token
+            raise exceptions.AuthenticationFailed("Invalid or expired token.")
+        except exceptions.AuthenticationFailed:
+            # A refused key (revoked, expired, its user deactivated) no longer has its
+            # user's throttle windows counted when a request begins (workers/api/views.py).
+            identity_cache.forget_identity(token_key)
+            raise

@@ -20,6 +20,11 @@ hash is not in the entry.
 Only workers are kept: a requester's identity includes its organization, whose changes
 would need signals of their own, and requesters are not the hot path. Keys with no live
 token are not kept either, so made-up tokens cannot fill the cache.
+
+Each process also remembers which user and worker profile a token key it authenticated
+belongs to (``known_identity``): never a reason to accept a token, only what lets a worker
+request fetch its throttle window and routing entry in the identity's round trip
+(config/request_batch.py). A token's user never changes, nor a worker profile's user.
 """
 from collections.abc import Callable
 
@@ -32,6 +37,14 @@ from config.versioned_cache import bump_now_and_after_commit, cached
 from .enums import Role
 
 ENTRY_VERSION = 1
+# Token keys remembered per process; past this the map starts again (a worker's next
+# request fills it back).
+KNOWN_IDENTITIES_LIMIT = 100_000
+
+# token key -> (user id, worker profile id or None). Written only after a successful
+# authentication, so made-up tokens cannot fill it; read and written by request threads
+# (single dict operations, atomic under the GIL).
+_known_identities: dict[str, tuple[int, int | None]] = {}
 
 
 def _version_key(token_key: str) -> str:
@@ -44,6 +57,30 @@ def _entry_key(token_key: str) -> str:
 
 def _only_workers(tokens: list) -> bool:
     return bool(tokens) and all(token.user.role == Role.WORKER for token in tokens)
+
+
+def cache_keys(token_key: str) -> list[str]:
+    """The keys ``live_tokens`` reads, for a request to fetch ahead."""
+    return [_version_key(token_key), _entry_key(token_key)]
+
+
+def remember_identity(*, token_key: str, user) -> None:
+    if token_key in _known_identities:
+        return
+    if len(_known_identities) >= KNOWN_IDENTITIES_LIMIT:
+        _known_identities.clear()
+    profile = getattr(user, "worker_profile", None)  # joined in; None for a requester
+    _known_identities[token_key] = (user.pk, profile.pk if profile is not None else None)
+
+
+def forget_identity(token_key: str) -> None:
+    _known_identities.pop(token_key, None)
+
+
+def known_identity(token_key: str) -> tuple[int, int | None] | None:
+    """(user id, worker profile id or None) this process authenticated the key as, if it
+    did: a hint of which keys to fetch, never proof of anything."""
+    return _known_identities.get(token_key)
 
 
 def live_tokens(*, token_key: str, load: Callable[[], list]) -> list:
@@ -61,7 +98,8 @@ def live_tokens(*, token_key: str, load: Callable[[], list]) -> list:
             token.user.__dict__.pop("password", None)
         return tokens
 
-    return cached(tokens=[_version_key(token_key)], entry=_entry_key(token_key),
+    version_key, entry_key = cache_keys(token_key)
+    return cached(tokens=[version_key], entry=entry_key,
                   compute=load_without_password, timeout=settings.AUTH_IDENTITY_CACHE_SECONDS,
                   keep=_only_workers)
 

@@ -8,10 +8,17 @@ older than the window, refuse at the limit, else push ``now`` and renew the expi
 answer carries what ``wait()`` needs (the count and the oldest timestamp), so Retry-After
 is computed exactly as DRF does. Any other cache (the local-memory one of ``make run``)
 keeps DRF's own code.
+
+A worker view runs the script for the user its token names when the request begins, in
+the round trip that fetches the identity (``window_for``, config/request_batch.py); the
+throttle then takes that answer if it was run under the key it computes itself.
 """
+import hashlib
+
 from django.core.cache import caches
 from rest_framework.throttling import UserRateThrottle
 
+from config import request_batch
 from config.cache import QuorumRedisCache
 
 _WINDOW_SCRIPT = """
@@ -31,6 +38,7 @@ redis.call('LPUSH', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], math.ceil(duration * 1000))
 return {1, count + 1}
 """
+_WINDOW_SHA = hashlib.sha1(_WINDOW_SCRIPT.encode()).hexdigest()  # as EVALSHA names it
 
 # Registered once, run on the caller's client: redis-py sends EVALSHA, and loads the script
 # once more if the server lost it. (Cache backends are per thread; keying scripts by client
@@ -48,19 +56,41 @@ class OneRoundTripUserRateThrottle(UserRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        # Its own key: a list, never mistaken for DRF's pickled history under the plain key.
-        redis_key = backend.make_and_validate_key(f"{self.key}:window")
-        client = backend.redis_client(redis_key)
-        global _script
-        if _script is None:
-            _script = client.register_script(_WINDOW_SCRIPT)  # a race only registers twice
-        self.now = self.timer()
-        allowed, count, *oldest = _script(
-            keys=[redis_key], args=[repr(self.now), self.duration, self.num_requests],
-            client=client)
+        redis_key = self._window_key(backend, self.key)
+        fetched = request_batch.take_window(redis_key)
+        if fetched is not None:
+            window, reply = fetched
+            self.now = float(window.args[0])
+        else:
+            client = backend.redis_client(redis_key)
+            global _script
+            if _script is None:
+                _script = client.register_script(_WINDOW_SCRIPT)  # a race only registers twice
+            self.now = self.timer()
+            reply = _script(keys=[redis_key], args=self._script_args(self.now), client=client)
+        allowed, count, *oldest = reply
         oldest = float(oldest[0]) if oldest and oldest[0] is not None else self.now
         self.history = _History(count, oldest)
         return bool(allowed)
+
+    def window_for(self, *, user_id: int) -> request_batch.Window | None:
+        """The window this throttle would check for that user now, for a request's first
+        round trip; None where the throttle does not run the script."""
+        backend = caches["default"]
+        if not isinstance(backend, QuorumRedisCache) or self.rate is None:
+            return None
+        key = self.cache_format % {"scope": self.scope, "ident": user_id}
+        return request_batch.Window(script_sha=_WINDOW_SHA,
+                                    redis_key=self._window_key(backend, key),
+                                    args=self._script_args(self.timer()))
+
+    def _script_args(self, now: float) -> tuple:
+        return (repr(now), self.duration, self.num_requests)
+
+    @staticmethod
+    def _window_key(backend, key: str) -> str:
+        # Its own key: a list, never mistaken for DRF's pickled history under the plain key.
+        return backend.make_and_validate_key(f"{key}:window")
 
 
 class _History:

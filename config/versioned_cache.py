@@ -16,13 +16,19 @@ from typing import Any
 from django.core.cache import cache
 from django.db import transaction
 
+from config import request_batch
+
 
 def cached(*, tokens: list[str], entry: str, compute: Callable[[], Any], timeout: int,
            keep: Callable[[Any], bool] | None = None) -> Any:
     """The value stored under ``entry`` if it was computed under the current ``tokens``;
     else ``compute()``, stored with them unless ``keep(value)`` is false. One cache round
-    trip when the entry is good."""
-    found = cache.get_many([*tokens, entry])
+    trip when the entry is good, none when the request fetched it ahead
+    (config/request_batch.py)."""
+    keys = [*tokens, entry]
+    found = request_batch.take(keys)
+    if found is None:
+        found = cache.get_many(keys)
     current = [_token(key, found) for key in tokens]
     stored = found.get(entry)
     if stored is not None and stored["tokens"] == current:
@@ -43,6 +49,7 @@ def _token(key: str, found: dict) -> str:
 
 
 def bump(key: str) -> None:
+    request_batch.drop()  # what the request fetched ahead may be tagged with the old token
     cache.set(key, uuid.uuid4().hex, timeout=None)
 
 

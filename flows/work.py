@@ -19,14 +19,26 @@ outbox; return: Task -> Assignment -> quality records.
 """
 from django.db import transaction
 
+from config import request_batch
 from marketplace import services as marketplace
 from marketplace.models import Assignment
+from marketplace.webhooks.subscriptions import cache_keys as webhook_cache_keys
 from privacy.selectors import answers_from_masked
 from qa import services as qa
 from qa.selectors import quality_settings_memo
+from qa.settings_cache import cache_keys as quality_cache_keys
 from workers.models import WorkerProfile
 
 from .results import aggregation_request, grade_and_aggregate
+
+
+def _judge_reading_ahead(project):
+    """qa's inline comparator, once the submit holds its lock: first the submit's two
+    cache reads (the quality settings and whether the organization listens to
+    ``assignment.submitted``) are fetched in one round trip (config/request_batch.py)."""
+    request_batch.fetch(keys=[*quality_cache_keys(project.pk),
+                              *webhook_cache_keys(project.organization_id)])
+    return qa.gold_judge_inline(project)
 
 
 def _from_masked_text(assignment: Assignment, answers: list) -> list:
@@ -43,7 +55,7 @@ def submit(*, assignment_id: int, worker: WorkerProfile, answers: list,
         with transaction.atomic(), quality_settings_memo():
             submitted = marketplace.assignment_submit(
                 assignment_id=assignment_id, worker=worker, answers=answers,
-                judge_for=qa.gold_judge_inline, count_graded=qa.gold_count_write,
+                judge_for=_judge_reading_ahead, count_graded=qa.gold_count_write,
                 map_answers=_from_masked_text if on_masked_text else None)
             assignment, graded = submitted.assignment, submitted.graded
             qa.review_maybe_request(assignment=assignment)

@@ -47,6 +47,11 @@ def _entry_key(worker_id: int) -> str:
     return f"routing:e{ENTRY_VERSION}:{worker_id}"
 
 
+def cache_keys(worker_id: int) -> list[str]:
+    """The keys ``routable_project_list`` reads, for a request to fetch ahead."""
+    return [_projects_key(), _worker_key(worker_id), _entry_key(worker_id)]
+
+
 def routable_project_list(*, worker: WorkerProfile) -> list[tuple[int, int, str]]:
     """``[(project id, priority, automation mode)]`` routing may serve this worker,
     highest priority first: from the cache, or computed and cached."""
@@ -60,8 +65,8 @@ def routable_project_list(*, worker: WorkerProfile) -> list[tuple[int, int, str]
                 .order_by("-priority", "pk")
                 .values_list("pk", "priority", "automation_settings__mode")]
 
-    projects = cached(tokens=[_projects_key(), _worker_key(worker.pk)],
-                      entry=_entry_key(worker.pk), compute=compute,
+    *tokens, entry = cache_keys(worker.pk)
+    projects = cached(tokens=tokens, entry=entry, compute=compute,
                       timeout=settings.ROUTING_CACHE_SECONDS)
     return [tuple(row) for row in projects]
 

@@ -64,14 +64,20 @@ def quality_settings_cached(*, project) -> QualitySettings:
     return row
 
 
+def cache_keys(project_id: int) -> list[str]:
+    """The keys a read of the project's settings takes, for a request to fetch ahead."""
+    return [_token_key(project_id), _entry_key(project_id)]
+
+
 def _cached_row(*, project_id: int):
     """The settings row or _NO_ROW, from the cache (filled from the database if stale)."""
     def compute():
         row = QualitySettings.objects.filter(project_id=project_id).first()
         return row if row is not None else _NO_ROW
 
-    return cached(tokens=[_token_key(project_id)], entry=_entry_key(project_id),
-                  compute=compute, timeout=settings.QUALITY_SETTINGS_CACHE_SECONDS)
+    token, entry = cache_keys(project_id)
+    return cached(tokens=[token], entry=entry, compute=compute,
+                  timeout=settings.QUALITY_SETTINGS_CACHE_SECONDS)
 
 
 def _settings_changed(sender, instance, **_kwargs) -> None:

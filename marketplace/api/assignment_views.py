@@ -14,7 +14,7 @@ from payments.selectors import effective_hourly_cents
 from privacy.selectors import gold_feedback_for_worker, items_for_worker
 from workers.api.views import WorkerView
 
-from .. import selectors, services
+from .. import routing_cache, selectors, services
 from ..enums import AssignmentStatus, RejectionReason
 from .views import RequesterView
 
@@ -242,6 +242,9 @@ def _next_task_body(assignment) -> dict:
 
 class NextTaskView(WorkerView):
     throttle_classes = [WorkerNextThrottle]
+
+    def read_ahead_keys(self, *, worker_id: int) -> list[str]:
+        return routing_cache.cache_keys(worker_id)
 
     @extend_schema(request=NextTaskInput, responses={200: NextTaskOutput, 204: None},
                    tags=["worker"])

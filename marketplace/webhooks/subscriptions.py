@@ -30,6 +30,11 @@ def _entry_key(organization_id: int) -> str:
     return f"webhooks:e{ENTRY_VERSION}:{organization_id}"
 
 
+def cache_keys(organization_id: int) -> list[str]:
+    """The keys ``organization_listens_to`` reads, for a request to fetch ahead."""
+    return [_token_key(organization_id), _entry_key(organization_id)]
+
+
 def organization_listens_to(*, organization_id: int, event: str) -> bool:
     def compute() -> list[str]:
         events = set()
@@ -39,8 +44,8 @@ def organization_listens_to(*, organization_id: int, event: str) -> bool:
             events.update(listened)
         return sorted(events)
 
-    return event in cached(tokens=[_token_key(organization_id)],
-                           entry=_entry_key(organization_id), compute=compute,
+    token, entry = cache_keys(organization_id)
+    return event in cached(tokens=[token], entry=entry, compute=compute,
                            timeout=settings.WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS)
 
 

@@ -6,11 +6,15 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import identity_cache
+from accounts.authentication import bearer_token_key
 from accounts.permissions import IsStaff, IsWorker
+from config import request_batch
 from config.errors import InvalidInput
 from config.idempotency import idempotent
 from config.pagination import paginated, paginated_response
 from config.query import choice_param
+from config.throttling import OneRoundTripUserRateThrottle
 from marketplace.api.views import RequesterView
 from marketplace.models import Project
 from payments import selectors as payments_selectors
@@ -59,6 +63,36 @@ def _profile_queryset():
 
 class WorkerView(APIView):
     permission_classes = [IsWorker]
+
+    def read_ahead_keys(self, *, worker_id: int) -> list[str]:
+        """Cache keys the view will read for this worker, fetched with the identity."""
+        return []
+
+    def dispatch(self, request, *args, **kwargs):
+        with request_batch.scope():
+            return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        self._read_ahead(request)
+        super().initial(request, *args, **kwargs)
+
+    def _read_ahead(self, request) -> None:
+        """The request's Redis reads in one round trip (config/request_batch.py): the
+        token's identity, and for a token this process authenticated before, the throttle
+        windows of its user and the view's keys for its worker profile."""
+        token_key = bearer_token_key(request)
+        if token_key is None:
+            return
+        keys, windows = identity_cache.cache_keys(token_key), []
+        known = identity_cache.known_identity(token_key)
+        if known is not None:
+            user_id, worker_id = known
+            if worker_id is not None:
+                keys += self.read_ahead_keys(worker_id=worker_id)
+            windows = [window for throttle in self.get_throttles()
+                       if isinstance(throttle, OneRoundTripUserRateThrottle)
+                       and (window := throttle.window_for(user_id=user_id)) is not None]
+        request_batch.fetch(keys=keys, windows=windows)
 
     @cached_property
     def worker(self) -> WorkerProfile:
