@@ -147,7 +147,10 @@ class ProjectSkillRequirement(models.Model):
 
 
 class Task(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    # Its lookups use the (project, status) index: one index fewer to keep up on the
+    # claim's update of ``filled`` (so on every index: the update is not HOT).
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks",
+                                db_index=False)
     overlap = models.PositiveIntegerField(help_text="Assignments this task needs now")
     # Live-or-finished assignments (assigned, submitted, approved, rejected). Claims raise
     # it only while it is below overlap; the check constraint is the last line of defence.
@@ -194,7 +197,9 @@ class Task(models.Model):
 
 
 class Item(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    # Served by the (project, is_gold) index: one index fewer for an import's COPY.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items",
+                                db_index=False)
     task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.CASCADE,
                              related_name="items")
     external_id = models.CharField(max_length=255, null=True, blank=True)
@@ -290,10 +295,15 @@ class WorkerPseudonym(models.Model):
 class Assignment(models.Model):
     """One worker's lease on one task: its items plus injected gold, in served order."""
 
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments")
+    # No single-column indexes on these three: uniq_task_worker, (worker, status) and
+    # (project, status) lead with them, and each index is written by the claim's insert
+    # and again by the submit's update (status changes: not a HOT update).
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments",
+                             db_index=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments",
+                                db_index=False)
     worker = models.ForeignKey("workers.WorkerProfile", on_delete=models.PROTECT,
-                               related_name="assignments")
+                               related_name="assignments", db_index=False)
     status = models.CharField(max_length=16, choices=AssignmentStatus.choices,
                               default=AssignmentStatus.ASSIGNED)
     # Set by the claim, so expires_at - created_at is exactly the lease duration.
@@ -334,7 +344,9 @@ class Answer(models.Model):
     """One served item of an assignment. Its pk is the opaque item id the worker sees, so
     gold items cannot be told apart by their ids."""
 
-    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="answers")
+    # uniq_assignment_item leads with the assignment: no index of its own.
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="answers",
+                                   db_index=False)
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="answers")
     position = models.PositiveSmallIntegerField()
     is_gold = models.BooleanField(default=False)
@@ -355,8 +367,9 @@ class GoldSeen(models.Model):
     anti-join on this table's unique index (one probe per gold item of the project)
     instead of walking every answer of the worker's past assignments."""
 
+    # uniq_gold_seen leads with the worker: no index of its own.
     worker = models.ForeignKey("workers.WorkerProfile", on_delete=models.CASCADE,
-                               related_name="+")
+                               related_name="+", db_index=False)
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
 
     class Meta:

@@ -37,8 +37,9 @@ class QualitySettings(models.Model):
 
 
 class WorkerProjectStats(models.Model):
+    # uniq_worker_project_stats leads with the worker: no index of its own.
     worker = models.ForeignKey("workers.WorkerProfile", on_delete=models.CASCADE,
-                               related_name="+")
+                               related_name="+", db_index=False)
     project = models.ForeignKey("marketplace.Project", on_delete=models.CASCADE,
                                 related_name="+")
     gold_seen = models.PositiveIntegerField(default=0)
