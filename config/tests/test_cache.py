@@ -44,3 +44,12 @@ def test_cache_commands_work_through_the_shared_client_from_threads(redis_cache)
     assert errors == []
     assert redis_cache.get("n") == 200
     assert redis_cache.get_many(["a", "b"]) == {"a": {"x": 1}, "b": [1, 2]}
+
+
+def test_keys_memcached_would_refuse_are_stored_without_a_warning(redis_cache, recwarn):
+    long_key, spaced_key = "k" * 300, "a key with spaces\x01"
+    redis_cache.set(long_key, 1)
+    redis_cache.set(spaced_key, 2)
+    assert redis_cache.get_many([long_key, spaced_key]) == {long_key: 1, spaced_key: 2}
+    assert not [w for w in recwarn if "memcached" in str(w.message)]
+    redis_cache.delete_many([long_key, spaced_key])
