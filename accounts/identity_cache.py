@@ -65,12 +65,14 @@ def cache_keys(token_key: str) -> list[str]:
 
 
 def remember_identity(*, token_key: str, user) -> None:
-    if token_key in _known_identities:
+    profile = getattr(user, "worker_profile", None)  # joined in; None for a requester
+    identity = (user.pk, profile.pk if profile is not None else None)
+    if _known_identities.get(token_key) == identity:
         return
     if len(_known_identities) >= KNOWN_IDENTITIES_LIMIT:
         _known_identities.clear()
-    profile = getattr(user, "worker_profile", None)  # joined in; None for a requester
-    _known_identities[token_key] = (user.pk, profile.pk if profile is not None else None)
+    # Also when it changed: a worker profile created after the key was first seen.
+    _known_identities[token_key] = identity
 
 
 def forget_identity(token_key: str) -> None:
