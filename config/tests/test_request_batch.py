@@ -1,6 +1,8 @@
 """A request's Redis reads fetched in one round trip (config/request_batch.py): readers get
 what they would have read, each answer once, nothing after a bump, and a worker's next
 and submit make the round trips the module promises."""
+import dataclasses
+
 import pytest
 import redis
 from django.core.cache import cache, caches
@@ -89,6 +91,19 @@ def test_a_window_run_for_another_user_is_not_taken():
         request_batch.fetch(keys=[], windows=[ours().window_for(user_id=1)])
         assert ours().allow_request(request_of(2), None)  # its own window, run now
     assert not ours().allow_request(request_of(1), None)  # the fetch counted user 1
+
+
+def test_a_window_whose_script_redis_lost_is_run_by_the_throttle_itself():
+    clock = Clock()
+    ours, _ = throttle_pair(clock, rate="1/min")
+    with request_batch.scope():
+        # A SHA Redis does not know answers NOSCRIPT, as the window's script does after a
+        # Redis restart (flushing the scripts here would upset tests running beside).
+        window = dataclasses.replace(ours().window_for(user_id=5), script_sha="0" * 40)
+        request_batch.fetch(keys=[], windows=[window])  # not an error here
+        assert request_batch.take_window(window.redis_key) is None
+        assert ours().allow_request(request_of(5), None)  # loads the script and counts
+    assert not ours().allow_request(request_of(5), None)
 
 
 class RoundTrips:
