@@ -63,11 +63,12 @@ MIDDLEWARE = [
     # Static files (the worker app, /admin/, Swagger UI, ReDoc) from the app itself.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.content_security.CSPMiddleware",  # django-csp, its policy built once
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, the session's user and messages for the pages only (config/page_state.py).
+    "config.page_state.PageSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.page_state.PageAuthenticationMiddleware",
+    "config.page_state.PageMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Near the end, so that its process_exception sees a view's exception first.
     "config.middleware.DatabaseErrorMiddleware",
