@@ -2,10 +2,12 @@
 
 Django's ``RedisCacheClient.get_client`` builds a new ``redis.Redis`` for every cache
 command, and each one copies ~170 response callbacks into a fresh dict: on the worker's
-hot path (throttle, routing, quality settings, webhook subscriptions: 4-6 commands a
-request) the construction cost as much as the round trip's own Python. A ``redis.Redis``
-holds no connection of its own (it borrows one from the pool per command), so one per
-pool is safe to share between threads.
+hot path (then 4-6 commands a request, now one or two pipelines: config/request_batch.py)
+the construction cost as much as the round trip's own Python. A ``redis.Redis`` holds no
+connection of its own (it borrows one from the pool per command), so one per pool is safe
+to share between threads.
+
+Django's memcached key checks are skipped (``validate_key``).
 """
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
