@@ -1,9 +1,5 @@
-"""Single-column foreign-key indexes that another index of the table leads with (a unique
-constraint or a (column, status) index): every insert wrote them, and the claim's and
-the submit's non-HOT updates too, for no lookup the longer index does not serve.
-
-Only the indexes go: Django's own AlterField would also drop and re-add each foreign-key
-constraint, which re-validates every row of these large tables under a lock."""
+"""The worker's own index on WorkerProjectStats: uniq_worker_project_stats leads with it.
+Only the index goes, as in marketplace 0015 (which says why)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
