@@ -36,8 +36,15 @@ def bearer_token_key(request) -> str | None:
     header = get_authorization_header(request).split()
     if len(header) != 2 or header[0].lower() != b"bearer":
         return None
-    # As authenticate_credentials cuts it.
-    return header[1].decode("utf-8", errors="replace")[: CONSTANTS.TOKEN_KEY_LENGTH]
+    return _key_of(_token_text(header[1]))
+
+
+def _token_text(token: bytes) -> str:
+    return token.decode("utf-8", errors="replace")
+
+
+def _key_of(token_text: str) -> str:
+    return token_text[: CONSTANTS.TOKEN_KEY_LENGTH]
 
 
 class BearerTokenAuthentication(TokenAuthentication):
@@ -53,7 +60,7 @@ class BearerTokenAuthentication(TokenAuthentication):
         return super().authenticate(request)
 
     def authenticate_credentials(self, token: bytes):
-        token_text = token.decode("utf-8", errors="replace")
+        token_text = _token_text(token)
         if "\x00" in token_text:
             # PostgreSQL rejects NUL in a query parameter (a 500); no issued token has one.
             raise exceptions.AuthenticationFailed("Invalid or expired token.")
@@ -61,7 +68,7 @@ class BearerTokenAuthentication(TokenAuthentication):
             digest = hash_token(token_text)
         except (TypeError, ValueError, binascii.Error):
             raise exceptions.AuthenticationFailed("Invalid token.")
-        token_key, now = token_text[: CONSTANTS.TOKEN_KEY_LENGTH], timezone.now()
+        token_key, now = _key_of(token_text), timezone.now()
         candidates = identity_cache.live_tokens(
             token_key=token_key, load=lambda: _LIVE_TOKENS.fetch(key=token_key, now=now))
         try:

@@ -79,6 +79,9 @@ class OneRoundTripUserRateThrottle(UserRateThrottle):
         backend = caches["default"]
         if not isinstance(backend, QuorumRedisCache) or self.rate is None:
             return None
+        if type(self).get_cache_key is not UserRateThrottle.get_cache_key:
+            # Keyed otherwise than DRF's per-user rule below: not guessed ahead.
+            return None
         key = self.cache_format % {"scope": self.scope, "ident": user_id}
         return request_batch.Window(script_sha=_WINDOW_SHA,
                                     redis_key=self._window_key(backend, key),

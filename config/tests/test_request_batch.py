@@ -126,14 +126,18 @@ class RoundTrips:
         return result, self.count - before
 
 
+def submit(client, served: dict):
+    return client.post(
+        f"/api/v1/worker/assignments/{served['assignment_id']}/submit",
+        {"answers": [{"item_id": item["id"], "value": "positive"} for item in served["items"]]},
+        format="json")
+
+
 def cycle(client) -> dict:
     served = client.post(NEXT, {}, format="json")
     assert served.status_code == 200, served.content
     served = served.json()
-    submitted = client.post(
-        f"/api/v1/worker/assignments/{served['assignment_id']}/submit",
-        {"answers": [{"item_id": item["id"], "value": "positive"} for item in served["items"]]},
-        format="json")
+    submitted = submit(client, served)
     assert submitted.status_code == 200, submitted.content
     return served
 
@@ -150,10 +154,7 @@ def test_a_workers_next_is_one_redis_round_trip_and_a_submit_three(monkeypatch):
 
     served, next_trips = round_trips.during(lambda: client.post(NEXT, {}, format="json"))
     served = served.json()
-    submitted, submit_trips = round_trips.during(lambda: client.post(
-        f"/api/v1/worker/assignments/{served['assignment_id']}/submit",
-        {"answers": [{"item_id": item["id"], "value": "positive"} for item in served["items"]]},
-        format="json"))
+    submitted, submit_trips = round_trips.during(lambda: submit(client, served))
 
     assert submitted.status_code == 200, submitted.content
     # next: the identity, the throttle window and the routable projects together (three
