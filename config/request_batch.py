@@ -5,9 +5,10 @@ throttle window, the worker's routable projects) and a submit two (identity, thr
 each a pool checkout, a command, a reply parsed and a wake-up of both processes, about
 3 % of a next -> submit cycle's CPU apiece (py-spy of bench/cycle_instructions.py's loop).
 Their keys are known when the request begins (the identity's by the token, the others by
-the user and worker behind the token), so the view fetches them together (``fetch``) and
-each reader takes its answer from the batch (``take``, ``take_window``) instead of asking
-Redis again.
+the user and worker behind the token; a submit's quality settings and webhook
+subscriptions by the project of a lease this process served, flows/work.py), so the view
+fetches them together (``fetch``) and each reader takes its answer from the batch
+(``take``, ``take_window``) instead of asking Redis again.
 
 What keeps it correct:
 - a batch lives for one request (``scope``) and each answer is taken once;
@@ -62,10 +63,16 @@ def scope() -> Iterator[None]:
 
 def fetch(*, keys: list[str], windows: list[Window] = ()) -> None:
     """Read ``keys`` from the default cache and run each throttle window, in one round trip,
-    for the readers of this request to take. Outside ``scope()`` or off Redis, nothing."""
+    for the readers of this request to take. Outside ``scope()`` or off Redis, nothing.
+    A key fetched before in this request and not taken yet is not read again (the batch
+    is dropped whenever the request changes a version token); with nothing left to read,
+    no round trip."""
     batch = _batch.get()
     backend = caches["default"]
-    if batch is None or not isinstance(backend, QuorumRedisCache) or not (keys or windows):
+    if batch is None or not isinstance(backend, QuorumRedisCache):
+        return
+    keys = [key for key in keys if key not in batch.values]
+    if not (keys or windows):
         return
     made = [backend.make_and_validate_key(key) for key in keys]
     pipe = backend.redis_client(made[0] if made else windows[0].redis_key).pipeline(

@@ -32,12 +32,44 @@ from workers.models import WorkerProfile
 from .results import aggregation_request, grade_and_aggregate
 
 
+# Leases this process served: assignment id -> (project id, organization id). A submit's
+# two cache reads are keyed by its project, which the submit otherwise learns only from
+# its locked row; with this hint the API fetches them in the request's first round trip
+# (``submit_read_ahead_keys``) instead of a round trip of their own under the lock. Only a
+# hint of which keys to fetch: the submit reads its project from the row and takes only
+# that project's keys. An assignment's project never changes. Written and read by request
+# threads (single dict operations, atomic under the GIL).
+_served_leases: dict[int, tuple[int, int]] = {}
+# Past this the map starts again (leases returned or expired leave their entry behind).
+SERVED_LEASES_LIMIT = 100_000
+
+
+def lease_served(assignment: Assignment) -> None:
+    """Called once a lease went out to the worker (the API's next)."""
+    if len(_served_leases) >= SERVED_LEASES_LIMIT:
+        _served_leases.clear()
+    _served_leases[assignment.pk] = (assignment.project_id,
+                                     assignment.project.organization_id)
+
+
+def _submit_cache_keys(project_id: int, organization_id: int) -> list[str]:
+    # The quality settings, and whether the organization listens to
+    # ``assignment.submitted``.
+    return [*quality_cache_keys(project_id), *webhook_cache_keys(organization_id)]
+
+
+def submit_read_ahead_keys(assignment_id: int) -> list[str]:
+    """The cache keys a submit of this assignment will read, if this process served the
+    lease (else none: the submit fetches them under its lock). The hint is used once."""
+    served = _served_leases.pop(assignment_id, None)
+    return _submit_cache_keys(*served) if served is not None else []
+
+
 def _judge_reading_ahead(project):
     """qa's inline comparator, once the submit holds its lock: first the submit's two
-    cache reads (the quality settings and whether the organization listens to
-    ``assignment.submitted``) are fetched in one round trip (config/request_batch.py)."""
-    request_batch.fetch(keys=[*quality_cache_keys(project.pk),
-                              *webhook_cache_keys(project.organization_id)])
+    cache reads are fetched in one round trip (config/request_batch.py), unless the
+    request fetched them when it began."""
+    request_batch.fetch(keys=_submit_cache_keys(project.pk, project.organization_id))
     return qa.gold_judge_inline(project)
 
 

@@ -17,8 +17,11 @@ from config.tests.test_throttling_window import (
     throttle_pair,
 )
 from config.versioned_cache import bump, cached
-from flows import results
+from flows import results, work
 from conftest import client_for, make_requester
+from marketplace.models import Assignment
+from marketplace.webhooks.subscriptions import cache_keys as webhook_cache_keys
+from qa.settings_cache import cache_keys as quality_cache_keys
 from marketplace.tests.test_claim_concurrency import eligible_worker, launched_project
 
 pytestmark = pytest.mark.skipif(not isinstance(caches["default"], QuorumRedisCache),
@@ -142,14 +145,19 @@ def cycle(client) -> dict:
     return served
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_workers_next_is_one_redis_round_trip_and_a_submit_three(monkeypatch):
+def _cycled_worker(monkeypatch):
     requester = make_requester("alice@acme.example", "Acme AI")
     launched_project(requester, tasks=3, overlap=1)
     client = client_for(eligible_worker("dana@workers.example").user)
     cycle(client)  # the identity, routing, quality and webhook entries cached
     # The drain job is a Celery job of its own (eager here): not the submit's.
     monkeypatch.setattr(results.aggregate_pending_job, "apply_async", lambda **_: None)
+    return client
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_workers_next_is_one_redis_round_trip_and_a_submit_two(monkeypatch):
+    client = _cycled_worker(monkeypatch)
     round_trips = RoundTrips(monkeypatch)
 
     served, next_trips = round_trips.during(lambda: client.post(NEXT, {}, format="json"))
@@ -160,9 +168,68 @@ def test_a_workers_next_is_one_redis_round_trip_and_a_submit_three(monkeypatch):
     # next: the identity, the throttle window and the routable projects together (three
     # round trips before).
     assert next_trips == 1
-    # submit: the identity and throttle window; the quality settings and webhook
-    # subscriptions under the lock; the aggregation request after commit (five before).
+    # submit: the identity, throttle window, quality settings and webhook subscriptions
+    # of the lease's project together (this process served the lease); the aggregation
+    # request after commit (five before).
+    assert submit_trips == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_submit_of_a_lease_served_elsewhere_reads_its_project_under_the_lock(monkeypatch):
+    client = _cycled_worker(monkeypatch)
+    served = client.post(NEXT, {}, format="json").json()
+    # As if another process had served the lease: this one has no hint of its project.
+    assert work.submit_read_ahead_keys(served["assignment_id"]) != []
+    round_trips = RoundTrips(monkeypatch)
+
+    submitted, submit_trips = round_trips.during(lambda: submit(client, served))
+
+    assert submitted.status_code == 200, submitted.content
+    assert submit_trips == 3  # the project's two cache reads in a round trip of their own
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_keys_fetched_for_another_project_are_not_taken(monkeypatch):
+    client = _cycled_worker(monkeypatch)
+    served = client.post(NEXT, {}, format="json").json()
+    assignment = Assignment.objects.select_related("project").get(pk=served["assignment_id"])
+    other = launched_project(make_requester("bob@beta.example", "Beta AI"), tasks=1,
+                             overlap=1)
+    # A wrong hint (impossible: an assignment's project never changes) only costs the
+    # fetch of the right keys under the lock.
+    work._served_leases[assignment.pk] = (other.pk, other.organization_id)
+    taken = []
+    real_take = request_batch.take
+    monkeypatch.setattr(request_batch, "take",
+                        lambda keys: taken.append(keys) or real_take(keys))
+    round_trips = RoundTrips(monkeypatch)
+
+    submitted, submit_trips = round_trips.during(lambda: submit(client, served))
+
+    assert submitted.status_code == 200, submitted.content
     assert submit_trips == 3
+    read = {key for keys in taken for key in keys}
+    assert not read & {*quality_cache_keys(other.pk),
+                       *webhook_cache_keys(other.organization_id)}
+    assert set(quality_cache_keys(assignment.project_id)) <= read
+
+
+def test_a_key_fetched_and_not_taken_yet_is_not_read_again(monkeypatch):
+    cache.set_many({"batch:a": 1, "batch:b": 2})
+    round_trips = RoundTrips(monkeypatch)
+    with request_batch.scope():
+        _, trips = round_trips.during(lambda: request_batch.fetch(keys=["batch:a"]))
+        assert trips == 1
+        _, trips = round_trips.during(lambda: request_batch.fetch(keys=["batch:a"]))
+        assert trips == 0
+        _, trips = round_trips.during(
+            lambda: request_batch.fetch(keys=["batch:a", "batch:b"]))
+        assert trips == 1
+        assert request_batch.take(["batch:a", "batch:b"]) == {"batch:a": 1, "batch:b": 2}
+        # Taken, it is read again when asked for.
+        _, trips = round_trips.during(lambda: request_batch.fetch(keys=["batch:a"]))
+        assert trips == 1
+    cache.delete_many(["batch:a", "batch:b"])
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

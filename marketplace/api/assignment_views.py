@@ -255,6 +255,7 @@ class NextTaskView(WorkerView):
             worker=self.worker, project_id=payload.validated_data.get("project_id"))
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
+        work.lease_served(assignment)
         return Response(_next_task_body(assignment))
 
 
@@ -268,6 +269,9 @@ class HeartbeatView(WorkerView):
 
 class SubmitView(WorkerView):
     throttle_classes = [WorkerSubmitThrottle]
+
+    def read_ahead_keys(self, *, worker_id: int) -> list[str]:
+        return work.submit_read_ahead_keys(self.kwargs["assignment_id"])
 
     @extend_schema(request=SubmitInput, responses=dict, tags=["worker"])
     def post(self, request, assignment_id):
