@@ -40,8 +40,10 @@ from .results import aggregation_request, grade_and_aggregate
 # that project's keys. An assignment's project never changes. Written and read by request
 # threads (single dict operations, atomic under the GIL).
 _served_leases: dict[int, tuple[int, int]] = {}
-# Past this the map starts again (leases returned or expired leave their entry behind).
-SERVED_LEASES_LIMIT = 100_000
+# Past this the map starts again (leases returned, expired or submitted through another
+# process leave their entry behind): a few MB at most, and a submit whose hint was
+# cleared fetches its keys under the lock as before.
+SERVED_LEASES_LIMIT = 20_000
 
 
 def lease_served(assignment: Assignment) -> None:
